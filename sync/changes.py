@@ -1,0 +1,216 @@
+"""The changes feed: normal, longpoll and continuous, scoped to the reader.
+
+Each document appears once, at its latest sequence number. The feed first reads the database's
+update_seq and then only rows up to it: writers commit in sequence order (see `Database
+._commit_changes`), so everything up to that number is visible and nothing below it can appear
+later. A reader checkpointing `last_seq` can therefore never skip a change.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from . import errors, revtree, selector as mango, treecodec
+from .docs import outgoing
+from .tables import databases, documents, revisions
+
+BATCH = 500
+RECHECK_SECONDS = 1.0  # how often a waiting feed looks for commits made by other processes
+
+
+@dataclass
+class ChangesOptions:
+    feed: str = "normal"
+    since: int | str = 0
+    limit: int | None = None
+    descending: bool = False
+    style: str = "main_only"
+    include_docs: bool = False
+    conflicts: bool = False
+    attachments: bool = False
+    heartbeat: float | None = None
+    timeout: float = 60.0
+    doc_ids: list[str] | None = None
+    selector: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.feed not in ("normal", "longpoll", "continuous", "eventsource"):
+            raise errors.BadRequest(f"Unsupported feed: {self.feed}")
+        if self.style not in ("main_only", "all_docs"):
+            raise errors.BadRequest("style must be main_only or all_docs")
+        if self.limit is not None and self.limit < 0:
+            raise errors.BadRequest("limit must be a non-negative integer")
+        if self.doc_ids is not None and (
+            not isinstance(self.doc_ids, list) or not all(isinstance(i, str) for i in self.doc_ids)
+        ):
+            raise errors.BadRequest("doc_ids must be an array of document ids")
+        if self.selector is not None:
+            mango.validate(self.selector)
+
+
+class ChangesFeed:
+    def __init__(self, db, options: ChangesOptions) -> None:
+        self.db = db
+        self.o = options
+
+    def _update_seq(self, conn) -> int:
+        return conn.execute(sa.select(databases.c.update_seq).where(databases.c.id == self.db.id)).scalar_one()
+
+    def events(self) -> Iterator[tuple]:
+        """Yields ("change", entry), ("heartbeat",) and finally ("last_seq", seq, pending)."""
+        o = self.o
+        notifier = self.db.store.notifier
+        with self.db.store.reading() as conn:
+            current = self._update_seq(conn)
+        since = current if o.since == "now" else int(o.since)
+        sent = 0
+        deadline = time.monotonic() + o.timeout
+        last_beat = time.monotonic()
+        while True:
+            version = notifier.version(self.db.name)
+            last, count, upto, limited = since, 0, None, False
+            for event in self._scan(since, None if o.limit is None else o.limit - sent):
+                if event[0] == "change":
+                    count += 1
+                    last = event[1]["seq"]
+                    yield event
+                else:
+                    _, last, upto, limited = event
+            sent += count
+            since = last
+            live = o.feed in ("continuous", "eventsource") or (o.feed == "longpoll" and sent == 0)
+            if limited or not live or (o.limit is not None and sent >= o.limit):
+                yield ("last_seq", since, self._pending(since, upto) if limited else 0)
+                return
+            # Nothing yet (longpoll) or keep following (continuous): wait for a commit.
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    yield ("last_seq", since, 0)
+                    return
+                wait = min(RECHECK_SECONDS, deadline - now)
+                if o.heartbeat:
+                    wait = min(wait, max(0.0, last_beat + o.heartbeat - now))
+                woke = notifier.wait(self.db.name, version, wait)
+                if o.heartbeat and time.monotonic() - last_beat >= o.heartbeat:
+                    last_beat = time.monotonic()
+                    yield ("heartbeat",)
+                if woke or self._has_new(since):
+                    break
+
+    def _has_new(self, since: int) -> bool:
+        with self.db.store.reading() as conn:
+            return self._update_seq(conn) > since
+
+    def _base(self):
+        stmt = sa.select(documents.c.doc_id, documents.c.seq, documents.c.winning_rev, documents.c.deleted,
+                         documents.c.rev_tree).where(documents.c.db_id == self.db.id)
+        if self.o.doc_ids is not None:
+            stmt = stmt.where(documents.c.doc_id.in_(self.o.doc_ids))
+        return self.db._scoped(stmt)
+
+    def _in_seq_order(self, stmt, conn, descending: bool = False):
+        if self.db.scope_is_narrow(conn):
+            # seq + 0: the planners (SQLite's and PostgreSQL's) may not walk the seq index over the
+            # whole store for the ordering; they read the scope's index range and sort it.
+            key = documents.c.seq + 0
+        else:
+            key = documents.c.seq
+        return stmt.order_by(key.desc() if descending else key)
+
+    def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
+        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited)."""
+        o = self.o
+        with self.db.store.reading() as conn:
+            upto = self._update_seq(conn)
+        last, sent = since, 0
+        if o.descending:
+            with self.db.store.reading() as conn:
+                stmt = self._in_seq_order(self._base().where(documents.c.seq <= upto), conn, descending=True)
+                if limit is not None:
+                    stmt = stmt.limit(limit)
+                for entry in self._entries(conn, conn.execute(stmt).all()):
+                    yield ("change", entry)
+            yield ("end", 0 if limit is None else last, upto, False)
+            return
+        while limit is None or sent < limit:
+            with self.db.store.reading() as conn:
+                rows = conn.execute(self._in_seq_order(
+                    self._base().where(documents.c.seq > last, documents.c.seq <= upto), conn
+                ).limit(BATCH)).all()
+                if not rows:
+                    break
+                for entry in self._entries(conn, rows):
+                    yield ("change", entry)
+                    sent += 1
+                    last = entry["seq"]
+                    if limit is not None and sent >= limit:
+                        yield ("end", last, upto, last < upto)
+                        return
+                last = rows[-1].seq
+            if len(rows) < BATCH:
+                break
+        yield ("end", upto, upto, False)
+
+    def _entries(self, conn, rows) -> Iterator[dict]:
+        o = self.o
+        bodies = self._bodies(conn, rows) if (o.include_docs or o.selector is not None) else {}
+        for row in rows:
+            tree = treecodec.decode(row.rev_tree)
+            if o.selector is not None:
+                body = bodies.get(row.doc_id)
+                doc = outgoing(row.doc_id, row.winning_rev, row.deleted, body[1] if body else {})
+                if not mango.matches(doc, o.selector):
+                    continue
+            if o.style == "all_docs":
+                # The winner first, as CouchDB lists them.
+                others = [leaf["rev"] for leaf in revtree.collect_leaves(tree) if leaf["rev"] != row.winning_rev]
+                changes = [{"rev": rev} for rev in [row.winning_rev, *others]]
+            else:
+                changes = [{"rev": row.winning_rev}]
+            entry = {"seq": row.seq, "id": row.doc_id, "changes": changes}
+            if row.deleted:
+                entry["deleted"] = True
+            if o.include_docs:
+                entry["doc"] = self._doc(conn, row, tree, bodies.get(row.doc_id))
+            yield entry
+
+    def _doc(self, conn, row, tree, body) -> dict | None:
+        if body is None:
+            return None
+        from .database import DocRow
+
+        doc_row = DocRow(row.doc_id, "", row.seq, row.winning_rev, row.deleted, tree)
+        doc = self.db._shape(conn, doc_row, row.winning_rev, revs=False, attachments=self.o.attachments,
+                             body=(body[0], dict(body[1])))
+        if self.o.conflicts:
+            found = revtree.collect_conflicts(tree)
+            if found:
+                doc["_conflicts"] = found
+        return doc
+
+    def _bodies(self, conn, rows) -> dict[str, tuple[bool, dict]]:
+        keys = [(r.doc_id, r.winning_rev) for r in rows]
+        out = {}
+        for start in range(0, len(keys), BATCH):
+            chunk = keys[start:start + BATCH]
+            for r in conn.execute(sa.select(revisions.c.doc_id, revisions.c.deleted, revisions.c.body).where(
+                revisions.c.db_id == self.db.id,
+                sa.tuple_(revisions.c.doc_id, revisions.c.rev).in_(chunk),
+            )):
+                out[r.doc_id] = (r.deleted, json.loads(r.body))
+        return out
+
+    def _pending(self, since: int, upto: int | None) -> int:
+        if upto is None:
+            return 0
+        with self.db.store.reading() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(
+                    self._base().where(documents.c.seq > since, documents.c.seq <= upto).subquery()
+                )
+            ).scalar_one()

@@ -1,0 +1,702 @@
+"""One database opened for one user: every read is limited to the user's scopes, every write is
+checked by the host's rules, and the changes feed never skips a committed change."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+
+from . import attachments as atts
+from . import errors, revtree, treecodec
+from .access import Access, AcceptedWrite, DbRules, WriteAttempt
+from .docs import IncomingDoc, dumps, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
+from .tables import databases, documents, local_docs, revisions
+
+IN_CHUNK = 500  # bound on ids per IN (...) clause
+SCOPE_PROBE = 5000  # a scope with fewer documents than this is read through the scope index
+WRITE_RETRIES = 5
+
+
+@dataclass
+class DocRow:
+    doc_id: str
+    scope: str
+    seq: int | None
+    winning_rev: str
+    deleted: bool
+    tree: list
+    exists: bool = True  # False until first inserted
+    was_deleted: bool | None = None
+    changed: bool = False
+
+    @classmethod
+    def from_sql(cls, row) -> "DocRow":
+        return cls(row.doc_id, row.scope, row.seq, row.winning_rev, row.deleted, treecodec.decode(row.rev_tree),
+                   was_deleted=row.deleted)
+
+
+@dataclass
+class WriteOutcome:
+    results: list
+    accepted: list[AcceptedWrite] = field(default_factory=list)
+    refused: list[tuple[WriteAttempt, str]] = field(default_factory=list)
+    # Revision rows written in one executemany at the end; readable before that by later edits
+    # of the same document in the batch.
+    new_revisions: dict[tuple[str, str], tuple[bool, dict]] = field(default_factory=dict)
+
+
+def scope_clause(column, prefixes: tuple[str, ...] | None):
+    """Prefix match as index ranges: scope >= p AND scope < next(p)."""
+    if prefixes is None or "" in prefixes:
+        return None
+    if not prefixes:
+        return sa.false()
+    ranges = []
+    for p in prefixes:
+        upper = p[:-1] + chr(ord(p[-1]) + 1)
+        ranges.append(sa.and_(column >= p, column < upper))
+    return ranges[0] if len(ranges) == 1 else sa.or_(*ranges)
+
+
+class Database:
+    def __init__(self, store, name: str, db_id: int, access: Access, rules: DbRules) -> None:
+        self.store = store
+        self.name = name
+        self.id = db_id
+        self.access = access
+        self.rules = rules
+        self._narrow: bool | None = None
+
+    # -- shared helpers -------------------------------------------------------------------------
+    def _scoped(self, stmt):
+        clause = scope_clause(documents.c.scope, self.access.read_prefixes)
+        return stmt if clause is None else stmt.where(clause)
+
+    def scope_is_narrow(self, conn) -> bool:
+        """Whether the reader's scope holds few documents, so a feed should walk the
+        (db, scope, seq) index and sort, rather than walk every change in seq order filtering by
+        scope. Decided by counting at most SCOPE_PROBE index entries: a village's first sync then
+        costs the same in a store of ten thousand or ten million documents."""
+        if scope_clause(documents.c.scope, self.access.read_prefixes) is None:
+            return False
+        if self._narrow is None:
+            probe = self._scoped(sa.select(documents.c.seq).where(documents.c.db_id == self.id)).limit(SCOPE_PROBE)
+            found = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one()
+            self._narrow = found < SCOPE_PROBE
+        return self._narrow
+
+    def _load_rows(self, conn, ids: Iterable[str], for_update: bool = False) -> dict[str, DocRow]:
+        ids = sorted(set(ids))
+        found: dict[str, DocRow] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            stmt = sa.select(documents).where(
+                documents.c.db_id == self.id, documents.c.doc_id.in_(ids[start:start + IN_CHUNK])
+            ).order_by(documents.c.doc_id)
+            if for_update:
+                stmt = stmt.with_for_update()
+            for row in conn.execute(stmt):
+                found[row.doc_id] = DocRow.from_sql(row)
+        return found
+
+    def _visible_row(self, conn, doc_id: str) -> DocRow | None:
+        row = self._load_rows(conn, [doc_id]).get(doc_id)
+        if row is None or not self.access.can_read_scope(row.scope):
+            return None
+        return row
+
+    def _load_body(self, conn, doc_id: str, rev: str) -> tuple[bool, dict] | None:
+        row = conn.execute(
+            sa.select(revisions.c.deleted, revisions.c.body).where(
+                revisions.c.db_id == self.id, revisions.c.doc_id == doc_id, revisions.c.rev == rev
+            )
+        ).first()
+        return None if row is None else (row.deleted, json.loads(row.body))
+
+    # -- info -----------------------------------------------------------------------------------
+    def info(self) -> dict:
+        with self.store.reading() as conn:
+            db = conn.execute(sa.select(databases).where(databases.c.id == self.id)).one()
+            doc_count, del_count = db.doc_count, db.doc_del_count
+            if scope_clause(documents.c.scope, self.access.read_prefixes) is not None:
+                counts = conn.execute(self._scoped(
+                    sa.select(documents.c.deleted, sa.func.count()).where(documents.c.db_id == self.id)
+                    .group_by(documents.c.deleted)
+                )).all()
+                by_deleted = {bool(d): n for d, n in counts}
+                doc_count, del_count = by_deleted.get(False, 0), by_deleted.get(True, 0)
+        return {
+            "db_name": self.name,
+            "update_seq": db.update_seq,
+            "doc_count": doc_count,
+            "doc_del_count": del_count,
+            "purge_seq": 0,
+            "compact_running": False,
+            "disk_format_version": 8,
+            "instance_start_time": "0",
+            "sizes": {"active": 0, "external": 0, "file": 0},
+            "props": {},
+        }
+
+    # -- single document reads ------------------------------------------------------------------
+    def get(
+        self, doc_id: str, *, rev: str | None = None, revs: bool = False, revs_info: bool = False,
+        conflicts: bool = False, deleted_conflicts: bool = False, attachments: bool = False,
+        atts_since: list[str] | None = None, latest: bool = False, local_seq: bool = False,
+    ) -> dict:
+        with self.store.reading() as conn:
+            row = self._visible_row(conn, doc_id)
+            if row is None:
+                raise errors.NotFound("missing")
+            if rev is None:
+                if row.deleted:
+                    raise errors.NotFound("deleted")
+                rev = row.winning_rev
+            else:
+                validate_rev(rev)
+                if not revtree.rev_exists(row.tree, rev):
+                    raise errors.NotFound("missing")
+                if latest:
+                    rev = revtree.latest(rev, row.tree)
+            doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since)
+            if doc is None:
+                raise errors.NotFound("missing")
+            if revs_info:
+                doc["_revs_info"] = revtree.revs_info(row.tree, rev)
+            if conflicts and rev == row.winning_rev:
+                found = revtree.collect_conflicts(row.tree)
+                if found:
+                    doc["_conflicts"] = found
+            if deleted_conflicts and rev == row.winning_rev:
+                found = revtree.collect_deleted_conflicts(row.tree)
+                if found:
+                    doc["_deleted_conflicts"] = found
+            if local_seq:
+                doc["_local_seq"] = row.seq
+            return doc
+
+    def _shape(self, conn, row: DocRow, rev: str, *, revs: bool, attachments: bool,
+               atts_since: list[str] | None = None, body: tuple[bool, dict] | None = None) -> dict | None:
+        loaded = body or self._load_body(conn, row.doc_id, rev)
+        if loaded is None:
+            return None
+        deleted, fields = loaded
+        if attachments and "_attachments" in fields:
+            fields["_attachments"] = atts.inline(conn, fields["_attachments"], self._since_pos(row, rev, atts_since))
+        doc = outgoing(row.doc_id, rev, deleted, fields)
+        if revs:
+            doc["_revisions"] = revtree.path_revisions(row.tree, rev)
+        return doc
+
+    @staticmethod
+    def _since_pos(row: DocRow, rev: str, atts_since: list[str] | None) -> int:
+        """The newest ancestor of `rev` the client says it has: attachments up to it stay stubs."""
+        if not atts_since:
+            return 0
+        path = revtree.path_revisions(row.tree, rev)
+        ancestors = {f"{path['start'] - i}-{h}" for i, h in enumerate(path["ids"])}
+        known = [revtree.parse_rev(r)[0] for r in atts_since if r in ancestors]
+        return max(known, default=0)
+
+    def open_revs(self, doc_id: str, which, *, revs: bool = False, attachments: bool = False,
+                  latest: bool = False, atts_since: list[str] | None = None) -> list[dict]:
+        with self.store.reading() as conn:
+            row = self._visible_row(conn, doc_id)
+            if which == "all":
+                if row is None:
+                    raise errors.NotFound("missing")
+                wanted = [leaf["rev"] for leaf in revtree.collect_leaves(row.tree)]
+            else:
+                wanted = [validate_rev(r) for r in which]
+            return [self._open_rev(conn, row, r, revs, attachments, latest, atts_since) for r in wanted]
+
+    def _open_rev(self, conn, row, rev, revs, attachments, latest, atts_since) -> dict:
+        if row is None or not revtree.rev_exists(row.tree, rev):
+            return {"missing": rev}
+        if latest:
+            rev = revtree.latest(rev, row.tree)
+        doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since)
+        return {"missing": rev} if doc is None else {"ok": doc}
+
+    def bulk_get(self, requests: list, *, revs: bool = False, attachments: bool = False,
+                 latest: bool = False) -> list[dict]:
+        results = []
+        with self.store.reading() as conn:
+            for req in requests:
+                doc_id = req.get("id") if isinstance(req, dict) else None
+                rev = req.get("rev") if isinstance(req, dict) else None
+                if not isinstance(doc_id, str):
+                    err = {"id": doc_id, "rev": rev, "error": "bad_request", "reason": "Missing or invalid id"}
+                    results.append({"id": doc_id, "docs": [{"error": err}]})
+                    continue
+                row = self._visible_row(conn, doc_id)
+                since = req.get("atts_since") if isinstance(req.get("atts_since"), list) else None
+                if rev is None:
+                    if row is None or row.deleted:
+                        reason = "deleted" if row is not None else "missing"
+                        entry = {"error": {"id": doc_id, "rev": None, "error": "not_found", "reason": reason}}
+                    else:
+                        entry = self._open_rev(conn, row, row.winning_rev, revs, attachments, False, since)
+                else:
+                    try:
+                        validate_rev(rev)
+                        entry = self._open_rev(conn, row, rev, revs, attachments, latest, since)
+                    except errors.CouchError as exc:
+                        entry = {"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}
+                if "missing" in entry:
+                    entry = {"error": {"id": doc_id, "rev": entry["missing"], "error": "not_found",
+                                       "reason": "missing"}}
+                results.append({"id": doc_id, "docs": [entry]})
+        return results
+
+    def revs_diff(self, request: dict) -> dict:
+        if not isinstance(request, dict):
+            raise errors.BadRequest("Request body must be a JSON object.")
+        for doc_id, revs in request.items():
+            if not isinstance(revs, list):
+                raise errors.BadRequest("Each document needs a list of revs.")
+            for r in revs:
+                validate_rev(r)
+        out = {}
+        with self.store.reading() as conn:
+            rows = self._load_rows(conn, request.keys())
+            for doc_id, revs in request.items():
+                row = rows.get(doc_id)
+                # A document out of scope looks exactly like an unknown one.
+                if row is not None and not self.access.can_read_scope(row.scope):
+                    row = None
+                missing = [r for r in dict.fromkeys(revs) if row is None or not revtree.rev_exists(row.tree, r)]
+                if not missing:
+                    continue
+                entry = {"missing": missing}
+                if row is not None:
+                    ancestors = revtree.possible_ancestors(row.tree, missing)
+                    if ancestors:
+                        entry["possible_ancestors"] = ancestors
+                out[doc_id] = entry
+        return out
+
+    def get_attachment(self, doc_id: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        with self.store.reading() as conn:
+            row = self._visible_row(conn, doc_id)
+            if row is None:
+                raise errors.NotFound("missing")
+            if rev is None:
+                if row.deleted:
+                    raise errors.NotFound("deleted")
+                rev = row.winning_rev
+            elif not revtree.rev_exists(row.tree, validate_rev(rev)):
+                raise errors.NotFound("missing")
+            loaded = self._load_body(conn, doc_id, rev)
+            stub = (loaded[1].get("_attachments") or {}).get(name) if loaded else None
+            if stub is None:
+                raise errors.NotFound("Document is missing attachment")
+            data = atts.load_blob(conn, stub["digest"])
+            if data is None:
+                raise errors.NotFound("Document is missing attachment")
+            return stub, data
+
+    # -- _all_docs ------------------------------------------------------------------------------
+    def all_docs(
+        self, *, keys: list | None = None, start: str | None = None, end: str | None = None,
+        inclusive_end: bool = True, descending: bool = False, limit: int | None = None, skip: int = 0,
+        include_docs: bool = False, conflicts: bool = False, attachments: bool = False,
+    ) -> tuple[int, list[dict], int]:
+        with self.store.reading() as conn:
+            update_seq = conn.execute(sa.select(databases.c.update_seq).where(databases.c.id == self.id)).scalar()
+            total = conn.execute(self._scoped(
+                sa.select(sa.func.count()).select_from(documents)
+                .where(documents.c.db_id == self.id, documents.c.deleted == sa.false())
+            )).scalar()
+            if keys is not None:
+                rows = self._load_rows(conn, [k for k in keys if isinstance(k, str)])
+                out = []
+                for key in keys:
+                    row = rows.get(key) if isinstance(key, str) else None
+                    if row is None or not self.access.can_read_scope(row.scope):
+                        out.append({"key": key, "error": "not_found"})
+                        continue
+                    out.append(self._all_docs_row(conn, row, include_docs, conflicts, attachments))
+                out = out[skip:]
+                if limit is not None:
+                    out = out[:limit]
+                return total, out, update_seq
+            stmt = self._scoped(sa.select(documents).where(
+                documents.c.db_id == self.id, documents.c.deleted == sa.false()
+            ))
+            low, high = (end, start) if descending else (start, end)
+            low_inclusive = True if not descending else inclusive_end
+            high_inclusive = inclusive_end if not descending else True
+            if low is not None:
+                stmt = stmt.where(documents.c.doc_id >= low if low_inclusive else documents.c.doc_id > low)
+            if high is not None:
+                stmt = stmt.where(documents.c.doc_id <= high if high_inclusive else documents.c.doc_id < high)
+            # As in the changes feed: a narrow scope reads its own index range, not the whole store.
+            key = documents.c.doc_id + "" if self.scope_is_narrow(conn) else documents.c.doc_id
+            stmt = stmt.order_by(key.desc() if descending else key)
+            if skip:
+                stmt = stmt.offset(skip)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            out = [self._all_docs_row(conn, DocRow.from_sql(r), include_docs, conflicts, attachments)
+                   for r in conn.execute(stmt)]
+            return total, out, update_seq
+
+    def _all_docs_row(self, conn, row: DocRow, include_docs, conflicts, attachments) -> dict:
+        value = {"rev": row.winning_rev}
+        if row.deleted:
+            value["deleted"] = True
+        entry = {"id": row.doc_id, "key": row.doc_id, "value": value}
+        if include_docs:
+            if row.deleted:
+                entry["doc"] = None
+            else:
+                doc = self._shape(conn, row, row.winning_rev, revs=False, attachments=attachments)
+                if conflicts:
+                    found = revtree.collect_conflicts(row.tree)
+                    if found:
+                        doc["_conflicts"] = found
+                entry["doc"] = doc
+        return entry
+
+    # -- writes ---------------------------------------------------------------------------------
+    def bulk_docs(self, raw_docs: list, new_edits: bool = True) -> list[dict]:
+        if not isinstance(raw_docs, list):
+            raise errors.BadRequest("`docs` parameter must be an array.")
+        results: list[dict | None] = [None] * len(raw_docs)
+        parsed: list[tuple[int, IncomingDoc]] = []
+        # As CouchDB: a malformed document fails the whole request before anything is written;
+        # only conflicts and refusals are reported per document.
+        docs = [parse_incoming(raw, new_edits=new_edits) for raw in raw_docs]
+        for i, doc in enumerate(docs):
+            if doc.is_local:
+                results[i] = self._bulk_local(doc)
+            else:
+                parsed.append((i, doc))
+        outcome = self._write_with_retries(parsed, new_edits)
+        for i, result in enumerate(outcome.results):
+            results[parsed[i][0]] = result
+        self._after_write(outcome)
+        if not new_edits:
+            return [r for r in results if r is not None and "error" in r]
+        return results
+
+    def put(self, raw, doc_id: str, *, new_edits: bool = True, rev: str | None = None) -> dict:
+        if isinstance(raw, dict) and rev is not None:
+            if "_rev" in raw and raw["_rev"] != rev:
+                raise errors.BadRequest("Document rev from request body and query string have different values")
+            raw = {**raw, "_rev": rev}
+        doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
+        outcome = self._write_with_retries([(0, doc)], new_edits)
+        self._after_write(outcome)
+        result = outcome.results[0]
+        if "error" in result:
+            raise _error_from_entry(result)
+        return result if new_edits else {"ok": True, "id": doc.id, "rev": doc.rev}
+
+    def delete(self, doc_id: str, rev: str | None) -> dict:
+        if rev is None:
+            raise errors.Conflict()
+        return self.put({"_deleted": True, "_rev": rev}, doc_id)
+
+    def put_attachment(self, doc_id: str, name: str, rev: str | None, content_type: str, data: bytes) -> dict:
+        import base64
+
+        with self.store.reading() as conn:
+            row = self._visible_row(conn, doc_id)
+            if row is not None and rev is not None and revtree.rev_exists(row.tree, validate_rev(rev)):
+                loaded = self._load_body(conn, doc_id, rev)
+                fields = loaded[1] if loaded else {}
+            else:
+                fields = {}
+        fields.setdefault("_attachments", {})
+        fields["_attachments"][name] = {"content_type": content_type, "data": base64.b64encode(data).decode()}
+        return self.put({**fields, **({"_rev": rev} if rev else {})}, doc_id)
+
+    def delete_attachment(self, doc_id: str, name: str, rev: str | None) -> dict:
+        if rev is None:
+            raise errors.Conflict()
+        doc = self.get(doc_id, rev=validate_rev(rev))
+        if name not in doc.get("_attachments", {}):
+            raise errors.NotFound("Document is missing attachment")
+        del doc["_attachments"][name]
+        return self.put(doc, doc_id)
+
+    def _after_write(self, outcome: WriteOutcome) -> None:
+        if outcome.accepted:
+            self.store.notifier.notify(self.name)
+        if self.access.record_refusal:
+            for attempt, reason in outcome.refused:
+                self.access.record_refusal(attempt, reason)
+
+    def _write_with_retries(self, parsed: list[tuple[int, IncomingDoc]], new_edits: bool) -> WriteOutcome:
+        if not parsed:
+            return WriteOutcome(results=[])
+        for attempt in range(WRITE_RETRIES):
+            try:
+                with self.store.writing() as conn:
+                    return self._write_batch(conn, [d for _, d in parsed], new_edits)
+            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                # Two writers created the same new document, or PostgreSQL broke a deadlock: redo.
+                if attempt == WRITE_RETRIES - 1 or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_batch(self, conn, docs: list[IncomingDoc], new_edits: bool) -> WriteOutcome:
+        rows = self._load_rows(conn, [d.id for d in docs], for_update=True)
+        outcome = WriteOutcome(results=[])
+        pending: list[tuple[DocRow, dict]] = []  # accepted edits, seq assigned at the end
+        for doc in docs:
+            try:
+                result = self._apply(conn, rows, doc, new_edits, outcome)
+            except errors.CouchError as exc:
+                outcome.results.append(errors.bulk_entry(doc.id, exc))
+                continue
+            outcome.results.append(result)
+            if result.get("_accepted"):
+                pending.append((rows[doc.id], result))
+        for _, result in pending:
+            result.pop("_accepted")
+        changed = [r for r in dict.fromkeys(row.doc_id for row, _ in pending)]
+        if changed:
+            self._commit_changes(conn, rows, changed, pending, outcome)
+        return outcome
+
+    def _apply(self, conn, rows: dict[str, DocRow], doc: IncomingDoc, new_edits: bool, outcome) -> dict:
+        row = rows.get(doc.id)
+        if row is not None and not self.access.can_read_scope(row.scope):
+            raise errors.Forbidden("Document is outside your scope.")
+        tree = row.tree if row is not None else []
+
+        if new_edits:
+            parent = self._parent_for_edit(row, doc)
+            pos = revtree.parse_rev(parent)[0] + 1 if parent else 1
+        else:
+            if row is not None and revtree.rev_exists(tree, doc.rev):
+                return {"ok": True, "id": doc.id, "rev": doc.rev}  # already have it: nothing to do
+            parent = None
+            pos = revtree.parse_rev(doc.rev)[0]
+
+        old_body = None
+        if row is not None and not row.deleted:
+            loaded = self._batch_body(conn, outcome, doc.id, row.winning_rev)
+            old_body = outgoing(doc.id, row.winning_rev, False, loaded[1]) if loaded else None
+        attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits)
+        if self.access.check_write is not None:
+            reason = self.access.check_write(attempt)
+            if reason:
+                outcome.refused.append((attempt, reason))
+                raise errors.Forbidden(reason)
+
+        scope = self.rules.scope_of(doc.body) if not doc.deleted or doc.body else None
+        if scope is None:
+            # Keep the document's scope; a first revision without one (a bare tombstone of a doc
+            # created and deleted offline) belongs where its writer works.
+            prefixes = self.access.read_prefixes
+            scope = row.scope if row is not None else (prefixes[0] if prefixes else "")
+        if not self.access.can_read_scope(scope):
+            reason = "Document scope is outside your access."
+            outcome.refused.append((attempt, reason))
+            raise errors.Forbidden(reason)
+
+        stubs = atts.resolve(conn, doc.attachments, pos, self._stub_finder(conn, outcome, row, parent, new_edits))
+        body = stored_body(doc, stubs)
+        if new_edits:
+            digests = [s["digest"] for s in (stubs or {}).values()]
+            rev_hash = new_rev_hash(parent, doc.deleted, doc.body, digests)
+            ids = [rev_hash] + ([revtree.parse_rev(parent)[1]] if parent else [])
+            revisions_obj = {"start": pos, "ids": ids}
+        else:
+            revisions_obj = doc.revisions or {"start": pos, "ids": [revtree.parse_rev(doc.rev)[1]]}
+        new_rev = f"{pos}-{revisions_obj['ids'][0]}"
+        leaf_opts = {"status": "available", **({"deleted": True} if doc.deleted else {})}
+        path = revtree.revisions_to_path(revisions_obj, leaf_opts)
+        merged = revtree.merge(tree, path, self.store.default_revs_limit)
+
+        if row is None:
+            row = DocRow(doc.id, scope, None, new_rev, doc.deleted, [], exists=False)
+            rows[doc.id] = row
+        previous_winner = row.winning_rev if row.exists or row.changed else None
+        row.tree = merged.tree
+        row.winning_rev = revtree.winning_rev(merged.tree)
+        row.deleted = revtree.is_deleted(merged.tree)
+        row.scope = scope
+        row.changed = True
+        outcome.new_revisions[(doc.id, new_rev)] = (doc.deleted, body)
+        if merged.stemmed_revs:
+            for stemmed in merged.stemmed_revs:
+                outcome.new_revisions.pop((doc.id, stemmed), None)
+            conn.execute(revisions.delete().where(
+                revisions.c.db_id == self.id, revisions.c.doc_id == doc.id,
+                revisions.c.rev.in_(list(merged.stemmed_revs)),
+            ))
+        return {"ok": True, "id": doc.id, "rev": new_rev, "_accepted": True, "_previous": previous_winner,
+                "_body": body, "_deleted": doc.deleted}
+
+    @staticmethod
+    def _parent_for_edit(row: DocRow | None, doc: IncomingDoc) -> str | None:
+        if doc.rev is not None:
+            if row is None:
+                raise errors.Conflict()
+            leaves = {leaf["rev"] for leaf in revtree.collect_leaves(row.tree)}
+            if doc.rev not in leaves:
+                raise errors.Conflict()
+            return doc.rev
+        if row is None:
+            return None
+        if not row.deleted:
+            raise errors.Conflict()
+        return row.winning_rev  # recreating a deleted document extends its tombstone
+
+    def _batch_body(self, conn, outcome: WriteOutcome, doc_id: str, rev: str) -> tuple[bool, dict] | None:
+        return outcome.new_revisions.get((doc_id, rev)) or self._load_body(conn, doc_id, rev)
+
+    def _stub_finder(self, conn, outcome: WriteOutcome, row: DocRow | None, parent: str | None, new_edits: bool):
+        def find(name: str, att: dict) -> dict | None:
+            if row is None:
+                return None
+            if new_edits:
+                loaded = self._batch_body(conn, outcome, row.doc_id, parent) if parent else None
+                known = (loaded[1].get("_attachments") or {}).get(name) if loaded else None
+                return known
+            # Replicated revision: the stub points at an attachment of an ancestor we already hold.
+            stored = (json.loads(b) for b in conn.execute(sa.select(revisions.c.body).where(
+                revisions.c.db_id == self.id, revisions.c.doc_id == row.doc_id
+            )).scalars())
+            pending = (body for (doc_id, _), (_, body) in outcome.new_revisions.items() if doc_id == row.doc_id)
+            for body in (*pending, *stored):
+                known = (body.get("_attachments") or {}).get(name)
+                if known and (att.get("digest") in (None, known["digest"])):
+                    return known
+            return None
+        return find
+
+    def _commit_changes(self, conn, rows, changed: list[str], pending, outcome: WriteOutcome) -> None:
+        doc_delta = del_delta = 0
+        for doc_id in changed:
+            row = rows[doc_id]
+            before = None if not row.exists else row.was_deleted
+            if before is None:
+                doc_delta += 0 if row.deleted else 1
+                del_delta += 1 if row.deleted else 0
+            elif before != row.deleted:
+                doc_delta += -1 if row.deleted else 1
+                del_delta += 1 if row.deleted else -1
+        # Last statement before commit: the row lock on the counter orders commits by seq.
+        top = conn.execute(
+            databases.update().where(databases.c.id == self.id).values(
+                update_seq=databases.c.update_seq + len(changed),
+                doc_count=databases.c.doc_count + doc_delta,
+                doc_del_count=databases.c.doc_del_count + del_delta,
+            ).returning(databases.c.update_seq)
+        ).scalar_one()
+        first = top - len(changed) + 1
+        inserts, updates = [], []
+        for offset, doc_id in enumerate(changed):
+            row = rows[doc_id]
+            row.seq = first + offset
+            values = dict(k_db=self.id, k_doc=doc_id, seq=row.seq, scope=row.scope, winning_rev=row.winning_rev,
+                          deleted=row.deleted, rev_tree=treecodec.encode(row.tree))
+            (updates if row.exists else inserts).append(values)
+        columns = ("seq", "scope", "winning_rev", "deleted", "rev_tree")
+        if updates:
+            conn.execute(documents.update().where(
+                documents.c.db_id == sa.bindparam("k_db"), documents.c.doc_id == sa.bindparam("k_doc")
+            ).values({c: sa.bindparam(c) for c in columns}), updates)
+        if inserts:
+            conn.execute(documents.insert().values(
+                db_id=sa.bindparam("k_db"), doc_id=sa.bindparam("k_doc"), **{c: sa.bindparam(c) for c in columns}
+            ), inserts)
+        conn.execute(revisions.insert(), [
+            {"db_id": self.id, "doc_id": doc_id, "rev": rev, "deleted": deleted, "body": dumps(body)}
+            for (doc_id, rev), (deleted, body) in outcome.new_revisions.items()
+        ])
+        seq_of = {doc_id: rows[doc_id].seq for doc_id in changed}
+        for row, result in pending:
+            outcome.accepted.append(AcceptedWrite(
+                doc_id=row.doc_id, rev=result["rev"], previous_rev=result.pop("_previous"),
+                deleted=result.pop("_deleted"), seq=seq_of[row.doc_id],
+                scope=row.scope, body=result.pop("_body"),
+            ))
+        if self.access.record_writes:
+            self.access.record_writes(conn, outcome.accepted)
+
+    # -- _local documents -----------------------------------------------------------------------
+    def _local_key(self, doc_id: str):
+        return sa.and_(local_docs.c.db_id == self.id, local_docs.c.owner == self.access.user,
+                       local_docs.c.doc_id == doc_id)
+
+    def get_local(self, doc_id: str) -> dict:
+        with self.store.reading() as conn:
+            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+        if row is None:
+            raise errors.NotFound("missing")
+        return {**json.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
+
+    def put_local(self, doc_id: str, raw) -> dict:
+        if not isinstance(raw, dict):
+            raise errors.BadRequest("Document must be a JSON object")
+        body = {k: v for k, v in raw.items() if k not in ("_id", "_rev", "_deleted")}
+        for key in body:
+            if key.startswith("_"):
+                raise errors.DocValidation(f"Bad special document member: {key}")
+        with self.store.writing() as conn:
+            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+            if raw.get("_deleted"):
+                if row is None:
+                    raise errors.NotFound("missing")
+                conn.execute(local_docs.delete().where(self._local_key(doc_id)))
+                return {"ok": True, "id": f"_local/{doc_id}", "rev": "0-0"}
+            if row is not None and raw.get("_rev") != row.rev:
+                raise errors.Conflict()
+            if row is None and raw.get("_rev") not in (None, "0-0"):
+                raise errors.Conflict()
+            number = int(row.rev.split("-")[1]) + 1 if row is not None else 1
+            rev = f"0-{number}"
+            if row is None:
+                conn.execute(local_docs.insert().values(
+                    db_id=self.id, owner=self.access.user, doc_id=doc_id, rev=rev, body=dumps(body)))
+            else:
+                conn.execute(local_docs.update().where(self._local_key(doc_id)).values(rev=rev, body=dumps(body)))
+        return {"ok": True, "id": f"_local/{doc_id}", "rev": rev}
+
+    def delete_local(self, doc_id: str, rev: str | None) -> dict:
+        with self.store.writing() as conn:
+            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+            if row is None:
+                raise errors.NotFound("missing")
+            if rev is not None and rev != row.rev:
+                raise errors.Conflict()
+            conn.execute(local_docs.delete().where(self._local_key(doc_id)))
+        return {"ok": True, "id": f"_local/{doc_id}", "rev": "0-0"}
+
+    def _bulk_local(self, doc: IncomingDoc) -> dict:
+        try:
+            name = doc.id[len("_local/"):]
+            return self.put_local(name, {**doc.raw})
+        except errors.CouchError as exc:
+            return errors.bulk_entry(doc.id, exc)
+
+    # -- changes --------------------------------------------------------------------------------
+    def changes(self, options) -> Iterator[tuple]:
+        from .changes import ChangesFeed
+
+        return ChangesFeed(self, options).events()
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def _error_from_entry(entry: dict) -> errors.CouchError:
+    for cls in (errors.Conflict, errors.Forbidden, errors.BadRequest, errors.DocValidation,
+                errors.MissingStub, errors.NotFound):
+        if cls.error == entry["error"]:
+            return cls(entry.get("reason"))
+    exc = errors.CouchError(entry.get("reason"))
+    exc.error = entry["error"]
+    return exc

@@ -1,0 +1,133 @@
+"""Documents on the wire: parse what a client sent, shape what we send back.
+
+Only this module knows CouchDB's underscore members. A stored revision body is the document's own
+fields plus `_attachments` stubs; `_id`, `_rev`, `_deleted` live in columns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from . import errors
+from .revtree import parse_rev
+
+SPECIAL_MEMBERS = frozenset(
+    {"_id", "_rev", "_attachments", "_deleted", "_revisions", "_revs_info", "_conflicts",
+     "_deleted_conflicts", "_local_seq"}
+)
+MAX_ID_LENGTH = 255
+MAX_DOCUMENT_BYTES = 8_000_000  # CouchDB's default max_document_size; attachments not counted
+
+
+@dataclass
+class IncomingDoc:
+    id: str
+    rev: str | None  # the rev sent (parent for new_edits=true, the leaf itself for new_edits=false)
+    revisions: dict | None
+    deleted: bool
+    attachments: dict | None
+    body: dict  # fields without any underscore member
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.id.startswith("_local/")
+
+
+def dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def validate_doc_id(doc_id) -> str:
+    if not isinstance(doc_id, str) or not doc_id:
+        raise errors.BadRequest("Document id must be a non-empty string.")
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise errors.BadRequest(f"Document id is longer than {MAX_ID_LENGTH} characters.")
+    if doc_id.startswith("_") and not doc_id.startswith(("_design/", "_local/")):
+        raise errors.BadRequest("Only reserved document ids may start with underscore.")
+    return doc_id
+
+
+def validate_rev(rev) -> str:
+    if not isinstance(rev, str):
+        raise errors.BadRequest("Invalid rev format")
+    try:
+        parse_rev(rev)
+    except ValueError:
+        raise errors.BadRequest("Invalid rev format") from None
+    return rev
+
+
+def parse_incoming(raw, *, new_edits: bool = True, doc_id: str | None = None) -> IncomingDoc:
+    if not isinstance(raw, dict):
+        raise errors.BadRequest("Document must be a JSON object")
+    for key in raw:
+        if key.startswith("_") and key not in SPECIAL_MEMBERS:
+            raise errors.DocValidation(f"Bad special document member: {key}")
+    if doc_id is not None and "_id" in raw and raw["_id"] != doc_id:
+        raise errors.BadRequest("Document id must match the URL.")
+    the_id = doc_id if doc_id is not None else raw.get("_id")
+    if the_id is None:
+        if not new_edits:
+            raise errors.BadRequest("Document id is required with new_edits=false.")
+        the_id = uuid.uuid4().hex
+    validate_doc_id(the_id)
+
+    rev = raw.get("_rev")
+    if rev is not None:
+        validate_rev(rev)
+    revisions = raw.get("_revisions")
+    if revisions is not None:
+        revisions = _validate_revisions(revisions, rev)
+    if not new_edits and rev is None and not the_id.startswith("_local/"):
+        raise errors.BadRequest("Document rev is required with new_edits=false.")
+
+    deleted = raw.get("_deleted", False)
+    if not isinstance(deleted, bool):
+        raise errors.DocValidation("_deleted must be a boolean.")
+    attachments = raw.get("_attachments")
+    if attachments is not None and not isinstance(attachments, dict):
+        raise errors.DocValidation("_attachments must be a JSON object.")
+    body = {k: v for k, v in raw.items() if not k.startswith("_")}
+    if len(dumps(body).encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        raise errors.DocumentTooLarge(f"Document {the_id!r} is larger than {MAX_DOCUMENT_BYTES} bytes.")
+    return IncomingDoc(the_id, rev, revisions, deleted, attachments, body, raw)
+
+
+def _validate_revisions(revisions, rev) -> dict:
+    ids = revisions.get("ids") if isinstance(revisions, dict) else None
+    start = revisions.get("start") if isinstance(revisions, dict) else None
+    if (
+        not isinstance(start, int) or isinstance(start, bool) or start < 1
+        or not isinstance(ids, list) or not ids
+        or not all(isinstance(i, str) and i for i in ids)
+        or len(ids) > start
+    ):
+        raise errors.BadRequest("_revisions must be {start: positive int, ids: [rev hashes]}")
+    if rev is not None and f"{start}-{ids[0]}" != rev:
+        raise errors.BadRequest("_revisions do not match _rev.")
+    return {"start": start, "ids": list(ids)}
+
+
+def new_rev_hash(parent_rev: str | None, deleted: bool, body: dict, attachment_digests: list[str]) -> str:
+    """Deterministic rev ids, as CouchDB makes them: the same edit of the same parent gives the same
+    rev on every retry and on every device that makes it, so retried writes converge."""
+    material = dumps([parent_rev, deleted, body, sorted(attachment_digests)])
+    return hashlib.md5(material.encode("utf-8")).hexdigest()
+
+
+def stored_body(incoming: IncomingDoc, attachment_stubs: dict | None) -> dict:
+    body = dict(incoming.body)
+    if attachment_stubs:
+        body["_attachments"] = attachment_stubs
+    return body
+
+
+def outgoing(doc_id: str, rev: str, deleted: bool, body: dict) -> dict:
+    doc = {"_id": doc_id, "_rev": rev}
+    doc.update(body)
+    if deleted:
+        doc["_deleted"] = True
+    return doc

@@ -1,0 +1,142 @@
+"""The replication store: databases in SQL, opened through a user-bound handle."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from . import errors
+from .access import PLAIN, Access, DbRules
+from .notify import ChangeNotifier
+from .tables import databases, metadata, server_meta
+
+DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
+DEFAULT_REVS_LIMIT = 1000
+
+
+def configure_engine(engine: sa.Engine) -> sa.Engine:
+    """SQLite: WAL, a generous busy timeout, and `BEGIN IMMEDIATE` for write transactions so two
+    writers queue instead of failing to upgrade their locks."""
+    if engine.dialect.name != "sqlite" or getattr(engine, "_paicha_configured", False):
+        return engine
+    engine._paicha_configured = True
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        rules_for: Callable[[str], DbRules] = lambda name: PLAIN,
+        notifier: ChangeNotifier | None = None,
+        revs_limit: int = DEFAULT_REVS_LIMIT,
+    ) -> None:
+        self.engine = engine
+        self.rules_for = rules_for
+        self.notifier = notifier or ChangeNotifier()
+        self.default_revs_limit = revs_limit
+        self._uuid: str | None = None
+
+    # -- transactions --------------------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    def create_tables(self) -> None:
+        metadata.create_all(self.engine)
+
+    # -- server ----------------------------------------------------------------------------------
+    def server_uuid(self) -> str:
+        """Stable across restarts: PouchDB derives replication ids (and so checkpoints) from it."""
+        if self._uuid is None:
+            try:
+                with self.writing() as conn:
+                    value = conn.execute(
+                        sa.select(server_meta.c.value).where(server_meta.c.key == "uuid")
+                    ).scalar()
+                    if value is None:
+                        value = uuid.uuid4().hex
+                        conn.execute(server_meta.insert().values(key="uuid", value=value))
+            except sa.exc.IntegrityError:
+                # Another process created it first (PostgreSQL has no write lock at BEGIN): use theirs.
+                with self.reading() as conn:
+                    value = conn.execute(
+                        sa.select(server_meta.c.value).where(server_meta.c.key == "uuid")
+                    ).scalar()
+            self._uuid = value
+        return self._uuid
+
+    # -- databases -------------------------------------------------------------------------------
+    def list_databases(self) -> list[str]:
+        with self.reading() as conn:
+            return list(conn.execute(sa.select(databases.c.name).order_by(databases.c.name)).scalars())
+
+    def create_database(self, name: str, exist_ok: bool = False) -> bool:
+        if not isinstance(name, str) or not DB_NAME.match(name) or len(name) > 238:
+            raise errors.IllegalDatabaseName()
+        try:
+            with self.writing() as conn:
+                exists = conn.execute(sa.select(databases.c.id).where(databases.c.name == name)).scalar()
+                if exists is not None:
+                    if exist_ok:
+                        return False
+                    raise errors.FileExists()
+                conn.execute(
+                    databases.insert().values(
+                        name=name, update_seq=0, doc_count=0, doc_del_count=0,
+                        created_at=dt.datetime.now(dt.timezone.utc),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            if exist_ok:
+                return False
+            raise errors.FileExists() from None
+        return True
+
+    def delete_database(self, name: str) -> None:
+        with self.writing() as conn:
+            db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == name)).scalar()
+            if db_id is None:
+                raise errors.DatabaseNotFound()
+            # Children go by ON DELETE CASCADE (SQLite: foreign_keys pragma is on).
+            conn.execute(databases.delete().where(databases.c.id == db_id))
+        self.notifier.notify(name)
+
+    def open(self, name: str, access: Access):
+        from .database import Database
+
+        with self.reading() as conn:
+            row = conn.execute(sa.select(databases.c.id).where(databases.c.name == name)).first()
+        if row is None:
+            raise errors.DatabaseNotFound()
+        return Database(self, name, row.id, access, self.rules_for(name))
