@@ -1,0 +1,391 @@
+"""Write rules: which role may create, change or delete which document type, in which scope.
+
+Everything a role may do is declared once, in :data:`WRITE_RULES`; :func:`check_write` applies that
+table plus the invariants every write must keep (scope, immutable fields, append-only history).
+Pure functions: the sync engine and the REST API call :func:`check_write` for every write and give
+the engine :func:`scope_of` as its scope function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ._loader import DOC_TYPES
+
+# -- roles and operations ---------------------------------------------------------------------
+
+VILLAGE_CADRE = "village_cadre"
+TOWNSHIP_STAFF = "township_staff"
+DISTRICT_SUPERVISOR = "district_supervisor"
+ADMIN = "admin"
+SERVER = "server"
+ROLES: frozenset[str] = frozenset({VILLAGE_CADRE, TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN, SERVER})
+
+#: Roles that are not a person on a device: exempt from "created_by must be you" and
+#: "only the creator may delete".
+PRIVILEGED_ROLES: frozenset[str] = frozenset({ADMIN, SERVER})
+
+#: A person's scope is the code of their area; its length is fixed by the role.
+SCOPE_LENGTH: Mapping[str, int] = MappingProxyType(
+    {VILLAGE_CADRE: 12, TOWNSHIP_STAFF: 9, DISTRICT_SUPERVISOR: 6}
+)
+
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+ESCALATE = "escalate"  # append to a dispute's escalation trail (in addition to UPDATE)
+MEDIATE = "mediate"  # append to a dispute's mediation records (in addition to UPDATE)
+OPERATIONS: frozenset[str] = frozenset({CREATE, UPDATE, DELETE, ESCALATE, MEDIATE})
+
+#: Types only the server's calendar (or an administrator) writes; devices only read them.
+SERVER_OWNED_TYPES: frozenset[str] = frozenset({"screening_round", "reminder"})
+
+_CRUD = frozenset({CREATE, UPDATE, DELETE})
+_FIELD_WORK = MappingProxyType(
+    {
+        "household": _CRUD,
+        "screening_report": _CRUD,
+        "dispute": _CRUD | {ESCALATE, MEDIATE},
+        "household_visit": _CRUD,
+    }
+)
+
+#: role -> document type -> allowed operations. A type missing for a role means "never".
+#: Scope is separate: every write must also be inside the actor's scope (see check_write).
+WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        # own village (scope = 12-digit village code). Cadres may mediate (village mediation
+        # committees settle most disputes: 小事不出村) and escalate from their village up (上报);
+        # to make that township-only, drop ESCALATE / MEDIATE from this one entry.
+        VILLAGE_CADRE: _FIELD_WORK,
+        # the same work across the township and its villages (scope = 9-digit township code)
+        TOWNSHIP_STAFF: _FIELD_WORK,
+        # whole district, but writes only its own review / supervision records; no deletes
+        # (a notice is withdrawn by setting status "withdrawn", so the ledger keeps it)
+        DISTRICT_SUPERVISOR: MappingProxyType(
+            {
+                "report_review": frozenset({CREATE, UPDATE}),
+                "supervision_notice": frozenset({CREATE, UPDATE}),
+            }
+        ),
+        # the scheduler: calendar rounds and reminders only; it never edits device documents
+        SERVER: MappingProxyType({"screening_round": _CRUD, "reminder": _CRUD}),
+        # everything, within the admin's scope ("" = everywhere)
+        ADMIN: MappingProxyType({t: OPERATIONS for t in sorted(DOC_TYPES)}),
+    }
+)
+
+
+def allowed_operations(role: str, doc_type: str) -> frozenset[str]:
+    """What the table allows ``role`` to do to ``doc_type`` (ignoring scope)."""
+    return WRITE_RULES.get(role, {}).get(doc_type, frozenset())
+
+
+# -- actor, refusal, scope --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing. ``scope`` is an area-code prefix: a person's own area code; for ``admin`` and
+    ``server`` it may be ``""`` (everything). ``server`` is the scheduler / system itself."""
+
+    name: str
+    role: str
+    scope: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}; expected one of {sorted(ROLES)}")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("an actor needs a non-empty name")
+        if not isinstance(self.scope, str) or (self.scope and not (self.scope.isascii() and self.scope.isdigit())):
+            raise ValueError(f"scope must be a string of digits, got {self.scope!r}")
+        need = SCOPE_LENGTH.get(self.role)
+        if need is not None and len(self.scope) != need:
+            raise ValueError(f"a {self.role} needs a {need}-digit area code as scope, got {self.scope!r}")
+        if need is None and len(self.scope) not in (0, 6, 9, 12):
+            raise ValueError(f"scope must be '' or a 6, 9 or 12-digit area code, got {self.scope!r}")
+
+    def covers(self, area: object) -> bool:
+        """True if ``area`` is inside this actor's scope (scope prefix match)."""
+        return isinstance(area, str) and bool(area) and area.startswith(self.scope)
+
+
+class Refusal(str):
+    """Why a write is refused: the ``str`` value is a sentence a field app can show the user;
+    ``code`` is a stable short identifier for programs (see :data:`REFUSAL_CODES`)."""
+
+    __slots__ = ("code",)
+
+    def __new__(cls, code: str, reason: str) -> Refusal:
+        self = super().__new__(cls, reason)
+        self.code = code
+        return self
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.code!r}, {str(self)!r})"
+
+    def __reduce__(self):  # pickle / copy keep the code
+        return (Refusal, (self.code, str(self)))
+
+
+REFUSAL_CODES: frozenset[str] = frozenset(
+    {
+        "bad_document",  # not a JSON object
+        "unknown_type",  # no or unknown `type`
+        "type_changed",  # an update changed `type`
+        "server_owned",  # a device wrote a server-owned type
+        "role_not_allowed",  # the role never writes this type
+        "operation_not_allowed",  # the role may write this type, but not this way (delete, escalate...)
+        "bad_area",  # no usable `area`
+        "out_of_scope",  # the document (old or new) is outside the actor's scope
+        "area_changed",  # an update or delete tried to move the document to another area
+        "created_by_mismatch",  # created_by on create is not the actor
+        "visitor_mismatch",  # household_visit.visitor on create is not the actor
+        "immutable_field",  # created_by / created_at / visitor changed on update
+        "not_creator",  # a device may delete only documents it created
+        "history_rewritten",  # escalation / mediation entries edited or removed
+        "escalation_by_mismatch",  # new escalation entry not signed by the actor
+        "escalation_out_of_scope",  # new escalation entry escalates from outside the actor's scope
+        "nothing_to_delete",  # delete of a document the server does not have
+        "invalid_document",  # the document does not match its JSON Schema
+        "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
+    }
+)
+
+
+def scope_of(doc: Mapping[str, Any]) -> str | None:
+    """The scope of a document: its ``area`` code. Given to the sync engine (``DbRules.scope_of``).
+
+    ``None`` when the body has no usable area, e.g. a bare CouchDB tombstone
+    (``{_id, _rev, _deleted}``): the engine then keeps the scope of the revision it replaces.
+    Documents with an area are validated before this matters, so no other None reaches the engine.
+    """
+    area = doc.get("area")
+    return area if isinstance(area, str) and area else None
+
+
+# -- the check --------------------------------------------------------------------------------
+
+_NOUN = {
+    "household": "household",
+    "screening_round": "screening round",
+    "screening_report": "screening report",
+    "dispute": "dispute",
+    "household_visit": "household visit",
+    "supervision_notice": "supervision notice",
+    "reminder": "reminder",
+    "report_review": "report review",
+}
+_ROLE_NOUN = {
+    VILLAGE_CADRE: "village cadre",
+    TOWNSHIP_STAFF: "township staff member",
+    DISTRICT_SUPERVISOR: "district supervisor",
+    ADMIN: "administrator",
+    SERVER: "server",
+}
+_VERB = {
+    CREATE: "create",
+    UPDATE: "change",
+    DELETE: "delete",
+    ESCALATE: "escalate",
+    MEDIATE: "record mediation on",
+}
+_HINT = {
+    ("supervision_notice", DELETE): " Withdraw the notice instead by setting its status to 'withdrawn'.",
+    ("report_review", DELETE): " Change the review's status instead.",
+}
+
+
+def _plural(doc_type: str) -> str:
+    return _NOUN[doc_type] + "s"
+
+
+def _scope_words(actor: Actor) -> str:
+    return f"your area {actor.scope}" if actor.scope else "your scope"
+
+
+def check_write(
+    actor: Actor,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    deleting: bool = False,
+) -> Refusal | None:
+    """Refuse or allow one write. ``old`` is the current winning revision (``None`` on create),
+    ``new`` the proposed one; ``deleting`` marks a delete (``new`` may then be a bare tombstone;
+    ``new["_deleted"] is True`` also counts). Returns ``None`` if allowed, else a :class:`Refusal`.
+
+    Shapes are the validator's job (:func:`schemas.validate_document`); this only needs ``type``
+    and ``area`` to be present and never raises on a malformed document.
+    """
+    if not isinstance(new, Mapping) or (old is not None and not isinstance(old, Mapping)):
+        return Refusal("bad_document", "This is not a valid document.")
+    deleting = deleting or new.get("_deleted") is True
+
+    if old is not None and old.get("_deleted") is True:
+        # Writing on top of a tombstone: the document no longer exists, so this is a (re)create,
+        # but it may not resurrect a document of somebody else's area.
+        if "area" in old and not actor.covers(old["area"]):
+            return _out_of_scope(actor, old)
+        old = None
+
+    if deleting:
+        if old is None:
+            if "type" in new and "area" in new:
+                return _check_delete(actor, new, new)
+            return Refusal("nothing_to_delete", "There is nothing to delete: the server does not have this document.")
+        return _check_delete(actor, old, new)
+    if old is None:
+        return _check_create(actor, new)
+    return _check_update(actor, old, new)
+
+
+def _check_type(actor: Actor, doc_type: Any, op: str) -> Refusal | None:
+    if not isinstance(doc_type, str) or doc_type not in DOC_TYPES:
+        if doc_type is None:
+            return Refusal("unknown_type", "This document has no type.")
+        return Refusal("unknown_type", f"Unknown document type {doc_type!r}.")
+    allowed = allowed_operations(actor.role, doc_type)
+    if not allowed:
+        if doc_type in SERVER_OWNED_TYPES:
+            return Refusal(
+                "server_owned",
+                f"{_plural(doc_type).capitalize()} are written by the server's calendar; "
+                "a device cannot create, change or delete them.",
+            )
+        return Refusal(
+            "role_not_allowed",
+            f"As a {_ROLE_NOUN[actor.role]} you cannot write {_plural(doc_type)}.",
+        )
+    if op not in allowed:
+        return Refusal(
+            "operation_not_allowed",
+            f"As a {_ROLE_NOUN[actor.role]} you cannot {_VERB[op]} {_plural(doc_type)}."
+            + _HINT.get((doc_type, op), ""),
+        )
+    return None
+
+
+def _check_area(actor: Actor, doc: Mapping[str, Any]) -> Refusal | None:
+    area = doc.get("area")
+    if not isinstance(area, str) or not area:
+        return Refusal("bad_area", "This document has no area code.")
+    if not actor.covers(area):
+        return _out_of_scope(actor, doc)
+    return None
+
+
+def _out_of_scope(actor: Actor, doc: Mapping[str, Any]) -> Refusal:
+    noun = _NOUN.get(doc.get("type"), "document") if isinstance(doc.get("type"), str) else "document"
+    return Refusal(
+        "out_of_scope",
+        f"This {noun} belongs to area {doc.get('area')}, outside {_scope_words(actor)}.",
+    )
+
+
+def _check_create(actor: Actor, new: Mapping[str, Any]) -> Refusal | None:
+    doc_type = new.get("type")
+    refusal = _check_type(actor, doc_type, CREATE) or _check_area(actor, new)
+    if refusal:
+        return refusal
+    if actor.role not in PRIVILEGED_ROLES:
+        if new.get("created_by") != actor.name:
+            return Refusal(
+                "created_by_mismatch",
+                f"The field created_by must be your own account name ({actor.name}).",
+            )
+        if doc_type == "household_visit" and new.get("visitor") != actor.name:
+            return Refusal(
+                "visitor_mismatch",
+                f"You can only record your own visits: visitor must be {actor.name}.",
+            )
+    if doc_type == "dispute":
+        return _check_history(actor, {}, new)
+    return None
+
+
+def _check_update(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any]) -> Refusal | None:
+    doc_type = new.get("type")
+    if old.get("type") != doc_type:
+        return Refusal("type_changed", "A document's type cannot be changed.")
+    refusal = _check_type(actor, doc_type, UPDATE) or _check_area(actor, old)
+    if refusal:
+        return refusal
+    if new.get("area") != old.get("area"):
+        if actor.role != ADMIN:
+            return Refusal(
+                "area_changed",
+                f"This {_NOUN[doc_type]} belongs to area {old.get('area')} and cannot be moved to another area."
+                + (" To hand a dispute to a higher level, escalate it." if doc_type == "dispute" else ""),
+            )
+        refusal = _check_area(actor, new)
+        if refusal:
+            return refusal
+    if actor.role != ADMIN:
+        frozen = ("created_by", "created_at") + (("visitor",) if doc_type == "household_visit" else ())
+        for field in frozen:
+            if old.get(field) != new.get(field):
+                return Refusal(
+                    "immutable_field", f"The field {field} cannot be changed once the {_NOUN[doc_type]} is saved."
+                )
+    if doc_type == "dispute":
+        return _check_history(actor, old, new)
+    return None
+
+
+def _check_delete(actor: Actor, current: Mapping[str, Any], tombstone: Mapping[str, Any]) -> Refusal | None:
+    doc_type = current.get("type")
+    refusal = _check_type(actor, doc_type, DELETE) or _check_area(actor, current)
+    if refusal:
+        return refusal
+    if "area" in tombstone and tombstone["area"] != current.get("area"):
+        return Refusal("area_changed", "A deletion cannot move the document to another area.")
+    if actor.role not in PRIVILEGED_ROLES and current.get("created_by") != actor.name:
+        return Refusal(
+            "not_creator",
+            f"Only the person who created this {_NOUN[doc_type]} can delete it.",
+        )
+    return None
+
+
+def _check_history(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any]) -> Refusal | None:
+    """Dispute escalation trail and mediation records are append-only history."""
+    for field, op in (("escalation", ESCALATE), ("mediation", MEDIATE)):
+        before, after = old.get(field) or [], new.get(field) or []
+        if not isinstance(before, list) or not isinstance(after, list):
+            continue  # malformed: the validator refuses it
+        if after[: len(before)] != before:
+            if actor.role == ADMIN:
+                continue
+            return Refusal(
+                "history_rewritten",
+                f"Earlier {field} entries cannot be changed or removed; add a new entry instead.",
+            )
+        added = after[len(before):]
+        if not added:
+            continue
+        refusal = _check_type(actor, "dispute", op)
+        if refusal:
+            return refusal
+        if field == "escalation" and actor.role not in PRIVILEGED_ROLES:
+            for step in added:
+                if not isinstance(step, Mapping):
+                    continue
+                if step.get("by") != actor.name:
+                    return Refusal(
+                        "escalation_by_mismatch",
+                        f"An escalation you add must be signed with your own account name ({actor.name}).",
+                    )
+                if not actor.covers(step.get("from_area")):
+                    return Refusal(
+                        "escalation_out_of_scope",
+                        f"You can only escalate from {_scope_words(actor)}, not from {step.get('from_area')}.",
+                    )
+    return None
