@@ -1,0 +1,57 @@
+"""`python -m server serve`: the production-style server (gunicorn, threaded workers)."""
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.group()
+def main():
+    """Paicha server."""
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5984")), type=int, show_default="5984")
+@click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", "1")), type=int, show_default="1")
+@click.option("--threads", default=lambda: int(os.environ.get("WEB_THREADS", "32")), type=int, show_default="32",
+              help="Threads per worker; each live _changes feed holds one.")
+def serve(host, port, workers, threads):
+    """Serve the CouchDB API, mobile API and ledger pages."""
+    from gunicorn.app.base import BaseApplication
+
+    from server import create_app, ops
+
+    ops.prepare_multiprocess()  # workers' metrics add up in one directory
+    app = create_app()  # migrations and bootstrap run once, before workers fork
+
+    class Standalone(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("accesslog", os.environ.get("PAICHA_ACCESS_LOG") or None)
+            self.cfg.set("post_fork", _fresh_connections)
+            logconfig = ops.gunicorn_logconfig_dict()
+            if logconfig:
+                self.cfg.set("logconfig_dict", logconfig)
+
+        def load(self):
+            return app
+
+    def _fresh_connections(_server, _worker):
+        # Connections opened before the fork must not be shared between processes.
+        from server.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    Standalone().run()
+
+
+if __name__ == "__main__":
+    main()

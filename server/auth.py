@@ -1,0 +1,178 @@
+"""Who is calling: HTTP Basic, CouchDB's `AuthSession` cookie, or a bearer token.
+
+Failed logins are counted per account; after a few, the account is locked for a time that doubles
+with each further failure, so guessing a password over the network is slow.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from sync import errors
+from sync.http import couch_json, error_response
+
+from .extensions import db
+from .models import Account, utcnow
+from .passwords import verify_password
+
+log = logging.getLogger(__name__)
+COOKIE = "AuthSession"
+FREE_FAILURES = 5
+MAX_LOCK_SECONDS = 15 * 60
+
+
+class TooManyAttempts(errors.CouchError):
+    status = 429
+    error = "too_many_requests"
+    default_reason = "Too many failed logins. Try again later."
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+    scope: str
+    account_id: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="paicha-session")
+
+
+def _principal(account) -> Principal:
+    return Principal(account.name, account.role, account.scope, account.id)
+
+
+def check_credentials(name: str, password: str) -> Principal:
+    """Verify a name and password, applying the lockout; raises Unauthorized or TooManyAttempts."""
+    # A plain row, not an ORM object: it stays readable after the rollback, and no read
+    # transaction is held across the slow hash (SQLite writers would wait on it).
+    account = db.session.execute(sa.select(Account.__table__).where(Account.name == name)).first()
+    db.session.rollback()
+    now = utcnow()
+    if account is not None and account.locked_until is not None:
+        locked_until = account.locked_until
+        if locked_until.tzinfo is None:
+            locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
+        if locked_until > now:
+            raise TooManyAttempts()
+    ok = verify_password(name, password, account.password_hash if account and account.active else None)
+    if not ok:
+        if account is not None:
+            failures = account.failed_logins + 1
+            over = failures - FREE_FAILURES
+            locked_until = now + dt.timedelta(seconds=min(2 ** over, MAX_LOCK_SECONDS)) if over >= 0 else None
+            _set_failures(account.id, failures, locked_until)
+            log.warning("failed login for account %r (%d failures)", name, failures)
+        raise errors.Unauthorized("Name or password is incorrect.")
+    if account.failed_logins or account.locked_until:
+        _set_failures(account.id, 0, None)
+    return _principal(account)
+
+
+def _set_failures(account_id: int, failures: int, locked_until) -> None:
+    store = current_app.extensions["paicha_store"]
+    with store.writing() as conn:
+        conn.execute(sa.update(Account.__table__).where(Account.__table__.c.id == account_id)
+                     .values(failed_logins=failures, locked_until=locked_until))
+
+
+def _from_session_cookie() -> Principal | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        name = _serializer().loads(token, max_age=current_app.config["PAICHA_SESSION_SECONDS"])
+    except (BadSignature, SignatureExpired):
+        return None
+    account = db.session.execute(sa.select(Account).where(Account.name == name)).scalar_one_or_none()
+    return _principal(account) if account is not None and account.active else None
+
+
+def _from_bearer(token: str) -> Principal | None:
+    resolver = current_app.extensions.get("paicha_token_resolver")
+    return resolver(token) if resolver else None
+
+
+def current_principal() -> Principal | None:
+    """The authenticated caller of this request, or None. Computed once per request."""
+    if "principal" in g:
+        return g.principal
+    principal = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        try:
+            name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise errors.BadRequest("Malformed Basic authorization header.") from None
+        principal = check_credentials(name, password)
+    elif header.startswith("Bearer "):
+        principal = _from_bearer(header[7:].strip())
+        if principal is None:
+            raise errors.Unauthorized("Token is invalid or expired.")
+    else:
+        principal = _from_session_cookie()
+    g.principal = principal
+    return principal
+
+
+def require_principal() -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise errors.Unauthorized("You are not authorized to access this db.")
+    return principal
+
+
+def _user_ctx(principal: Principal | None) -> dict:
+    if principal is None:
+        return {"name": None, "roles": []}
+    roles = [principal.role] + (["_admin"] if principal.is_admin else [])
+    return {"name": principal.name, "roles": roles}
+
+
+def session_blueprint() -> Blueprint:
+    bp = Blueprint("session", __name__)
+
+    @bp.errorhandler(errors.CouchError)
+    def _couch_error(exc):
+        return error_response(exc)
+
+    @bp.get("/_session")
+    def get_session():
+        principal = current_principal()
+        return couch_json({"ok": True, "userCtx": _user_ctx(principal),
+                           "info": {"authentication_handlers": ["cookie", "default"]}})
+
+    @bp.post("/_session")
+    def post_session():
+        if request.is_json:
+            body = request.get_json(silent=True) or {}
+        else:
+            body = request.form
+        name, password = body.get("name") or body.get("username"), body.get("password")
+        if not isinstance(name, str) or not isinstance(password, str):
+            raise errors.BadRequest("name and password are required")
+        principal = check_credentials(name, password)
+        response = couch_json({"ok": True, **_user_ctx(principal)})
+        response.set_cookie(COOKIE, _serializer().dumps(principal.name), httponly=True, samesite="Lax",
+                            max_age=current_app.config["PAICHA_SESSION_SECONDS"],
+                            secure=request.is_secure)
+        return response
+
+    @bp.delete("/_session")
+    def delete_session():
+        response = couch_json({"ok": True})
+        response.delete_cookie(COOKIE)
+        return response
+
+    return bp

@@ -1,0 +1,49 @@
+"""The calendar's own tables (migration 0004_calendar).
+
+    calendar_state            small key/value state: how far the tick has generated rounds, and the
+                              changes-feed checkpoint of the report index
+    calendar_reports          one row per screening_report seen in the domain database: which round,
+                              the device time and when the server first received it (from the audit
+                              trail), so status needs no scan over every document
+    calendar_scheduler_jobs   APScheduler's SQLAlchemyJobStore table, in APScheduler 3.x's own
+                              layout (created here so schema changes stay in migrations and
+                              concurrent starters never race to CREATE it)
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sync.tables import DocId, metadata
+
+JOBS_TABLE = "calendar_scheduler_jobs"
+
+state = sa.Table(
+    "calendar_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+reports = sa.Table(
+    "calendar_reports",
+    metadata,
+    sa.Column("db_name", sa.String(255), primary_key=True),
+    sa.Column("doc_id", DocId, primary_key=True),
+    sa.Column("round_id", DocId, nullable=False),
+    sa.Column("area", sa.String(64), nullable=False),
+    # The earliest device time seen for the report (submitted_at, else created_at); None if absent.
+    sa.Column("device_time", sa.DateTime(timezone=True), nullable=True),
+    # When the server first accepted the report (audit trail), in UTC.
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_calendar_reports_round", "db_name", "round_id"),
+)
+
+jobs = sa.Table(
+    JOBS_TABLE,
+    metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
+)

@@ -1,0 +1,99 @@
+"""The domain's own tables: areas, accounts, devices, the audit trail and the quarantine."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+LEVELS = {6: "district", 9: "township", 12: "village"}
+ROLES = ("village_cadre", "township_staff", "district_supervisor", "admin")
+
+
+class Area(db.Model):
+    __tablename__ = "areas"
+    code = sa.Column(sa.String(12), primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    level = sa.Column(sa.String(20), nullable=False)
+    parent_code = sa.Column(sa.String(12), sa.ForeignKey("areas.code"), nullable=True, index=True)
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(100), nullable=False, unique=True)
+    display_name = sa.Column(sa.String(200), nullable=True)
+    password_hash = sa.Column(sa.String(255), nullable=False)
+    role = sa.Column(sa.String(30), nullable=False)
+    # An area code prefix; "" (admins) is the whole store.
+    scope = sa.Column(sa.String(12), nullable=False, default="")
+    active = sa.Column(sa.Boolean, nullable=False, default=True)
+    failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
+    locked_until = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Device(db.Model):
+    """Each device's last successful sync, per account ("who has not synced for a week?")."""
+    __tablename__ = "devices"
+    id = sa.Column(sa.Integer, primary_key=True)
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    device_id = sa.Column(sa.String(100), nullable=False)
+    user_agent = sa.Column(sa.String(300), nullable=True)
+    first_seen_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    last_sync_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    __table_args__ = (sa.UniqueConstraint("account_id", "device_id"),)
+
+
+class AuditEntry(db.Model):
+    """Every accepted write: who, from which device, when, which doc and rev, from which rev."""
+    __tablename__ = "audit_trail"
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    db_name = sa.Column(sa.String(255), nullable=False)
+    doc_id = sa.Column(sa.String(255), nullable=False)
+    rev = sa.Column(sa.String(80), nullable=False)
+    previous_rev = sa.Column(sa.String(80), nullable=True)
+    deleted = sa.Column(sa.Boolean, nullable=False, default=False)
+    seq = sa.Column(sa.BigInteger, nullable=False)
+    scope = sa.Column(sa.String(64), nullable=False)
+    account = sa.Column(sa.String(100), nullable=False)
+    device_id = sa.Column(sa.String(100), nullable=True)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    __table_args__ = (sa.Index("ix_audit_doc", "db_name", "doc_id", "seq"),)
+
+
+class QuarantinedDoc(db.Model):
+    """A refused document, kept so a cadre's work is never silently lost."""
+    __tablename__ = "quarantine"
+    id = sa.Column(sa.Integer, primary_key=True)
+    db_name = sa.Column(sa.String(255), nullable=False)
+    doc_id = sa.Column(sa.String(255), nullable=False, index=True)
+    rev = sa.Column(sa.String(80), nullable=True)
+    account = sa.Column(sa.String(100), nullable=False)
+    device_id = sa.Column(sa.String(100), nullable=True)
+    reason = sa.Column(sa.Text, nullable=False)
+    body = sa.Column(sa.Text, nullable=False)
+    new_edits = sa.Column(sa.Boolean, nullable=False)
+    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    status = sa.Column(sa.String(20), nullable=False, default="held")  # held | readmitted | discarded
+    resolved_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    resolved_by = sa.Column(sa.String(100), nullable=True)
+
+
+class ApiToken(db.Model):
+    """Bearer tokens for the field app and sync (issued by mobile_api). Only a hash is stored."""
+    __tablename__ = "api_tokens"
+    id = sa.Column(sa.Integer, primary_key=True)
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    device_id = sa.Column(sa.String(100), nullable=True)
+    kind = sa.Column(sa.String(10), nullable=False, default="access")  # access | refresh
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)

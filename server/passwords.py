@@ -1,0 +1,64 @@
+"""Password hashing with Argon2id (memory-hard), and a short-lived cache of verified credentials.
+
+PouchDB sends Basic credentials with every request of a replication; verifying Argon2 each time
+would cost tens of milliseconds per request, so a successful check is remembered for a few minutes
+as an HMAC of the credentials under a per-process key (the password itself is never kept).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+_cache_key = os.urandom(32)
+_cache: dict[str, tuple[float, str]] = {}
+_lock = threading.Lock()
+CACHE_SECONDS = 300
+CACHE_MAX = 10_000
+# Verified against when an account does not exist, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("paicha-no-such-account")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _fingerprint(name: str, password: str, stored_hash: str) -> str:
+    return hmac.new(_cache_key, f"{name}\0{password}\0{stored_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify_password(name: str, password: str, stored_hash: str | None) -> bool:
+    if stored_hash is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+        except VerificationError:
+            pass
+        return False
+    fingerprint = _fingerprint(name, password, stored_hash)
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(fingerprint)
+        if hit and hit[0] > now:
+            return True
+    try:
+        _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    with _lock:
+        if len(_cache) >= CACHE_MAX:
+            _cache.clear()
+        _cache[fingerprint] = (now + CACHE_SECONDS, name)
+    return True
+
+
+def forget(name: str) -> None:
+    """Drop cached verifications for an account (password changed, account disabled)."""
+    with _lock:
+        for key in [k for k, (_, n) in _cache.items() if n == name]:
+            del _cache[key]
