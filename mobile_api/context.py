@@ -1,0 +1,184 @@
+"""What every route needs first: who is calling, their domain database handle, the request's inputs.
+
+Each helper raises a catalogued problem instead of returning an error, so a route reads as
+load -> authorize -> act.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+from server import tokens
+from server.access import DEVICE_HEADER, access_for
+from server.auth import Principal, TooManyAttempts, current_principal
+from server.couch import get_store
+from server.extensions import db
+from sync import errors
+
+from .payloads import valid_doc_id
+from .problems import ApiProblem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_JSON_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{2,400}$")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    device_id: str | None
+    expires_at: dt.datetime
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def principal() -> Principal:
+    """The caller (bearer token, Basic or the AuthSession cookie), or 401."""
+    if "principal" in g and g.principal is not None:
+        return g.principal
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        found = tokens.lookup(header[7:].strip())
+        if found is None:
+            raise ApiProblem("invalid_token")
+        record, account = found
+        g.principal = Principal(account.name, account.role, account.scope, account.id)
+        g.api_token = info = TokenInfo(record.id, record.device_id, record.expires_at)
+        g.bearer = header[7:].strip()
+        db.session.rollback()  # no read snapshot held through the request (SQLite would keep it)
+        if info.device_id and DEVICE_HEADER not in request.headers:
+            # The audit trail names the device a write came from (server.access reads the header).
+            request.environ["HTTP_" + DEVICE_HEADER.upper().replace("-", "_")] = info.device_id
+        return g.principal
+    try:
+        who = current_principal()
+    except TooManyAttempts:
+        raise ApiProblem("too_many_attempts") from None
+    except errors.Unauthorized:
+        raise ApiProblem("invalid_credentials") from None
+    except errors.CouchError:
+        raise ApiProblem("unauthorized") from None
+    if who is None:
+        raise ApiProblem("unauthorized")
+    return who
+
+
+def token_record():
+    """The stored record of the bearer token this request came with (None for Basic or the cookie)."""
+    return g.get("api_token")
+
+
+def bearer() -> str | None:
+    return g.get("bearer")
+
+
+def domain(who: Principal):
+    """The domain database as `who` sees it: reads limited to their scope, writes under the rules."""
+    name = current_app.config["PAICHA_DOMAIN_DB"]
+    return get_store().open(name, access_for(who, name))
+
+
+def json_body(optional: bool = False) -> dict:
+    """The request's JSON object (`optional`: an empty body is {})."""
+    if optional and not request.content_length and not request.mimetype:
+        return {}
+    if request.mimetype != "application/json":
+        raise ApiProblem("unsupported_media_type", expected="application/json")
+    limit = current_app.config.get("PAICHA_API_MAX_JSON_BYTES", MAX_JSON_BYTES)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiProblem("body_too_large", limit=limit)
+    try:
+        raw = request.get_data(cache=True)
+        if len(raw) > limit:
+            raise ApiProblem("body_too_large", limit=limit)
+        body = request.get_json(force=True, silent=False)
+    except RequestEntityTooLarge:
+        raise ApiProblem("body_too_large", limit=current_app.config.get("MAX_CONTENT_LENGTH")) from None
+    except (BadRequest, ValueError, RecursionError):
+        raise ApiProblem("invalid_json") from None
+    if not isinstance(body, dict) or _too_deep(body):
+        raise ApiProblem("invalid_json")
+    return body
+
+
+def _too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """Documents are shallow; a deeply nested body is refused before anything walks it recursively."""
+    level = [value]
+    for _ in range(limit):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True
+
+
+def query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiProblem("invalid_parameter", name=name, reason=f"not a whole number: {raw!r}") from None
+    if not low <= value <= high:
+        raise ApiProblem("invalid_parameter", name=name, reason=f"must be between {low} and {high}")
+    return value
+
+
+def limit() -> int:
+    return query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+
+
+def encode_cursor(after: str | None) -> str | None:
+    return None if after is None else base64.urlsafe_b64encode(after.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def cursor() -> str | None:
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None
+    try:
+        if not _CURSOR.match(raw):
+            raise ValueError(raw)
+        after = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        after = ""
+    if not valid_doc_id(after):
+        raise ApiProblem("invalid_parameter", name="cursor", reason="not a cursor this API returned")
+    return after
+
+
+def text_param(name: str, max_length: int = 100) -> str | None:
+    """A free-text query parameter: printable, bounded."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if len(value) > max_length or not value.isprintable():
+        raise ApiProblem("invalid_parameter", name=name,
+                         reason=f"at most {max_length} printable characters")
+    return value
+
+
+def area_filter(who: Principal) -> str | None:
+    """The `area` query parameter, narrowed to the caller's scope: an area inside the scope filters
+    by it, an area containing the scope changes nothing, any other area is 403 out_of_scope."""
+    area = request.args.get("area")
+    if area is None:
+        return None
+    if not (area.isascii() and area.isdigit() and len(area) in (6, 9, 12)):
+        raise ApiProblem("invalid_parameter", name="area", reason="not a 6, 9 or 12-digit area code")
+    if area.startswith(who.scope):
+        return area
+    if who.scope.startswith(area):
+        return None
+    raise ApiProblem("out_of_scope", area=area, scope=who.scope)

@@ -1,0 +1,134 @@
+"""Request bodies, derived from `schemas/` (never written out by hand).
+
+A plain-JSON client sends a document's own fields plus a client-chosen `id` (create) or the `rev` it
+edits (update). The server fills in what it knows: `type` from the URL, `created_by` / `updated_by`
+(the caller), `created_at` / `updated_at` (now), and a few per-type defaults (a report's
+`submitted_at`, a visit's `visitor` and `visited_at`). The body schemas below are the document schemas
+with those fields made optional, `id` or `rev` added and CouchDB's `_` members refused; the filled-in
+document is then validated with `schemas.validate_document`, the same check replication applies.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+
+import schemas
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+SERVER_FILLED = ("type", "created_by", "created_at", "updated_by", "updated_at")
+ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+REV_PATTERN = "^[1-9][0-9]{0,9}-[0-9a-f]{32}$"
+_ID = re.compile(ID_PATTERN)
+_REV = re.compile(REV_PATTERN)
+_DOC_ID = re.compile(r"^[^_/\x00-\x1f][^/\x00-\x1f]{0,254}$")
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str  # URL segment: reports, disputes, visits
+    doc_type: str
+    noun: str  # for the OpenAPI text
+    defaults: tuple[str, ...] = ()  # required fields the server can fill in
+
+    @property
+    def title(self) -> str:
+        return "".join(part.capitalize() for part in self.doc_type.split("_"))
+
+
+COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
+    Collection("reports", "screening_report", "screening report", ("submitted_at",)),
+    Collection("disputes", "dispute", "dispute"),
+    Collection("visits", "household_visit", "household visit", ("visitor", "visited_at")),
+)}
+
+
+def stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def _derived(doc_type: str, kind: str, filled: tuple[str, ...]) -> dict:
+    schema = schemas.load_schema(doc_type)
+    # Same folder as the document schemas, so their relative $refs resolve in `schemas.registry()`.
+    schema["$id"] = f"{schemas.BASE_URI}api-{doc_type}-{kind}.schema.json"
+    schema["title"] = f"{doc_type} ({kind} request)"
+    schema.pop("patternProperties", None)  # no _id, _rev, _deleted, _attachments over plain JSON
+    required = [r for r in schema["required"] if r not in SERVER_FILLED + filled]
+    if kind == "create":
+        schema["properties"]["id"] = {
+            "description": "the record's id, chosen by the client (e.g. a UUID); retrying with the same "
+                           "id and content never creates a second record", "type": "string",
+            "pattern": ID_PATTERN}
+        schema["required"] = ["id"] + required
+    else:
+        schema["properties"]["rev"] = {"description": "the revision being replaced (from the last read)",
+                                       "type": "string", "pattern": REV_PATTERN}
+        schema["required"] = ["rev"] + required
+    return schema
+
+
+@functools.cache
+def create_schema(doc_type: str) -> dict:
+    collection = next(c for c in COLLECTIONS.values() if c.doc_type == doc_type)
+    return _derived(doc_type, "create", collection.defaults)
+
+
+@functools.cache
+def update_schema(doc_type: str) -> dict:
+    collection = next(c for c in COLLECTIONS.values() if c.doc_type == doc_type)
+    return _derived(doc_type, "update", collection.defaults)
+
+
+def request_problems(body, kind: str, doc_type: str) -> list[str]:
+    """What is wrong with the request-only members (`id` / `rev`, `_` members); the document
+    fields are checked after filling in, by `schemas.validate_document`."""
+    if not isinstance(body, dict):
+        return ["the body must be a JSON object"]
+    problems = [f"unexpected field {k!r}" for k in body if isinstance(k, str) and k.startswith("_")]
+    key, pattern = ("id", _ID) if kind == "create" else ("rev", _REV)
+    other = "rev" if kind == "create" else "id"
+    value = body.get(key)
+    if value is None:
+        problems.append(f"missing required field {key!r}")
+    elif not isinstance(value, str) or not pattern.match(value):
+        problems.append(f"{key}: {value!r} is not a valid {key}" + (
+            " (letters, digits, . _ : -; at most 200 characters)" if key == "id" else ""))
+    if other in body:
+        problems.append(f"unexpected field {other!r}")
+    if "type" in body and body["type"] != doc_type:
+        problems.append(f"type: must be {doc_type!r} here (or left out), got {body['type']!r}")
+    return problems
+
+
+def fill(collection: Collection, fields: dict, *, user: str, now: dt.datetime, base: dict | None = None,
+         updating: bool = False) -> dict:
+    """The document to store: the client's fields, the type, and what the client left out taken
+    from `base` (the stored document being retried or edited) or else from the caller and the clock.
+    When `updating`, `updated_by` / `updated_at` are new, not taken from `base`."""
+    doc = {k: v for k, v in fields.items() if k not in ("id", "rev")}
+    doc.setdefault("type", collection.doc_type)
+    keep_from_base = [k for k in SERVER_FILLED + collection.defaults if k != "type"]
+    if updating:
+        keep_from_base = [k for k in keep_from_base if k not in ("updated_by", "updated_at")]
+    if base is not None:
+        for key in keep_from_base:
+            if key not in doc and key in base:
+                doc[key] = base[key]
+    doc.setdefault("created_by", user)
+    doc.setdefault("created_at", stamp(now))
+    if updating:
+        doc.setdefault("updated_by", user)
+        doc.setdefault("updated_at", stamp(now))
+    defaults = {"submitted_at": doc["created_at"], "visitor": user, "visited_at": doc["created_at"]}
+    for key in collection.defaults:
+        doc.setdefault(key, defaults[key])
+    return doc
+
+
+def valid_doc_id(value: str) -> bool:
+    """An id a record may have (ids made on phones are not limited to ID_PATTERN)."""
+    return bool(_DOC_ID.match(value))
+
+
+DOC_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^_/][^/]*$"}

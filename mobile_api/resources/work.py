@@ -1,0 +1,129 @@
+"""My work: due rounds and overdue reminders, households of my area."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from server.calendar.periods import local_date
+from server.extensions import db
+from server.models import Area
+from sync import errors
+
+from .. import queries, tasks
+from ..api import bp, ok
+from ..context import area_filter, cursor, domain, encode_cursor, limit, now, principal, text_param
+from ..openapi import operation, param, response_schema
+from ..payloads import DOC_ID_SCHEMA, valid_doc_id
+from ..problems import ApiProblem
+from .records import PAGE_PARAMS, present
+from .session import PRINTABLE
+
+DEFAULT_LOOKBACK_DAYS = 31
+SEARCH = param("q", {"type": "string", "maxLength": 100, "pattern": PRINTABLE},
+               "words that must all appear in the address or the head of household's name")
+
+
+@response_schema("Tasks")
+def _tasks_schema():
+    return {
+        "type": "object", "required": ["today", "rounds", "reminders"],
+        "properties": {
+            "today": {"type": "string", "format": "date"},
+            "rounds": {"type": "array", "items": {
+                "type": "object", "required": ["id", "area", "due_date", "status", "own"],
+                "properties": {"id": {"type": "string"}, "area": {"type": "string"},
+                               "area_name": {"type": ["string", "null"]}, "level": {"type": ["string", "null"]},
+                               "title": {"type": ["string", "null"]}, "period_start": {"type": "string"},
+                               "period_end": {"type": ["string", "null"]}, "due_date": {"type": "string"},
+                               "status": {"enum": ["open", "overdue", "missed"]},
+                               "days_overdue": {"type": "integer", "minimum": 0}, "own": {"type": "boolean"}}}},
+            "reminders": {"type": "array", "items": {
+                "type": "object", "required": ["id", "area", "round_id", "kind"],
+                "properties": {"id": {"type": "string"}, "area": {"type": "string"},
+                               "area_name": {"type": ["string", "null"]}, "round_id": {"type": "string"},
+                               "kind": {"type": "string"}, "due_date": {"type": ["string", "null"]},
+                               "message": {"type": ["string", "null"]},
+                               "created_at": {"type": ["string", "null"]}}}},
+        },
+    }
+
+
+@response_schema("HouseholdPage")
+def _household_page():
+    return {"type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+                           "next_cursor": {"type": ["string", "null"]}}}
+
+
+def _names(codes) -> dict[str, str]:
+    codes = sorted(set(c for c in codes if isinstance(c, str)))
+    if not codes:
+        return {}
+    names = dict(db.session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+    db.session.rollback()
+    return names
+
+
+@bp.get("/tasks")
+@operation(summary="My due rounds and overdue reminders", tag="work", ok={200: "Tasks"},
+           description="Rounds of my scope whose period has started and that have no report yet (open, "
+                       "overdue or missed, by the calendar's rules), and overdue / escalation reminders whose "
+                       "round is still unreported. `own` marks rounds of my own area.")
+def list_tasks():
+    who = principal()
+    database = domain(who)
+    moment = now()
+    days = int(current_app.config.get("PAICHA_API_TASKS_LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS))
+    rounds = tasks.open_rounds(database, moment, days)
+    reminders = tasks.overdue_reminders(database, moment, days)
+    names = _names([r["doc"].get("area") for r in rounds] + [r.get("area") for r in reminders])
+    return ok({
+        "today": local_date(moment).isoformat(),
+        "rounds": [{"id": r["doc"]["_id"], "area": r["doc"]["area"], "area_name": names.get(r["doc"]["area"]),
+                    "level": r["doc"].get("level"), "title": r["doc"].get("title"),
+                    "period_start": r["doc"]["period_start"], "period_end": r["doc"].get("period_end"),
+                    "due_date": r["doc"]["due_date"], "status": r["status"], "days_overdue": r["days_overdue"],
+                    "own": r["doc"]["area"] == who.scope} for r in rounds],
+        "reminders": [{"id": r["_id"], "area": r["area"], "area_name": names.get(r["area"]),
+                       "round_id": r["round_id"], "kind": r["kind"], "due_date": r.get("due_date"),
+                       "message": r.get("message"), "created_at": r.get("created_at")} for r in reminders],
+    })
+
+
+def _search_words() -> str | None:
+    q = (text_param("q") or "").strip()
+    return q or None
+
+
+def _sql_word(query: str) -> str | None:
+    """The longest word, as the database prefilter, when it is stored as typed in the JSON text."""
+    word = max(query.split(), key=len)
+    return word if word.isprintable() and '"' not in word and "\\" not in word else None
+
+
+@bp.get("/households")
+@operation(summary="Households of my area, searchable by address or head of household", tag="work",
+           ok={200: "HouseholdPage"}, problems=(403,), query=(SEARCH,) + PAGE_PARAMS)
+def list_households():
+    who = principal()
+    area, size, after, query = area_filter(who), limit(), cursor(), _search_words()
+    keep = queries.household_matches(query) if query else (lambda doc: True)
+    found = queries.page(domain(who), "household", limit=size, after=after, area=area,
+                         text=_sql_word(query) if query else None, keep=keep)
+    return ok({"items": [present(d) for d in found.items], "next_cursor": encode_cursor(found.next_after)})
+
+
+@bp.get("/households/<household_id>")
+@operation(summary="One household", tag="work", ok={200: "Record"}, problems=(404,),
+           path={"household_id": DOC_ID_SCHEMA})
+def get_household(household_id: str):
+    who = principal()
+    if not valid_doc_id(household_id):
+        raise ApiProblem("invalid_parameter", name="household_id", reason="not a record id")
+    try:
+        doc = domain(who).get(household_id)
+    except errors.NotFound:
+        raise ApiProblem("record_not_found", id=household_id) from None
+    if doc.get("type") != "household":
+        raise ApiProblem("record_not_found", id=household_id)
+    return ok(present(doc))
