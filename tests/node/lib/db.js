@@ -1,0 +1,21 @@
+'use strict';
+// Opening the phone's local database and a remote one.
+const path = require('path');
+const fs = require('fs');
+const PouchDB = require('pouchdb-node');
+
+function local(args) {
+  if (!args.dir) throw Object.assign(new Error('"dir" (the device directory) is required'), { name: 'usage' });
+  fs.mkdirSync(args.dir, { recursive: true });
+  return new PouchDB(path.join(args.dir, args.db_name || 'phone'));
+}
+
+// args.remote: the database URL; args.auth: {username, password} (optional, for HTTP Basic auth).
+function remote(args) {
+  if (!args.remote) throw Object.assign(new Error('"remote" (a database URL) is required'), { name: 'usage' });
+  const opts = { skip_setup: !args.create_remote };
+  if (args.auth) opts.auth = { username: args.auth.username, password: args.auth.password };
+  return new PouchDB(args.remote, opts);
+}
+
+module.exports = { PouchDB, local, remote };

@@ -1,0 +1,608 @@
+"""Write rules: role x type x operation, scope, and attempts to get around them."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # no packaging config yet; make `import schemas` work from pytest
+    sys.path.insert(0, str(ROOT))
+
+from schemas import DOC_TYPES, EXAMPLES_DIR, validate_document  # noqa: E402
+from schemas.rules import (  # noqa: E402
+    REFUSAL_CODES,
+    ROLES,
+    SERVER_OWNED_TYPES,
+    WRITE_RULES,
+    Actor,
+    Refusal,
+    allowed_operations,
+    check_write,
+    scope_of,
+)
+
+DISTRICT = "610402"
+TOWNSHIP = "610402001"
+VILLAGE = "610402001001"
+NEIGHBOUR_VILLAGE = "610402001002"  # same township
+OTHER_TOWNSHIP = "610402002"
+OTHER_TOWNSHIP_VILLAGE = "610402002001"
+OTHER_DISTRICT_VILLAGE = "610403001001"
+
+CADRE = Actor("liu.fang", "village_cadre", VILLAGE)
+CADRE2 = Actor("chen.jing", "village_cadre", VILLAGE)  # colleague in the same village
+NEIGHBOUR_CADRE = Actor("wu.qiang", "village_cadre", NEIGHBOUR_VILLAGE)
+TOWNSHIP_STAFF = Actor("zhao.lei", "township_staff", TOWNSHIP)
+OTHER_TOWNSHIP_STAFF = Actor("he.ping", "township_staff", OTHER_TOWNSHIP)
+SUPERVISOR = Actor("sun.min", "district_supervisor", DISTRICT)
+ADMIN = Actor("root", "admin", "")
+DISTRICT_ADMIN = Actor("qin.admin", "admin", DISTRICT)
+SERVER = Actor("server", "server", "")
+
+ACTORS = {
+    "village_cadre": CADRE,
+    "township_staff": TOWNSHIP_STAFF,
+    "district_supervisor": SUPERVISOR,
+    "admin": ADMIN,
+    "server": SERVER,
+}
+
+# The rule table written out independently of schemas.rules.WRITE_RULES: c=create u=update d=delete.
+_FIELD = {"household": "cud", "screening_report": "cud", "dispute": "cud", "household_visit": "cud"}
+EXPECTED = {
+    "village_cadre": _FIELD,
+    "township_staff": _FIELD,
+    "district_supervisor": {"report_review": "cu", "supervision_notice": "cu"},
+    "server": {"screening_round": "cud", "reminder": "cud"},
+    "admin": {t: "cud" for t in DOC_TYPES},
+}
+OPS = {"c": "create", "u": "update", "d": "delete"}
+
+
+def example(doc_type: str) -> dict:
+    return json.loads((EXAMPLES_DIR / f"{doc_type}.json").read_text(encoding="utf-8"))
+
+
+def doc_for(doc_type: str, actor: Actor, area: str = VILLAGE) -> dict:
+    """A valid document of ``doc_type`` in ``area``, created by ``actor``."""
+    doc = example(doc_type)
+    doc["area"] = area
+    doc["created_by"] = actor.name
+    if doc_type in ("supervision_notice", "reminder"):
+        doc["target_area"] = area
+    if doc_type == "household_visit":
+        doc["visitor"] = actor.name
+    if doc_type == "screening_round":
+        doc["level"] = {12: "village", 9: "township", 6: "district"}[len(area)]
+    if doc_type == "dispute":  # keep the example's escalation trail consistent with the new area
+        if len(area) > 6:
+            for step in doc["escalation"]:
+                step.update(by=actor.name, from_area=area, to_area=area[:-3])
+        else:
+            doc["escalation"] = []
+    return doc
+
+
+def tombstone(doc: dict) -> dict:
+    return {"_id": doc.get("_id", "x"), "_rev": "9-abc", "_deleted": True}
+
+
+def edited(doc: dict, **changes) -> dict:
+    new = copy.deepcopy(doc)
+    new.update(changes)
+    new.setdefault("updated_at", "2024-05-25T08:00:00+08:00")
+    return new
+
+
+def attempt(actor: Actor, doc_type: str, op: str, area: str = VILLAGE):
+    doc = doc_for(doc_type, actor, area)
+    assert validate_document(doc) == [], "fixture must be a valid document"
+    if op == "create":
+        return check_write(actor, None, doc)
+    if op == "update":
+        return check_write(actor, doc, edited(doc, updated_by=actor.name))
+    return check_write(actor, doc, tombstone(doc), deleting=True)
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+def test_rule_table_matches_the_spec():
+    assert set(WRITE_RULES) == ROLES
+    for role in ROLES:
+        for doc_type in DOC_TYPES:
+            expected = {OPS[c] for c in EXPECTED[role].get(doc_type, "")}
+            got = allowed_operations(role, doc_type) & {"create", "update", "delete"}
+            assert got == expected, (role, doc_type)
+
+
+def test_only_field_roles_and_admin_escalate_or_mediate():
+    for role in ROLES:
+        for op in ("escalate", "mediate"):
+            holders = {t for t in DOC_TYPES if op in allowed_operations(role, t)}
+            if role in ("village_cadre", "township_staff", "admin"):
+                assert holders == ({"dispute"} if role != "admin" else set(DOC_TYPES))
+            else:
+                assert holders == set()
+
+
+def test_rule_table_is_read_only():
+    with pytest.raises(TypeError):
+        WRITE_RULES["village_cadre"] = {}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        WRITE_RULES["village_cadre"]["screening_round"] = frozenset({"create"})  # type: ignore[index]
+
+
+CASES = [(role, t, op) for role in sorted(ROLES) for t in sorted(DOC_TYPES) for op in ("create", "update", "delete")]
+
+
+@pytest.mark.parametrize("role,doc_type,op", CASES, ids=["-".join(c) for c in CASES])
+def test_role_type_operation(role, doc_type, op):
+    actor = ACTORS[role]
+    refusal = attempt(actor, doc_type, op)
+    if op[0] in EXPECTED[role].get(doc_type, ""):
+        assert refusal is None, refusal
+    else:
+        assert isinstance(refusal, Refusal)
+        if doc_type in SERVER_OWNED_TYPES and role not in ("admin", "server"):
+            assert refusal.code == "server_owned"
+        elif doc_type in EXPECTED[role]:
+            assert refusal.code == "operation_not_allowed"
+        else:
+            assert refusal.code == "role_not_allowed"
+
+
+# -- scope ------------------------------------------------------------------------------------
+
+FIELD_TYPES = sorted(_FIELD)
+
+
+@pytest.mark.parametrize("doc_type", FIELD_TYPES)
+@pytest.mark.parametrize("op", ["create", "update", "delete"])
+def test_cadre_cannot_write_into_neighbour_village(doc_type, op):
+    refusal = attempt(CADRE, doc_type, op, area=NEIGHBOUR_VILLAGE)
+    assert refusal.code == "out_of_scope"
+    assert NEIGHBOUR_VILLAGE in refusal and VILLAGE in refusal
+
+
+@pytest.mark.parametrize("doc_type", FIELD_TYPES)
+@pytest.mark.parametrize("op", ["create", "update", "delete"])
+def test_township_staff_work_across_their_villages_only(doc_type, op):
+    assert attempt(TOWNSHIP_STAFF, doc_type, op, area=NEIGHBOUR_VILLAGE) is None
+    assert attempt(TOWNSHIP_STAFF, doc_type, op, area=OTHER_TOWNSHIP_VILLAGE).code == "out_of_scope"
+
+
+def test_township_level_report_needs_township_staff():
+    report = doc_for("screening_report", TOWNSHIP_STAFF, TOWNSHIP)
+    assert check_write(TOWNSHIP_STAFF, None, report) is None
+    report = doc_for("screening_report", CADRE, TOWNSHIP)
+    assert check_write(CADRE, None, report).code == "out_of_scope"
+
+
+@pytest.mark.parametrize("doc_type", ["report_review", "supervision_notice"])
+def test_supervisor_writes_anywhere_in_district_but_not_outside(doc_type):
+    for area in (DISTRICT, TOWNSHIP, VILLAGE, OTHER_TOWNSHIP_VILLAGE):
+        assert attempt(SUPERVISOR, doc_type, "create", area) is None
+    assert attempt(SUPERVISOR, doc_type, "create", OTHER_DISTRICT_VILLAGE).code == "out_of_scope"
+
+
+def test_scoped_admin_is_confined_to_scope():
+    assert attempt(DISTRICT_ADMIN, "dispute", "create", VILLAGE) is None
+    assert attempt(DISTRICT_ADMIN, "dispute", "create", OTHER_DISTRICT_VILLAGE).code == "out_of_scope"
+    assert attempt(ADMIN, "dispute", "create", OTHER_DISTRICT_VILLAGE) is None
+
+
+def test_scope_is_a_prefix_match_on_the_code():
+    # 61040200100 + "10" must not count as being inside village 610402001001
+    doc = doc_for("dispute", CADRE, "610402001010")
+    assert check_write(CADRE, None, doc).code == "out_of_scope"
+
+
+@pytest.mark.parametrize("area", [None, "", 610402001001])
+def test_missing_or_non_text_area(area):
+    doc = doc_for("dispute", CADRE)
+    if area is None:
+        del doc["area"]
+    else:
+        doc["area"] = area
+    assert check_write(CADRE, None, doc).code == "bad_area"
+
+
+# -- moving documents -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc_type", FIELD_TYPES)
+def test_cannot_move_a_doc_out_of_scope(doc_type):
+    doc = doc_for(doc_type, CADRE)
+    refusal = check_write(CADRE, doc, edited(doc, area=NEIGHBOUR_VILLAGE))
+    assert refusal.code == "area_changed"
+
+
+@pytest.mark.parametrize("doc_type", FIELD_TYPES)
+def test_cannot_pull_a_doc_into_scope(doc_type):
+    doc = doc_for(doc_type, NEIGHBOUR_CADRE, NEIGHBOUR_VILLAGE)
+    assert check_write(CADRE, doc, edited(doc, area=VILLAGE)).code == "out_of_scope"
+
+
+def test_township_staff_cannot_move_even_within_township():
+    doc = doc_for("dispute", CADRE)
+    refusal = check_write(TOWNSHIP_STAFF, doc, edited(doc, area=NEIGHBOUR_VILLAGE))
+    assert refusal.code == "area_changed"
+    assert "escalate" in refusal
+    refusal = check_write(TOWNSHIP_STAFF, doc, edited(doc, area=TOWNSHIP))
+    assert refusal.code == "area_changed"
+
+
+def test_admin_may_move_within_scope_only():
+    doc = doc_for("household", CADRE)
+    assert check_write(DISTRICT_ADMIN, doc, edited(doc, area=NEIGHBOUR_VILLAGE)) is None
+    assert check_write(DISTRICT_ADMIN, doc, edited(doc, area=OTHER_DISTRICT_VILLAGE)).code == "out_of_scope"
+
+
+def test_tombstone_cannot_carry_doc_elsewhere():
+    doc = doc_for("dispute", CADRE)
+    stone = dict(doc, _deleted=True, area=NEIGHBOUR_VILLAGE)
+    assert check_write(CADRE, doc, stone, deleting=True).code == "area_changed"
+
+
+# -- who wrote it -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc_type", FIELD_TYPES)
+def test_cannot_forge_created_by(doc_type):
+    doc = doc_for(doc_type, CADRE)
+    doc["created_by"] = "chen.jing"
+    assert check_write(CADRE, None, doc).code == "created_by_mismatch"
+
+
+def test_supervisor_cannot_forge_created_by():
+    doc = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
+    doc["created_by"] = "another.supervisor"
+    assert check_write(SUPERVISOR, None, doc).code == "created_by_mismatch"
+
+
+@pytest.mark.parametrize("actor", [ADMIN, SERVER])
+def test_admin_and_server_may_write_on_behalf(actor):
+    doc_type = "household" if actor is ADMIN else "screening_round"
+    doc = doc_for(doc_type, CADRE)
+    doc["created_by"] = "import-2024-05"
+    assert check_write(actor, None, doc) is None
+
+
+@pytest.mark.parametrize("field,value", [("created_by", "chen.jing"), ("created_at", "2024-01-01T00:00:00+08:00")])
+def test_created_fields_are_immutable(field, value):
+    doc = doc_for("dispute", CADRE)
+    refusal = check_write(CADRE2, doc, edited(doc, **{field: value}))
+    assert refusal.code == "immutable_field"
+    assert field in refusal
+    assert check_write(ADMIN, doc, edited(doc, **{field: value})) is None
+
+
+def test_colleague_may_edit_but_not_take_over():
+    doc = doc_for("dispute", CADRE)
+    assert check_write(CADRE2, doc, edited(doc, risk_level="high", updated_by=CADRE2.name)) is None
+    assert check_write(CADRE2, doc, edited(doc, created_by=CADRE2.name)).code == "immutable_field"
+
+
+def test_cannot_record_a_visit_for_someone_else():
+    doc = doc_for("household_visit", TOWNSHIP_STAFF)
+    doc["visitor"] = "someone.else"
+    assert check_write(TOWNSHIP_STAFF, None, doc).code == "visitor_mismatch"
+    ok = doc_for("household_visit", TOWNSHIP_STAFF)
+    assert check_write(TOWNSHIP_STAFF, ok, edited(ok, visitor="someone.else")).code == "immutable_field"
+
+
+# -- server-owned documents -------------------------------------------------------------------
+
+DEVICES = [CADRE, TOWNSHIP_STAFF, SUPERVISOR]
+
+
+@pytest.mark.parametrize("actor", DEVICES, ids=lambda a: a.role)
+@pytest.mark.parametrize("doc_type", sorted(SERVER_OWNED_TYPES))
+@pytest.mark.parametrize("op", ["create", "update", "delete"])
+def test_device_cannot_write_server_owned(actor, doc_type, op):
+    refusal = attempt(actor, doc_type, op)
+    assert refusal.code == "server_owned"
+    assert "server" in refusal
+
+
+def test_device_cannot_mark_a_round_done_by_editing_it():
+    round_ = doc_for("screening_round", SERVER)
+    assert check_write(CADRE, round_, edited(round_, due_date="2024-06-30")).code == "server_owned"
+
+
+def test_server_cannot_edit_device_documents():
+    for doc_type in FIELD_TYPES + ["report_review", "supervision_notice"]:
+        assert attempt(SERVER, doc_type, "update").code == "role_not_allowed"
+
+
+# -- supervisors ------------------------------------------------------------------------------
+
+
+def test_supervisor_cannot_edit_the_cadres_report():
+    report = doc_for("screening_report", CADRE)
+    refusal = check_write(SUPERVISOR, report, edited(report, summary="改过的"))
+    assert refusal.code == "role_not_allowed"
+    assert "district supervisor" in refusal
+
+
+def test_supervisor_reviews_instead():
+    review = doc_for("report_review", SUPERVISOR)
+    assert check_write(SUPERVISOR, None, review) is None
+    assert check_write(SUPERVISOR, review, edited(review, status="approved", comment="")) is None
+    assert check_write(CADRE, None, doc_for("report_review", CADRE)).code == "role_not_allowed"
+
+
+def test_supervisor_withdraws_rather_than_deletes():
+    notice = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
+    refusal = check_write(SUPERVISOR, notice, tombstone(notice), deleting=True)
+    assert refusal.code == "operation_not_allowed"
+    assert "withdrawn" in refusal and "Withdraw the notice" in refusal
+    assert check_write(SUPERVISOR, notice, edited(notice, status="withdrawn")) is None
+
+
+# -- deletes ----------------------------------------------------------------------------------
+
+
+def test_only_the_creator_deletes():
+    doc = doc_for("dispute", CADRE)
+    assert check_write(CADRE, doc, tombstone(doc), deleting=True) is None
+    assert check_write(CADRE2, doc, tombstone(doc), deleting=True).code == "not_creator"
+    assert check_write(TOWNSHIP_STAFF, doc, tombstone(doc), deleting=True).code == "not_creator"
+    assert check_write(ADMIN, doc, tombstone(doc), deleting=True) is None
+
+
+def test_deleted_flag_in_new_counts_as_delete():
+    doc = doc_for("dispute", CADRE)
+    assert check_write(CADRE2, doc, tombstone(doc)).code == "not_creator"
+    round_ = doc_for("screening_round", SERVER)
+    assert check_write(CADRE, round_, dict(round_, _deleted=True)).code == "server_owned"
+
+
+def test_delete_of_unknown_doc():
+    assert check_write(CADRE, None, {"_id": "x", "_deleted": True}, deleting=True).code == "nothing_to_delete"
+    # a full tombstone of a doc the server never saw is judged by its own content
+    doc = doc_for("dispute", CADRE)
+    assert check_write(CADRE, None, dict(doc, _deleted=True), deleting=True) is None
+    other = doc_for("dispute", NEIGHBOUR_CADRE, NEIGHBOUR_VILLAGE)
+    assert check_write(CADRE, None, dict(other, _deleted=True), deleting=True).code == "out_of_scope"
+
+
+def test_writing_over_a_tombstone_is_a_create():
+    doc = doc_for("dispute", CADRE)
+    old = dict(doc, _deleted=True)
+    assert check_write(CADRE2, old, doc_for("dispute", CADRE2)) is None
+    forged = doc_for("dispute", CADRE2)
+    forged["created_by"] = CADRE.name
+    assert check_write(CADRE2, old, forged).code == "created_by_mismatch"
+    neighbours = dict(doc_for("dispute", NEIGHBOUR_CADRE, NEIGHBOUR_VILLAGE), _deleted=True)
+    assert check_write(CADRE, neighbours, doc_for("dispute", CADRE)).code == "out_of_scope"
+    assert check_write(CADRE, {"_id": "x", "_rev": "2-a", "_deleted": True}, doc) is None
+
+
+# -- dispute history --------------------------------------------------------------------------
+
+MEDIATION = {"at": "2024-05-26T10:00:00+08:00", "by": "村调委", "method": "phone", "result": "adjourned"}
+
+
+def escalation(actor: Actor, frm: str, to: str) -> dict:
+    return {"from_area": frm, "to_area": to, "at": "2024-05-26T10:00:00+08:00", "by": actor.name, "reason": "升级处理"}
+
+
+def open_dispute() -> dict:
+    doc = doc_for("dispute", CADRE)
+    for k in ("outcome", "resolved_at", "one_time_resolution", "satisfaction"):
+        doc.pop(k)
+    doc.update(status="mediating", escalation=[], mediation=[dict(MEDIATION)])
+    assert validate_document(doc) == []
+    return doc
+
+
+@pytest.mark.parametrize("actor", [CADRE, TOWNSHIP_STAFF], ids=lambda a: a.role)
+def test_append_mediation(actor):
+    doc = open_dispute()
+    new = edited(doc, mediation=doc["mediation"] + [dict(MEDIATION, result="agreed")])
+    assert check_write(actor, doc, new) is None
+
+
+def test_cadre_escalates_own_village_dispute_to_township():
+    doc = open_dispute()
+    new = edited(doc, status="escalated", escalation=[escalation(CADRE, VILLAGE, TOWNSHIP)])
+    assert validate_document(new) == []
+    assert check_write(CADRE, doc, new) is None
+
+
+def test_township_escalates_to_district_without_moving_the_dispute():
+    doc = open_dispute()
+    doc["escalation"] = [escalation(CADRE, VILLAGE, TOWNSHIP)]
+    new = edited(doc, status="escalated", escalation=doc["escalation"] + [escalation(TOWNSHIP_STAFF, TOWNSHIP, DISTRICT)])
+    assert validate_document(new) == []
+    assert check_write(TOWNSHIP_STAFF, doc, new) is None
+    assert new["area"] == VILLAGE  # the cadre keeps seeing it
+
+
+def test_escalation_must_be_signed_by_the_actor():
+    doc = open_dispute()
+    step = escalation(CADRE, VILLAGE, TOWNSHIP)
+    step["by"] = "zhao.lei"
+    assert check_write(CADRE, doc, edited(doc, escalation=[step])).code == "escalation_by_mismatch"
+    new_doc = doc_for("dispute", CADRE)
+    new_doc["escalation"][0]["by"] = "zhao.lei"
+    assert check_write(CADRE, None, new_doc).code == "escalation_by_mismatch"
+
+
+def test_cadre_cannot_escalate_on_behalf_of_the_township():
+    doc = open_dispute()
+    new = edited(doc, escalation=[escalation(CADRE, TOWNSHIP, DISTRICT)])
+    assert check_write(CADRE, doc, new).code == "escalation_out_of_scope"
+
+
+@pytest.mark.parametrize("field", ["escalation", "mediation"])
+@pytest.mark.parametrize("how", ["remove", "edit", "reorder"])
+def test_history_is_append_only(field, how):
+    doc = open_dispute()
+    doc["escalation"] = [escalation(CADRE, VILLAGE, TOWNSHIP), escalation(TOWNSHIP_STAFF, TOWNSHIP, DISTRICT)]
+    doc["mediation"] = [dict(MEDIATION), dict(MEDIATION, result="not_agreed")]
+    entries = copy.deepcopy(doc[field])
+    if how == "remove":
+        entries = entries[1:]
+    elif how == "edit":
+        entries[0]["at"] = "2024-05-01T10:00:00+08:00"
+    else:
+        entries.reverse()
+    for actor in (CADRE, TOWNSHIP_STAFF):
+        assert check_write(actor, doc, edited(doc, **{field: entries})).code == "history_rewritten"
+    assert check_write(ADMIN, doc, edited(doc, **{field: entries})) is None
+
+
+def test_dropping_history_field_counts_as_rewrite():
+    doc = open_dispute()
+    new = edited(doc)
+    del new["mediation"]
+    assert check_write(CADRE, doc, new).code == "history_rewritten"
+
+
+def test_supervisor_cannot_escalate_or_mediate():
+    doc = open_dispute()
+    new = edited(doc, mediation=doc["mediation"] + [dict(MEDIATION)])
+    assert check_write(SUPERVISOR, doc, new).code == "role_not_allowed"
+
+
+def test_table_controls_escalate_and_mediate(monkeypatch):
+    """The table is the single source: taking 'mediate' away from cadres takes effect."""
+    import schemas.rules as rules
+
+    table = {role: dict(types) for role, types in rules.WRITE_RULES.items()}
+    table["village_cadre"]["dispute"] = frozenset({"create", "update", "delete"})
+    monkeypatch.setattr(rules, "WRITE_RULES", table)
+    doc = open_dispute()
+    new = edited(doc, mediation=doc["mediation"] + [dict(MEDIATION)])
+    refusal = check_write(CADRE, doc, new)
+    assert refusal.code == "operation_not_allowed"
+    assert "mediation" in refusal
+    assert check_write(TOWNSHIP_STAFF, doc, new) is None
+    assert check_write(CADRE, doc, edited(doc, risk_level="high")) is None
+
+
+# -- types ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [CADRE, ADMIN], ids=lambda a: a.role)
+def test_type_cannot_change(actor):
+    doc = doc_for("household_visit", CADRE)
+    new = edited(doc, type="household")
+    assert check_write(actor, doc, new).code == "type_changed"
+
+
+@pytest.mark.parametrize("bad", [None, "x", "Dispute", ["dispute"]])
+def test_unknown_type(bad):
+    doc = doc_for("dispute", CADRE)
+    if bad is None:
+        del doc["type"]
+    else:
+        doc["type"] = bad
+    assert check_write(CADRE, None, doc).code == "unknown_type"
+    assert check_write(ADMIN, None, doc).code == "unknown_type"
+
+
+def test_not_a_document():
+    assert check_write(CADRE, None, ["x"]).code == "bad_document"  # type: ignore[arg-type]
+
+
+# -- actor, refusal, scope_of -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,role,scope",
+    [
+        ("a", "mayor", VILLAGE),
+        ("", "village_cadre", VILLAGE),
+        ("a", "village_cadre", ""),  # a cadre without a village would see everything
+        ("a", "village_cadre", TOWNSHIP),
+        ("a", "township_staff", VILLAGE),
+        ("a", "district_supervisor", ""),
+        ("a", "admin", "6104x2"),
+        ("a", "admin", "６１０４０２"),
+        ("a", "server", "6104"),
+    ],
+)
+def test_bad_actor(name, role, scope):
+    with pytest.raises(ValueError):
+        Actor(name, role, scope)
+
+
+def test_actor_is_frozen():
+    with pytest.raises(AttributeError):
+        CADRE.scope = ""  # type: ignore[misc]
+
+
+def test_refusal_is_a_string_with_a_code():
+    r = Refusal("out_of_scope", "Not yours.")
+    assert r == "Not yours." and str(r) == "Not yours." and r.reason == "Not yours."
+    assert r.code == "out_of_scope"
+    assert repr(r) == "Refusal('out_of_scope', 'Not yours.')"
+    assert pickle.loads(pickle.dumps(r)).code == "out_of_scope"
+    assert copy.copy(r).code == "out_of_scope"
+    assert bool(r)
+
+
+def test_scope_of():
+    assert scope_of(doc_for("dispute", CADRE)) == VILLAGE
+    assert scope_of({"area": TOWNSHIP}) == TOWNSHIP
+    # no usable area (bare tombstone): None tells the engine to keep the current scope
+    assert scope_of({"_id": "x", "_deleted": True}) is None
+    assert scope_of({"area": 610402}) is None
+    assert scope_of({"area": ""}) is None
+
+
+# -- every refusal reads like a sentence and carries a known code -------------------------------
+
+
+def _all_refusals():
+    out = []
+    for role, actor in ACTORS.items():
+        for doc_type in DOC_TYPES:
+            for op in ("create", "update", "delete"):
+                for area in (VILLAGE, OTHER_DISTRICT_VILLAGE):
+                    r = attempt(actor, doc_type, op, area)
+                    if r is not None:
+                        out.append(r)
+    dispute, visit = open_dispute(), doc_for("household_visit", CADRE)
+    forged = dict(dispute, created_by="x")
+    out += [
+        check_write(CADRE, None, forged),
+        check_write(CADRE, None, dict(visit, visitor="x")),
+        check_write(CADRE, dispute, edited(dispute, created_by="x")),
+        check_write(CADRE, dispute, edited(dispute, area=NEIGHBOUR_VILLAGE)),
+        check_write(CADRE, dispute, edited(dispute, type="household")),
+        check_write(CADRE, dispute, edited(dispute, mediation=[])),
+        check_write(CADRE, dispute, edited(dispute, escalation=[dict(escalation(CADRE, VILLAGE, TOWNSHIP), by="x")])),
+        check_write(CADRE, dispute, edited(dispute, escalation=[escalation(CADRE, TOWNSHIP, DISTRICT)])),
+        check_write(CADRE2, dispute, tombstone(dispute), deleting=True),
+        check_write(CADRE, dispute, dict(dispute, _deleted=True, area=NEIGHBOUR_VILLAGE), deleting=True),
+        check_write(CADRE, None, {"_id": "x", "_deleted": True}, deleting=True),
+        check_write(CADRE, None, {"type": "nope", "area": VILLAGE}),
+        check_write(CADRE, None, {"area": VILLAGE}),
+        check_write(CADRE, None, {"type": "dispute"}),
+        check_write(CADRE, None, []),  # type: ignore[arg-type]
+    ]
+    return out
+
+
+def test_refusals_are_sentences_with_known_codes():
+    refusals = _all_refusals()
+    assert None not in refusals
+    # Every rule code is reachable and covered here; the two validator codes come from the schema
+    # and coordinate checks in server/access.py and are covered by the visit and API tests.
+    validator_codes = {"invalid_document", "bad_coordinates"}
+    assert {r.code for r in refusals} == REFUSAL_CODES - validator_codes
+    for r in refusals:
+        assert r.code in REFUSAL_CODES
+        assert r[0].isupper() and r.endswith("."), r
+        assert "_" not in r.split(" ")[0]
