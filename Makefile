@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5984
 export PORT
 
-.PHONY: run test install install-test node-deps clean
+.PHONY: run test install install-test node-deps browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,19 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json
 
 node-deps: tests/node_modules/.installed
 
+## Debian's chromium (and a CJK font for readable screenshots) for tests/browser, when missing and root.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
 ## Serve the demo district on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
 run: install
 	PAICHA_DEMO=$${PAICHA_DEMO-1} $(PY) -m server serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
 ## Install everything the tests need (Python, npm peers) and run the whole suite.
-test: install node-deps
+test: install node-deps browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

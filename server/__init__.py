@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     Compress(app)
 
-    from . import audit, bridge_cli, cli, couch, devices, geo, migrations, tokens
+    from . import audit, bridge_cli, cli, couch, devices, geo, ledger, migrations, tokens
 
     with app.app_context():
         configure_engine(db.engine)  # before the first connection: pragmas apply per connection
@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     bridge_cli.init_app(app)
     geo.init_app(app)  # after cli: it adds commands to the `areas` group
+    ledger.init_app(app)
     _register_error_handlers(app)
     with app.app_context():
         couch.ensure_domain_database(app)

@@ -49,6 +49,13 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="paicha-session")
 
 
+def set_session_cookie(response, principal: Principal):
+    """Log the browser in: the one AuthSession cookie (CouchDB's name) that every client shares."""
+    response.set_cookie(COOKIE, _serializer().dumps(principal.name), httponly=True, samesite="Lax",
+                        max_age=current_app.config["PAICHA_SESSION_SECONDS"], secure=request.is_secure)
+    return response
+
+
 def _principal(account) -> Principal:
     return Principal(account.name, account.role, account.scope, account.id)
 
@@ -163,11 +170,7 @@ def session_blueprint() -> Blueprint:
         if not isinstance(name, str) or not isinstance(password, str):
             raise errors.BadRequest("name and password are required")
         principal = check_credentials(name, password)
-        response = couch_json({"ok": True, **_user_ctx(principal)})
-        response.set_cookie(COOKIE, _serializer().dumps(principal.name), httponly=True, samesite="Lax",
-                            max_age=current_app.config["PAICHA_SESSION_SECONDS"],
-                            secure=request.is_secure)
-        return response
+        return set_session_cookie(couch_json({"ok": True, **_user_ctx(principal)}), principal)
 
     @bp.delete("/_session")
     def delete_session():

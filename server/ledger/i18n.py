@@ -1,0 +1,128 @@
+"""A small message catalogue for the ledger pages: Chinese by default, English on request.
+
+`?lang=en` (or `?lang=zh`) switches and is remembered in the `paicha_lang` cookie. Keys missing in
+English fall back to Chinese, keys missing everywhere show as themselves (so a gap is visible).
+"""
+from __future__ import annotations
+
+from flask import g, request
+
+LANGS = ("zh", "en")
+COOKIE = "paicha_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "app": ("排查台账", "Screening ledger"),
+    "login": ("登录", "Log in"), "logout": ("退出", "Log out"),
+    "name": ("账号", "Account"), "password": ("密码", "Password"),
+    "login_failed": ("账号或密码错误。", "Name or password is incorrect."),
+    "login_locked": ("登录失败次数过多，请稍后再试。", "Too many failed logins. Try again later."),
+    "csrf_failed": ("表单已过期，请刷新页面后重试。", "The form has expired: reload the page and try again."),
+    "forbidden": ("无权访问", "Not allowed"),
+    "forbidden_role": ("台账页面仅供乡镇干部、区级督查和管理员使用。",
+                       "The ledger pages are for township staff, district supervisors and administrators."),
+    "forbidden_area": ("该区域不在您的辖区内。", "That area is outside your area."),
+    "forbidden_write": ("您的账号不能进行此操作。", "Your account may not do this."),
+    "not_found": ("记录不存在（或不在您的辖区内）。", "Not found (or outside your area)."),
+    "bad_request": ("请求参数不正确。", "Invalid request."),
+    "dashboard": ("总览", "Dashboard"), "ledger": ("台账", "Ledger"), "disputes": ("矛盾纠纷", "Disputes"),
+    "figures": ("统计指标", "Figures"), "quarterly": ("季度重点纠纷", "Quarterly key disputes"),
+    "map": ("走访地图", "Visit map"), "notice_new": ("下发督办", "Issue supervision notice"),
+    "period_from": ("起", "From"), "period_to": ("止", "To"), "filter": ("筛选", "Filter"),
+    "area": ("区域", "Area"), "level": ("层级", "Level"), "round": ("排查轮次", "Round"),
+    "period": ("周期", "Period"), "due": ("截止", "Due"), "status": ("状态", "Status"),
+    "submitted_at": ("提交时间", "Submitted"), "report": ("报告", "Report"), "review": ("审核", "Review"),
+    "review_status": ("审核状态", "Review status"), "comment": ("审核意见", "Comment"),
+    "save_review": ("保存审核", "Save review"), "review_saved": ("审核已保存。", "Review saved."),
+    "comment_required": ("“有问题”或“退回”时须填写审核意见。", "A comment is required for “has issues” and “sent back”."),
+    "review_none": ("未审核", "Not reviewed"),
+    "on_time": ("按时", "On time"), "late": ("迟报", "Late"), "open": ("进行中", "Open"),
+    "overdue": ("逾期未报", "Overdue"), "missed": ("漏报（补建）", "Missed"), "missing": ("缺失", "Missing"),
+    "not_submitted": ("未报", "Not submitted"), "total": ("合计", "Total"),
+    "received": ("已接收", "Received"), "has_issues": ("有问题", "Has issues"),
+    "approved": ("已通过", "Approved"), "sent_back": ("退回", "Sent back"),
+    "village": ("村（社区）", "Village"), "township": ("乡镇（街道）", "Township"), "district": ("区", "District"),
+    "lvl_village": ("村级", "Village"), "lvl_township": ("乡镇级", "Township"), "lvl_district": ("区级", "District"),
+    "lvl_quarterly": ("季度研判", "Quarterly review"),
+    "rounds_status": ("本期排查报送情况", "Rounds this period"),
+    "open_disputes": ("未办结矛盾纠纷（按类别与风险）", "Open disputes by category and risk"),
+    "key_disputes": ("重点纠纷（高风险、重大）", "Key disputes (high and key risk)"),
+    "not_synced": ("超过 {days} 天未同步的账号", "Accounts not synced for {days} days"),
+    "never": ("从未同步", "never"), "last_sync": ("最近同步", "Last sync"), "account": ("账号", "Account"),
+    "role": ("角色", "Role"), "coverage": ("入户走访覆盖", "Visit coverage"),
+    "households": ("户数", "Households"), "visited": ("已走访户", "Visited"), "visits": ("走访次数", "Visits"),
+    "flagged": ("异常走访", "Flagged"), "flagged_visits": ("异常走访记录", "Flagged visits"),
+    "visitor": ("走访人", "Visitor"), "visited_at": ("走访时间", "Visited at"), "flags": ("异常", "Flags"),
+    "distance_m": ("距离（米）", "Distance (m)"),
+    "category": ("类别", "Category"), "risk": ("风险", "Risk"), "summary": ("概要", "Summary"),
+    "created_at": ("登记时间", "Registered"), "created_by": ("登记人", "Registered by"),
+    "none": ("无", "None"), "page": ("第 {n} 页", "Page {n}"), "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"), "export_xlsx": ("导出 Excel", "Export XLSX"), "export_csv": ("导出 CSV", "Export CSV"),
+    "nil_report": ("零报告", "Nil report"), "yes": ("是", "yes"), "no": ("否", "no"),
+    "households_screened": ("排查户数", "Households screened"), "disputes_found": ("发现纠纷", "Disputes found"),
+    "time_used": ("计时依据", "Time used"), "received_at": ("服务器接收", "Received by server"),
+    "device_time": ("设备时间", "Device time"),
+    "dispute_file": ("一案一档", "Dispute file"), "parties": ("当事人", "Parties"),
+    "escalation": ("上报流转", "Escalations"), "mediation": ("调解记录", "Mediation records"),
+    "revisions": ("修改记录", "Revisions"), "photos": ("照片", "Photos"), "outcome": ("结果", "Outcome"),
+    "who": ("操作人", "Who"), "when": ("时间", "When"), "device": ("设备", "Device"), "rev": ("版本", "Revision"),
+    "changed": ("变更字段", "Changed fields"), "conflicts": ("冲突版本", "Conflicting revisions"),
+    "from_area": ("从", "From"), "to_area": ("至", "To"), "reason": ("原因", "Reason"),
+    "method": ("方式", "Method"), "result": ("结果", "Result"), "notes": ("备注", "Notes"), "by": ("经办", "By"),
+    "accepted_at": ("受理时间", "Accepted"), "resolved_at": ("化解时间", "Resolved"),
+    "satisfaction": ("满意度", "Satisfaction"), "one_time_resolution": ("一次性化解", "Resolved at first attempt"),
+    "subject": ("标题", "Subject"), "body": ("内容", "Body"), "deadline": ("办理期限", "Deadline"),
+    "issued_by": ("督办单位", "Issued by"), "target_area": ("督办对象", "Target area"),
+    "issue": ("下发", "Issue"), "notice_saved": ("督办通知已下发。", "Supervision notice issued."),
+    "notices": ("督办通知", "Supervision notices"),
+    "print": ("打印", "Print"), "quarter": ("季度", "Quarter"),
+    "round_completion": ("排查完成率", "Round completion rate"),
+    "round_on_time": ("按时报送率", "On-time rate"),
+    "timely_acceptance": ("及时受理率", "Timely acceptance rate"),
+    "on_time_resolution": ("按期化解率", "On-time resolution rate"),
+    "one_time_rate": ("一次性化解率", "One-time resolution rate"),
+    "satisfaction_rate": ("满意率", "Satisfaction rate"), "trend": ("按月趋势", "Trend by month"),
+    "records": ("查看记录", "Records"), "figure": ("指标", "Figure"), "value": ("数值", "Value"),
+    "basis": ("口径", "Basis"), "month": ("月份", "Month"),
+    "map_note": ("离线底图：村界 / 村中心点与走访定位（WGS-84）。", "Offline map: village boundaries / centres and visit fixes (WGS-84)."),
+    "error": ("出错了", "Error"),
+    # dispute vocabulary
+    "cat_land": ("土地", "Land"), "cat_homestead": ("宅基地", "Homestead"),
+    "cat_marriage_family": ("婚姻家庭", "Marriage & family"), "cat_neighbourhood": ("邻里", "Neighbours"),
+    "cat_labour": ("劳动", "Labour"), "cat_debt": ("债务", "Debt"), "cat_property": ("物业", "Property"),
+    "cat_contract": ("合同", "Contract"), "cat_traffic_accident": ("交通事故", "Traffic accident"),
+    "cat_medical": ("医疗", "Medical"), "cat_environment": ("环境", "Environment"), "cat_other": ("其他", "Other"),
+    "risk_low": ("低", "Low"), "risk_medium": ("中", "Medium"), "risk_high": ("高", "High"),
+    "risk_key": ("重大", "Key"),
+    "ds_registered": ("已登记", "Registered"), "ds_mediating": ("调解中", "Mediating"),
+    "ds_resolved": ("已化解", "Resolved"), "ds_escalated": ("已上报", "Escalated"), "ds_closed": ("已结案", "Closed"),
+}
+
+
+def lang() -> str:
+    if "ledger_lang" in g:
+        return g.ledger_lang
+    choice = request.args.get("lang")
+    if choice not in LANGS:
+        choice = request.cookies.get(COOKIE)
+    if choice not in LANGS:
+        choice = "zh"
+    g.ledger_lang = choice
+    return choice
+
+
+def t(key: str, **params) -> str:
+    pair = MESSAGES.get(key)
+    if pair is None:
+        text = key
+    else:
+        text = pair[1] if lang() == "en" and pair[1] else pair[0]
+    return text.format(**params) if params else text
+
+
+def remember(response):
+    """Keep an explicit ?lang= choice in a cookie (a year)."""
+    choice = request.args.get("lang")
+    if choice in LANGS and request.cookies.get(COOKIE) != choice:
+        response.set_cookie(COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

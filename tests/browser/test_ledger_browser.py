@@ -1,0 +1,197 @@
+"""A district supervisor reviews the ledger in real headless Chromium, on data that came from real sync.
+
+PouchDB phones (pouchdb-node) of two village cadres and a township officer push screening reports, a
+dispute and household visits to the server (a subprocess, SQLite store); the calendar's tick runs
+in-process on the same store. Then, in Chromium: log in, the dashboard, drill into a village's
+ledger, approve one report and send back another, export XLSX (parsed with openpyxl). Finally the
+second cadre's phone pulls and finds the sent-back review. Screenshots go to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from support import ARTIFACTS_DIR
+from support.server import REFERENCE_RUN, ServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("node_installed"),
+              pytest.mark.skipif(REFERENCE_RUN, reason="the ledger pages are Paicha's own")]
+
+DB = "paicha"
+PW = "browser-test-pw"
+DISTRICT, TOWNSHIP = "610402", "610402001"
+VILLAGE_A, VILLAGE_B = "610402001001", "610402001002"
+SHOTS = ARTIFACTS_DIR / "ledger-browser"
+
+
+@pytest.fixture(scope="module")
+def site(stores):
+    """A fresh SQLite store with areas, accounts and village centres; the calendar app in-process;
+    the server as a subprocess (scheduler off)."""
+    from server import create_app
+    from server.accounts import add_account
+    from server.areas import check_area, import_areas
+    from server.couch import get_store
+    from server.extensions import db
+    from server.geo.locate import import_boundaries
+
+    url = stores.new("sqlite")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False,
+                      "PAICHA_SCHEDULER": "off"})
+    with app.app_context():
+        import_areas([check_area(DISTRICT, "王益区"), check_area(TOWNSHIP, "七一路街道"),
+                      check_area(VILLAGE_A, "一村"), check_area(VILLAGE_B, "二村")])
+        add_account("cadre-a", PW, "village_cadre", VILLAGE_A, "李娟")
+        add_account("cadre-b", PW, "village_cadre", VILLAGE_B, "王刚")
+        add_account("staff", PW, "township_staff", TOWNSHIP, "张强")
+        add_account("sup", PW, "district_supervisor", DISTRICT, "孙督查")
+        db.session.commit()
+        features = [{"type": "Feature", "properties": {"code": code, "name": name},
+                     "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+                    for code, name, lat, lon in ((VILLAGE_A, "一村", 35.07, 109.07), (VILLAGE_B, "二村", 35.08, 109.09))]
+        with get_store().writing() as conn:
+            import_boundaries(conn, {"type": "FeatureCollection", "features": features}, source="test")
+    srv = ServerProcess(url, name="ledger-browser", env={"PAICHA_SCHEDULER": "off"})
+    srv.start()
+    yield srv, app
+    srv.stop()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def phone(device_factory, name):
+    return device_factory(name, auth={"username": name, "password": PW})
+
+
+def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, browser):
+    from server.calendar import rounds
+    from server.calendar.periods import SHANGHAI, local_date, period_containing, round_id, start_of_day, stamp
+
+    srv, app = site
+    remote = f"{srv.url}/{DB}"
+    today = local_date(dt.datetime.now(dt.timezone.utc))
+    period = period_containing("xun", today - dt.timedelta(days=12))
+    assert not rounds.tick(app, start_of_day(period.start) + dt.timedelta(minutes=10)).errors
+    round_a, round_b = round_id("village", VILLAGE_A, period), round_id("village", VILLAGE_B, period)
+
+    # -- the phones ---------------------------------------------------------------------------------------
+    made = dt.datetime.combine(period.end, dt.time(17, 0), SHANGHAI)
+    a = phone(device_factory, "cadre-a")
+    a.pull(remote)
+    assert round_a in a.docs()
+    a.put({"_id": "dispute-a-1", "type": "dispute", "area": VILLAGE_A, "created_by": "cadre-a",
+           "created_at": stamp(made), "accepted_at": stamp(made), "round_id": round_a,
+           "summary": "（测试）两户因宅基地界线发生争执。", "parties": [{"name": "甲某", "role": "applicant"},
+                                                          {"name": "乙某", "role": "respondent"}],
+           "category": "homestead", "risk_level": "high", "status": "mediating"},
+          {"_id": "report-a", "type": "screening_report", "area": VILLAGE_A, "created_by": "cadre-a",
+           "created_at": stamp(made), "round_id": round_a, "nil_report": False, "disputes": ["dispute-a-1"],
+           "summary": "（测试）发现宅基地纠纷一起。", "households_screened": 180, "submitted_at": stamp(made)})
+    assert a.push(remote)["push"]["docs_written"] == 2
+    b = phone(device_factory, "cadre-b")
+    b.pull(remote)
+    b.put({"_id": "report-b", "type": "screening_report", "area": VILLAGE_B, "created_by": "cadre-b",
+           "created_at": stamp(made), "round_id": round_b, "nil_report": True, "households_screened": 95,
+           "submitted_at": stamp(made)})
+    assert b.push(remote)["push"]["docs_written"] == 1
+    staff = phone(device_factory, "staff")
+    visits = []
+    for n, (lat, lon) in enumerate(((35.0701, 109.0702), (35.0805, 109.0895), (35.2, 109.3))):
+        at = stamp(made - dt.timedelta(days=3 - n, hours=2))
+        visits.append({"_id": f"visit-{n}", "type": "household_visit", "area": (VILLAGE_A, VILLAGE_B, VILLAGE_A)[n],
+                       "created_by": "staff", "created_at": at, "household_id": f"household-{n}",
+                       "visitor": "staff", "visited_at": at, "purpose": "routine",
+                       "fix": {"lat": lat, "lon": lon, "accuracy_m": 10, "fix_time": at, "crs": "WGS-84"}})
+    staff.put(*visits)
+    assert staff.push(remote)["push"]["docs_written"] == 3
+
+    # -- the supervisor, in Chromium -----------------------------------------------------------------------
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    try:
+        page.goto(f"{srv.url}/ledger/")
+        assert "/ledger/login" in page.url
+        page.fill("#name", "sup")
+        page.fill("#password", PW)
+        page.screenshot(path=SHOTS / "01-login.png")
+        page.click("#login")
+        page.wait_for_selector("#dashboard-title")
+        assert "王益区" in page.inner_text("#dashboard-title")
+        assert "七一路街道" in page.inner_text("#rounds-table")
+        assert "宅基地" in page.content()  # the open high-risk dispute from the phone
+        page.screenshot(path=SHOTS / "02-dashboard.png", full_page=True)
+
+        # drill into the township, then village A's ledger
+        page.click(f'tr[data-area="{TOWNSHIP}"] a.drill')
+        page.wait_for_selector(f'tr[data-area="{VILLAGE_A}"]')
+        rows = page.inner_text("#rounds-table")
+        assert "一村" in rows and "二村" in rows
+        page.screenshot(path=SHOTS / "02b-dashboard-township.png", full_page=True)
+        page.click(f'tr[data-area="{VILLAGE_A}"] a.ledger-link')
+        page.wait_for_selector("#ledger-title")
+        assert "一村" in page.inner_text("#ledger-title")
+        row = page.locator(f'tr[data-report="report-a"]')
+        assert "按时" in row.inner_text()
+        page.screenshot(path=SHOTS / "03-ledger-village-a.png", full_page=True)
+        row.locator("a.report-link").click()
+        page.wait_for_selector("#review-form")
+        assert page.inner_text("#report-id") == "report-a"
+        page.check('input[name="status"][value="approved"]')
+        page.click("#save-review")
+        page.wait_for_selector("#message")
+        assert "已通过" in page.inner_text("#current-review")
+        page.screenshot(path=SHOTS / "04-approved.png", full_page=True)
+
+        # village B's report: send it back with a comment
+        page.goto(f"{srv.url}/ledger/ledger?area={VILLAGE_B}")
+        page.locator('tr[data-report="report-b"] a.report-link').click()
+        page.wait_for_selector("#review-form")
+        page.check('input[name="status"][value="sent_back"]')
+        page.click("#save-review")  # without a comment: refused by the page
+        page.wait_for_selector("#error")
+        page.check('input[name="status"][value="sent_back"]')
+        page.fill('textarea[name="comment"]', "排查户数与花名册不符，请核实后重新上报。")
+        page.click("#save-review")
+        page.wait_for_selector("#message")
+        assert "退回" in page.inner_text("#current-review")
+        page.screenshot(path=SHOTS / "05-sent-back.png", full_page=True)
+
+        # the township's ledger, exported to XLSX
+        page.goto(f"{srv.url}/ledger/ledger?area={TOWNSHIP}&level=village")
+        with page.expect_download() as download:
+            page.click("#export-xlsx")
+        data = open(download.value.path(), "rb").read()
+        sheet = load_workbook(io.BytesIO(data))["ledger"]
+        table = list(sheet.iter_rows(values_only=True))
+        header = table[0]
+        by_report = {r[header.index("report_id")]: dict(zip(header, r)) for r in table[1:] if r[header.index("report_id")]}
+        assert by_report["report-a"]["review"] == "approved" and by_report["report-a"]["status"] == "on_time"
+        assert by_report["report-b"]["review"] == "sent_back" and by_report["report-b"]["area"] == VILLAGE_B
+        (SHOTS / "ledger-export.xlsx").write_bytes(data)
+
+        page.goto(f"{srv.url}/ledger/map?area={TOWNSHIP}")
+        assert page.locator("circle.visit").count() == 3
+        page.screenshot(path=SHOTS / "06-map.png", full_page=True)
+        page.goto(f"{srv.url}/ledger/dispute/dispute-a-1?lang=en")
+        assert "Dispute file" in page.inner_text("h1") and "cadre-a" in page.inner_text("#revisions")
+        page.screenshot(path=SHOTS / "07-dispute-file-en.png", full_page=True)
+    except Exception:
+        page.screenshot(path=SHOTS / "failure.png", full_page=True)
+        raise
+    finally:
+        context.close()
+
+    # -- the sent-back review reaches cadre B's phone (and only B's) ------------------------------------------
+    b.pull(remote)
+    review = b.docs()["review-report-b"]
+    assert review["status"] == "sent_back" and review["report_id"] == "report-b" and review["created_by"] == "sup"
+    assert "重新上报" in review["comment"]
+    a.pull(remote)
+    docs_a = a.docs()
+    assert "review-report-b" not in docs_a and docs_a["review-report-a"]["status"] == "approved"

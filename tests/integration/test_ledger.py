@@ -1,0 +1,323 @@
+"""The supervisors' ledger pages (/ledger/): login and CSRF, scope (tries to break it), pagination,
+exports parsed back, reviews and notices written as synced documents. SQLite and PostgreSQL, on the
+demo district (townships 990101001 示范镇 and 990101002 东山镇)."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+PW = "demo-password"
+OWN_TOWNSHIP, FOREIGN_TOWNSHIP = "990101001", "990101002"
+OWN_VILLAGE, FOREIGN_VILLAGE = "990101001001", "990101002001"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+REPORT_LINK = re.compile(r'href="/ledger/report/([^"?]+)"')
+
+
+def csrf(client, path="/ledger/login") -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    return CSRF.search(page.text).group(1)
+
+
+def login(client, name: str) -> None:
+    r = client.post("/ledger/login", data={"name": name, "password": PW, "csrf_token": csrf(client)})
+    assert r.status_code == 302, (r.status_code, r.text[:500])
+
+
+def basic(name: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{PW}".encode()).decode()}
+
+
+def reports_of(client, area: str) -> list[str]:
+    r = client.get(f"/ledger/ledger?area={area}")
+    assert r.status_code == 200
+    return list(dict.fromkeys(REPORT_LINK.findall(r.text)))
+
+
+@pytest.fixture
+def district(client):
+    login(client, "demo-district")
+    return client
+
+
+@pytest.fixture
+def township(client):
+    login(client, "demo-township")
+    return client
+
+
+PAGES = ["/ledger/", "/ledger/ledger", "/ledger/ledger.xlsx", "/ledger/ledger.csv", "/ledger/figures",
+         "/ledger/quarterly", "/ledger/map", "/ledger/disputes", f"/ledger/dispute/dispute-{OWN_VILLAGE}-01",
+         f"/ledger/doc/dispute-{OWN_VILLAGE}-01/attachment/photo.jpg", "/ledger/notice"]
+
+
+# -- who may come in ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_is_sent_to_login(client, path):
+    r = client.get(path)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/ledger/login")
+
+
+def test_login_page_is_chinese_by_default_and_english_is_remembered(client):
+    assert "登录" in client.get("/ledger/login").text
+    r = client.get("/ledger/login?lang=en")
+    assert "Log in" in r.text and "paicha_lang=en" in r.headers.get("Set-Cookie", "")
+    assert "Log in" in client.get("/ledger/login").text  # the cookie remembers it
+
+
+def test_login_needs_the_csrf_token(client):
+    csrf(client)  # sets the CSRF cookie
+    r = client.post("/ledger/login", data={"name": "demo-district", "password": PW})
+    assert r.status_code == 400
+    r = client.post("/ledger/login", data={"name": "demo-district", "password": PW, "csrf_token": "forged"})
+    assert r.status_code == 400
+    assert "AuthSession" not in r.headers.get("Set-Cookie", "")
+
+
+def test_csrf_token_of_another_browser_is_refused(app, client):
+    other = app.test_client()
+    token = csrf(other)
+    csrf(client)
+    r = client.post("/ledger/login", data={"name": "demo-district", "password": PW, "csrf_token": token})
+    assert r.status_code == 400
+
+
+def test_wrong_password_is_refused(client):
+    r = client.post("/ledger/login", data={"name": "demo-district", "password": "nope", "csrf_token": csrf(client)})
+    assert r.status_code == 401 and "AuthSession" not in r.headers.get("Set-Cookie", "")
+
+
+def test_login_sets_the_same_session_cookie_as_sync(district):
+    r = district.get("/_session")
+    assert r.json["userCtx"]["name"] == "demo-district"
+
+
+def test_open_redirect_after_login_is_refused(client):
+    r = client.post("/ledger/login", data={"name": "demo-district", "password": PW, "csrf_token": csrf(client),
+                                           "next": "//evil.example/ledger"})
+    assert r.status_code == 302 and r.headers["Location"] == "/ledger/"
+
+
+def test_village_cadre_gets_403(client):
+    r = client.post("/ledger/login", data={"name": "demo-village", "password": PW, "csrf_token": csrf(client)})
+    assert r.status_code == 403
+    # ... and with a session from /_session (the phone's cookie) or Basic auth, still 403
+    client.post("/_session", json={"name": "demo-village", "password": PW})
+    assert client.get("/ledger/").status_code == 403
+    assert client.get("/ledger/ledger.xlsx").status_code == 403
+    assert client.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-01").status_code == 403
+
+
+def test_logout_needs_csrf_and_ends_the_session(district):
+    assert district.post("/ledger/logout").status_code == 400
+    assert district.get("/ledger/").status_code == 200
+    r = district.post("/ledger/logout", data={"csrf_token": csrf(district, "/ledger/")})
+    assert r.status_code == 302
+    assert district.get("/ledger/").status_code == 302
+
+
+# -- scope: a township user sees only its township --------------------------------------------------------
+
+def test_township_dashboard_shows_only_its_township(township):
+    r = township.get("/ledger/")
+    assert r.status_code == 200
+    assert "示范镇" in r.text and "示范村一" in r.text
+    assert "东山" not in r.text and "石桥村" not in r.text and FOREIGN_VILLAGE not in r.text
+
+
+@pytest.mark.parametrize("path", ["/ledger/", "/ledger/ledger", "/ledger/ledger.xlsx", "/ledger/ledger.csv",
+                                  "/ledger/figures", "/ledger/quarterly", "/ledger/map", "/ledger/disputes"])
+@pytest.mark.parametrize("area", [FOREIGN_TOWNSHIP, FOREIGN_VILLAGE, "990101", "99", "990101001x", "abc"])
+def test_township_user_cannot_ask_for_another_area(township, path, area):
+    r = township.get(f"{path}?area={area}")
+    assert r.status_code in (400, 403)
+    assert "东山" not in r.text and "石桥" not in r.text
+
+
+def test_township_user_cannot_open_foreign_records(township):
+    foreign_dispute = f"dispute-{FOREIGN_VILLAGE}-01"
+    assert township.get(f"/ledger/dispute/{foreign_dispute}").status_code == 404
+    assert township.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-01").status_code == 200
+    assert township.get(f"/ledger/report/report-village-{FOREIGN_VILLAGE}-2000-01-01").status_code == 404
+
+
+
+def test_township_user_cannot_review_or_issue_notices(app, township):
+    report_id = reports_of(township, OWN_VILLAGE)[0]
+    token = csrf(township, "/ledger/")
+    r = township.post(f"/ledger/report/{report_id}/review", data={"status": "approved", "csrf_token": token})
+    assert r.status_code == 403
+    r = township.post("/ledger/notice", data={"target_area": OWN_VILLAGE, "subject": "x", "body": "y",
+                                              "deadline": "2030-01-01", "csrf_token": token})
+    assert r.status_code == 403
+    assert "save-review" not in township.get(f"/ledger/report/{report_id}").text
+
+
+def test_foreign_dispute_and_its_attachment_are_404(app, client):
+    # photos on one dispute of each township, written by the admin through CouchDB's API
+    admin = basic("demo-admin")
+    for village in (OWN_VILLAGE, FOREIGN_VILLAGE):
+        doc_id = f"dispute-{village}-02"
+        rev = client.get(f"/paicha/{doc_id}", headers=admin).json["_rev"]
+        r = client.put(f"/paicha/{doc_id}/photo.jpg?rev={rev}", data=b"\xff\xd8jpeg-" + village.encode(),
+                       headers={**admin, "Content-Type": "image/jpeg"})
+        assert r.status_code == 201, r.text
+    client.delete_cookie("AuthSession")
+    login(client, "demo-township")
+    own = client.get(f"/ledger/doc/dispute-{OWN_VILLAGE}-02/attachment/photo.jpg")
+    assert own.status_code == 200 and own.data == b"\xff\xd8jpeg-" + OWN_VILLAGE.encode()
+    assert own.mimetype == "image/jpeg" and own.headers["X-Content-Type-Options"] == "nosniff"
+    foreign = client.get(f"/ledger/doc/dispute-{FOREIGN_VILLAGE}-02/attachment/photo.jpg")
+    assert foreign.status_code == 404 and b"jpeg" not in foreign.data
+    assert client.get(f"/ledger/doc/dispute-{OWN_VILLAGE}-02/attachment/nope.jpg").status_code == 404
+    page = client.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-02")
+    assert "photo.jpg" in page.text and "demo-admin" in page.text  # the photo and who added it
+
+
+# -- the district supervisor's pages -------------------------------------------------------------------------
+
+def test_district_dashboard_covers_every_township(district):
+    r = district.get("/ledger/")
+    assert r.status_code == 200
+    for name in ("示范镇", "东山镇", "示范村一", "石桥村"):
+        assert name in r.text
+    assert "<svg" in r.text and "http://" not in r.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "demo-village" in r.text  # demo phones never synced: listed as not synced
+    en = district.get("/ledger/?lang=en")
+    assert "Dashboard" in en.text and "Open disputes by category and risk" in en.text
+
+
+def test_ledger_is_paginated_and_export_has_the_same_rows(app, district):
+    area = OWN_TOWNSHIP
+    full = district.get(f"/ledger/ledger.csv?area={area}")
+    assert full.status_code == 200 and full.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(full.data.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["area", "name", "level"] and len(body) > 10
+    assert all(r[0].startswith(area) for r in body)
+    saved = app.config["PAICHA_LEDGER_PAGE_SIZE"]
+    app.config["PAICHA_LEDGER_PAGE_SIZE"] = 5
+    try:
+        seen = []
+        page = 1
+        while True:
+            r = district.get(f"/ledger/ledger?area={area}&page={page}")
+            assert r.status_code == 200
+            rounds = re.findall(r'data-round="([^"]+)"', r.text)
+            assert len(rounds) <= 5
+            seen += rounds
+            if 'rel="next"' not in r.text:
+                break
+            page += 1
+        assert page == -(-len(body) // 5)
+        assert seen == [r[3] for r in body]  # same rows, same order
+        assert district.get(f"/ledger/ledger?area={area}&page=0").status_code == 400
+        assert district.get(f"/ledger/ledger?area={area}&page=x").status_code == 400
+    finally:
+        app.config["PAICHA_LEDGER_PAGE_SIZE"] = saved
+
+
+def test_xlsx_export_with_filters(district):
+    r = district.get(f"/ledger/ledger.xlsx?area={OWN_VILLAGE}&status=on_time&level=village")
+    assert r.status_code == 200 and "spreadsheetml" in r.mimetype
+    assert "attachment" in r.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(r.data))
+    rows = list(wb["ledger"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("area", "name", "level", "round_id")
+    assert len(rows) > 1
+    assert {row[0] for row in rows[1:]} == {OWN_VILLAGE} and {row[8] for row in rows[1:]} == {"on_time"}
+    assert all(row[9] for row in rows[1:])  # every on-time round has its report
+    filters = dict(wb["filters"].iter_rows(values_only=True))
+    assert filters["area"] == OWN_VILLAGE and filters["status"] == "on_time"
+    assert district.get("/ledger/ledger.xlsx?status=bogus").status_code == 400
+    assert district.get("/ledger/ledger.xlsx?area=990201").status_code == 403  # another district
+
+
+def test_figures_quarterly_map_and_disputes(district):
+    figures = district.get("/ledger/figures")
+    assert figures.status_code == 200 and "及时受理率" in figures.text and "<svg" in figures.text
+    links = re.findall(r'href="(/ledger/disputes\?[^"]*metric=[^"]+)"', figures.text)
+    assert len(links) == 4
+    behind = district.get(links[0].replace("&amp;", "&"))
+    assert behind.status_code == 200 and "dispute-" in behind.text
+    quarterly = district.get("/ledger/quarterly")
+    assert quarterly.status_code == 200 and "@media print" in district.get("/ledger/static/ledger.css").text
+    m = district.get("/ledger/map")
+    assert m.status_code == 200 and 'class="visit' in m.text and "flagged" in m.text
+    assert district.get("/ledger/disputes?open=1&key=1").status_code == 200
+    assert district.get("/ledger/disputes?risk=extreme").status_code == 400
+
+
+def test_dispute_file_shows_history(district):
+    r = district.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-01")
+    assert r.status_code == 200
+    assert "demo-admin" in r.text  # who wrote it (the demo seed writes as the admin)
+    assert 'id="revisions"' in r.text and "in_person" in r.text  # mediation records
+    assert district.get("/ledger/dispute/household-990101001001-001").status_code == 404  # not a dispute
+
+
+# -- writes: reviews and notices ---------------------------------------------------------------------------
+
+def test_review_is_a_synced_document_and_rereview_updates_it(app, district, client):
+    report_id = reports_of(district, OWN_VILLAGE)[1]
+    page = f"/ledger/report/{report_id}"
+    token = csrf(district, page)
+    # no CSRF token: refused, nothing written
+    assert district.post(f"{page}/review", data={"status": "approved"}).status_code == 400
+    assert district.get(f"/paicha/review-{report_id}", headers=basic("demo-district")).status_code == 404
+    # sent back needs a comment
+    r = district.post(f"{page}/review", data={"status": "sent_back", "csrf_token": token})
+    assert r.status_code == 422
+    r = district.post(f"{page}/review", data={"status": "sent_back", "comment": "请补充排查户数", "csrf_token": token})
+    assert r.status_code == 302
+    # the cadre of that village reads it through sync (their scope)
+    doc = client.get(f"/paicha/review-{report_id}", headers=basic("demo-village")).json
+    assert doc["type"] == "report_review" and doc["status"] == "sent_back" and doc["area"] == OWN_VILLAGE
+    assert doc["created_by"] == "demo-district" and doc["report_id"] == report_id and doc["_rev"].startswith("1-")
+    # ... but not the cadre of the other village
+    assert client.get(f"/paicha/review-{report_id}", headers=basic("demo-village2")).status_code == 404
+    r = district.post(f"{page}/review", data={"status": "approved", "comment": "", "csrf_token": token})
+    assert r.status_code == 302
+    doc = client.get(f"/paicha/review-{report_id}", headers=basic("demo-village")).json
+    assert doc["status"] == "approved" and doc["_rev"].startswith("2-") and "comment" not in doc
+    assert doc["updated_by"] == "demo-district" and doc["created_by"] == "demo-district"
+    with app.app_context():
+        from server.audit import history
+
+        entries = history("paicha", f"review-{report_id}")
+    assert [e.account for e in entries] == ["demo-district", "demo-district"]
+    listed = district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=approved")
+    assert report_id in listed.text
+    assert district.post(f"{page}/review", data={"status": "bogus", "csrf_token": token}).status_code == 400
+
+
+def test_review_of_unknown_report_is_404(district):
+    token = csrf(district, "/ledger/")
+    r = district.post("/ledger/report/no-such-report/review", data={"status": "approved", "csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_supervision_notice(app, district, client):
+    r = district.get(f"/ledger/notice?area={OWN_VILLAGE}&dispute_id=dispute-{OWN_VILLAGE}-01")
+    assert r.status_code == 200
+    token = CSRF.search(r.text).group(1)
+    form = {"target_area": OWN_VILLAGE, "subject": "督办：宅基地纠纷", "body": "请于期限内化解并报告。",
+            "deadline": "2030-01-15", "issued_by": "区矛盾纠纷排查化解办", "dispute_id": f"dispute-{OWN_VILLAGE}-01",
+            "csrf_token": token}
+    assert district.post("/ledger/notice", data={**form, "csrf_token": ""}).status_code == 400
+    assert district.post("/ledger/notice", data={**form, "target_area": "990201001001"}).status_code == 403
+    r = district.post("/ledger/notice", data=form)
+    assert r.status_code == 200, r.text[:500]
+    notice_id = re.search(r"<code>(notice-[^<]+)</code>", r.text).group(1)
+    doc = client.get(f"/paicha/{notice_id}", headers=basic("demo-village")).json
+    assert doc["type"] == "supervision_notice" and doc["target_area"] == OWN_VILLAGE and doc["status"] == "issued"
+    assert doc["created_by"] == "demo-district" and doc["dispute_id"] == f"dispute-{OWN_VILLAGE}-01"
+    r = district.post("/ledger/notice", data={**form, "deadline": "not-a-date"})
+    assert r.status_code == 422  # refused by the schema (and kept in the quarantine)
+    assert "督办：宅基地纠纷" in district.get(f"/ledger/?area={OWN_TOWNSHIP}").text
