@@ -79,14 +79,12 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def _persistent_secret(engine: sa.Engine) -> str:
     """A signing key shared by every worker and kept across restarts, unless one is configured."""
-    with engine.begin() as conn:
-        value = conn.execute(sa.select(server_meta.c.value).where(server_meta.c.key == "secret_key")).scalar()
-        if value is None:
-            value = secrets.token_hex(32)
-            try:
-                conn.execute(server_meta.insert().values(key="secret_key", value=value))
-            except sa.exc.IntegrityError:
-                pass
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(server_meta.c.key).where(server_meta.c.key == "secret_key")).first() is None:
+                conn.execute(server_meta.insert().values(key="secret_key", value=secrets.token_hex(32)))
+    except sa.exc.IntegrityError:
+        pass  # another process stored one first: everyone uses that one
     with engine.connect() as conn:
         return conn.execute(sa.select(server_meta.c.value).where(server_meta.c.key == "secret_key")).scalar()
 
