@@ -283,7 +283,7 @@ def test_image_entrypoint_serves_and_passes_its_healthcheck(tmp_path):
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline, health = time.monotonic() + 60, None
+        deadline, health = time.monotonic() + 180, None  # generous: a loaded CI box imports slowly
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 health = requests.get(f"http://127.0.0.1:{port}/_health", timeout=2)
