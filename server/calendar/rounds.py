@@ -43,11 +43,13 @@ from .periods import (
     start_of_day,
 )
 from .status import (
+    OVERDUE,
     ReportTimes,
     RoundStatus,
     generated_late,
     reminders_due,
     round_status,
+    settled_status,
 )
 
 log = logging.getLogger(__name__)
@@ -288,22 +290,35 @@ def index_reports(app: Flask, now: dt.datetime | None = None) -> int:
 
 
 def _index_batch(app: Flask, db_name: str, entries: list[dict], last_seq: int, now: dt.datetime) -> int:
+    """Index one batch of changes: reports (`calendar_reports`), rounds and their settled status
+    (`calendar_rounds`), review statuses; all in one transaction with the checkpoint."""
     from ..models import AuditEntry
 
     incoming: dict[str, dict] = {}
     deleted: dict[str, int] = {}
+    round_docs: dict[str, dict] = {}
+    reviews: dict[str, str | None] = {}  # report id -> review status (None: review deleted)
     for entry in entries:
         doc = entry.get("doc") or {}
         if entry.get("deleted"):
             deleted[entry["id"]] = entry["seq"]
+            if entry["id"].startswith(REVIEW_PREFIX):
+                reviews[entry["id"][len(REVIEW_PREFIX):]] = None
         elif doc.get("type") == "screening_report" and isinstance(doc.get("round_id"), str):
             incoming[entry["id"]] = {
                 "round_id": doc["round_id"], "area": str(doc.get("area") or ""), "seq": entry["seq"],
                 "device_time": parse_timestamp(doc.get("submitted_at")) or parse_timestamp(doc.get("created_at")),
             }
+        elif doc.get("type") == "screening_round":
+            row = _round_values(db_name, entry["id"], doc, entry["seq"])
+            if row is not None:
+                round_docs[entry["id"]] = row
+        elif doc.get("type") == "report_review" and isinstance(doc.get("report_id"), str):
+            reviews[doc["report_id"]] = str(doc.get("status") or "")[:20] or None
     ids = sorted(set(incoming) | set(deleted))
     t = tables.reports
     store = app.extensions["paicha_store"]
+    affected: set[str] = set(round_docs)
     with store.writing() as conn:
         existing = {}
         received = {}
@@ -322,11 +337,14 @@ def _index_batch(app: Flask, db_name: str, entries: list[dict], last_seq: int, n
         rows = []
         for doc_id in ids:
             old = existing.get(doc_id)
+            if old is not None:
+                affected.add(old.round_id)
             if doc_id in deleted:
                 if old is not None and not old.deleted:
                     rows.append({**_row_values(old), "deleted": True, "seq": deleted[doc_id]})
                 continue
             new = incoming[doc_id]
+            affected.add(new["round_id"])
             device_time = new["device_time"]
             if old is not None and old.device_time is not None:
                 old_time = as_aware(old.device_time)
@@ -334,17 +352,94 @@ def _index_batch(app: Flask, db_name: str, entries: list[dict], last_seq: int, n
             received_at = as_aware(old.received_at) if old is not None else as_aware(received.get(doc_id) or now)
             rows.append({"db_name": db_name, "doc_id": doc_id, "round_id": new["round_id"], "area": new["area"],
                          "device_time": _utc(device_time), "received_at": _utc(received_at),
-                         "deleted": False, "seq": new["seq"]})
+                         "deleted": False, "seq": new["seq"], "review": old.review if old is not None else None})
         for start in range(0, len(rows), LOOKUP_CHUNK):
             conn.execute(_upsert(conn, t, rows[start:start + LOOKUP_CHUNK], ["db_name", "doc_id"]))
+        for report_id, review in reviews.items():
+            affected.update(conn.execute(
+                t.update().where(t.c.db_name == db_name, t.c.doc_id == report_id).values(review=review)
+                .returning(t.c.round_id)).scalars())
+        _index_rounds(conn, db_name, list(round_docs.values()), deleted, affected, calendar_config(app).clock_skew)
         _raise_state(conn, REPORTS_SEQ + db_name, str(last_seq), lambda old, new: int(old) >= int(new))
     return len(rows)
+
+
+REVIEW_PREFIX = "review-"  # a report's review has the deterministic id review-<report id>
+
+
+def _round_values(db_name: str, doc_id: str, doc: dict, seq: int) -> dict | None:
+    """A `calendar_rounds` row from a round document (its settled status is filled in later)."""
+    start, end, due = (_doc_date(doc, k) for k in ("period_start", "period_end", "due_date"))
+    if start is None or due is None or not isinstance(doc.get("area"), str):
+        return None
+    return {"db_name": db_name, "round_id": doc_id, "area": doc["area"][:64], "level": str(doc.get("level") or "")[:20],
+            "title": str(doc.get("title") or ""), "period_start": start, "period_end": end or start,
+            "due_date": due, "due_at": _utc(due_instant(due)), "created_at": _utc(parse_timestamp(doc.get("created_at"))),
+            "live": True, "settled": OVERDUE, "report_id": None, "submitted_at": None, "time_used": None,
+            "device_time": None, "received_at": None, "review": None, "seq": seq}
+
+
+def _index_rounds(conn: sa.Connection, db_name: str, docs: list[dict], deleted: dict[str, int],
+                  affected: set[str], skew: dt.timedelta) -> None:
+    """Upsert the round rows, mark deleted rounds, then settle every affected round."""
+    r = tables.rounds
+    for start in range(0, len(docs), LOOKUP_CHUNK):
+        conn.execute(_upsert(conn, r, docs[start:start + LOOKUP_CHUNK], ["db_name", "round_id"]))
+    gone = sorted(deleted)
+    for start in range(0, len(gone), LOOKUP_CHUNK):
+        chunk = gone[start:start + LOOKUP_CHUNK]
+        affected.update(conn.execute(r.update().where(r.c.db_name == db_name, r.c.round_id.in_(chunk))
+                                     .values(live=False).returning(r.c.round_id)).scalars())
+    settle(conn, db_name, sorted(affected), skew)
+
+
+def settle(conn: sa.Connection, db_name: str, round_ids: list[str], skew: dt.timedelta) -> None:
+    """Recompute the settled status (`status.settled_status`) of these rounds from their reports."""
+    r, t = tables.rounds, tables.reports
+    fields = ("settled", "report_id", "submitted_at", "time_used", "device_time", "received_at", "review")
+    update = (r.update().where(r.c.db_name == sa.bindparam("b_db"), r.c.round_id == sa.bindparam("b_round"))
+              .values({f: sa.bindparam(f"b_{f}") for f in fields}))
+    for start in range(0, len(round_ids), LOOKUP_CHUNK):
+        chunk = round_ids[start:start + LOOKUP_CHUNK]
+        rows = conn.execute(sa.select(r).where(r.c.db_name == db_name, r.c.round_id.in_(chunk))).all()
+        if not rows:
+            continue
+        reports: dict[str, list] = {}
+        for rep in conn.execute(sa.select(t).where(t.c.db_name == db_name, t.c.round_id.in_(chunk),
+                                                   t.c.deleted == sa.false()).order_by(t.c.doc_id)):
+            reports.setdefault(rep.round_id, []).append(rep)
+        changed = []
+        for row in rows:
+            mine = [rep for rep in reports.get(row.round_id, []) if rep.area == row.area]
+            status = settled_status(
+                due=as_aware(row.due_at), period_start=start_of_day(row.period_start),
+                created_at=as_aware(row.created_at) if row.created_at else None,
+                reports=[ReportTimes(rep.doc_id, as_aware(rep.device_time) if rep.device_time else None,
+                                     as_aware(rep.received_at)) for rep in mine],
+                skew=skew, exists=row.live)
+            sub = status.submission
+            review = next((rep.review for rep in mine if sub and rep.doc_id == sub.doc_id), None)
+            values = {"settled": status.status, "report_id": sub.doc_id if sub else None,
+                      "submitted_at": _utc(sub.at) if sub else None, "time_used": sub.source if sub else None,
+                      "device_time": _utc(sub.device_time) if sub else None,
+                      "received_at": _utc(sub.received_at) if sub else None, "review": review}
+            current = {k: getattr(row, k) for k in values}
+            if any(_differs(current[k], v) for k, v in values.items()):
+                changed.append({"b_db": db_name, "b_round": row.round_id, **{f"b_{k}": v for k, v in values.items()}})
+        if changed:
+            conn.execute(update, changed)  # one executemany per chunk
+
+
+def _differs(old, new) -> bool:
+    if isinstance(old, dt.datetime) and isinstance(new, dt.datetime):
+        return as_aware(old) != as_aware(new)
+    return old != new
 
 
 def _row_values(row) -> dict:
     return {"db_name": row.db_name, "doc_id": row.doc_id, "round_id": row.round_id, "area": row.area,
             "device_time": _utc(row.device_time), "received_at": _utc(row.received_at),
-            "deleted": row.deleted, "seq": row.seq}
+            "deleted": row.deleted, "seq": row.seq, "review": row.review}
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:

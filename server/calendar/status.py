@@ -88,8 +88,22 @@ def round_status(*, due: dt.datetime, period_start: dt.datetime, created_at: dt.
                  reports: list[ReportTimes], now: dt.datetime,
                  skew: dt.timedelta = dt.timedelta(minutes=10), exists: bool = True) -> RoundStatus:
     """The status of one round at `now`. `due` is the due instant (first overdue moment),
-    `created_at` when the server created the round document (None: unknown, taken as in time)."""
-    now, due = as_aware(now), as_aware(due)
+    `created_at` when the server created the round document (None: unknown, taken as in time).
+
+    Computed in two steps, so the ledger can keep the first in a table and do the second in SQL:
+    `settled_status` (everything but the clock) and `status_at` (what `now` changes: a round with no
+    report is only open, not overdue / missed, before its due instant)."""
+    settled = settled_status(due=due, period_start=period_start, created_at=created_at, reports=reports,
+                             skew=skew, exists=exists)
+    return status_at(settled, due, now)
+
+
+def settled_status(*, due: dt.datetime, period_start: dt.datetime, created_at: dt.datetime | None,
+                   reports: list[ReportTimes], skew: dt.timedelta = dt.timedelta(minutes=10),
+                   exists: bool = True) -> RoundStatus:
+    """The status once the round is due: on_time / late (the earliest report), missing, missed or
+    overdue. Does not depend on the clock."""
+    due = as_aware(due)
     if reports:
         first = min((submission_time(r, period_start, skew) for r in reports), key=lambda s: (s.at, s.doc_id))
         if first.at < due:
@@ -97,11 +111,25 @@ def round_status(*, due: dt.datetime, period_start: dt.datetime, created_at: dt.
         return RoundStatus(LATE, first, overdue_since=due)
     if not exists:
         return RoundStatus(MISSING)
-    if now < due:
-        return RoundStatus(OPEN)
     if generated_late(created_at, due):
         return RoundStatus(MISSED, overdue_since=due)
     return RoundStatus(OVERDUE, overdue_since=due)
+
+
+def status_at(settled: RoundStatus, due: dt.datetime, now: dt.datetime) -> RoundStatus:
+    """The status at `now` of a round whose settled status is `settled` (`status_at_sql` is the same
+    rule as an SQL expression)."""
+    if settled.status in (OVERDUE, MISSED) and as_aware(now) < as_aware(due):
+        return RoundStatus(OPEN)
+    return settled
+
+
+def status_at_sql(settled, due, now: dt.datetime):
+    """`status_at` as an SQL expression over a settled-status column and a due-instant column (UTC)."""
+    import sqlalchemy as sa
+
+    now_utc = as_aware(now).astimezone(dt.timezone.utc)
+    return sa.case((sa.and_(settled.in_((OVERDUE, MISSED)), due > now_utc), sa.literal(OPEN)), else_=settled)
 
 
 def generated_late(created_at: dt.datetime | None, due: dt.datetime) -> bool:

@@ -18,6 +18,12 @@ Configuration (app config, defaulting to the environment variable of the same na
     PAICHA_LEDGER_PAGE_SIZE       rows per page                                              (50)
     PAICHA_LEDGER_ACCEPT_DAYS     accepted within N days of registration = timely           (1)
     PAICHA_LEDGER_RESOLVE_DAYS    resolved within N days of acceptance = on time             (30)
+    PAICHA_LEDGER_EXPORT_ROWS     most rows one export streams                               (200000)
+    PAICHA_MAP_TILES              tile URL template for the visit map, e.g.
+                                  https://tiles.example/{z}/{x}/{y}.png; empty: the SVG map only  ("")
+    PAICHA_MAP_TILES_CRS          WGS-84 (OpenStreetMap-style tiles) | GCJ-02 (AMap, Tencent,
+                                  Tianditu-in-GCJ mirrors): the system the tiles are drawn in   (WGS-84)
+    PAICHA_MAP_TILES_ATTRIBUTION  attribution text shown on the tile map                     ("")
 """
 from __future__ import annotations
 
@@ -32,7 +38,13 @@ SETTINGS = {
     "PAICHA_LEDGER_PAGE_SIZE": 50,
     "PAICHA_LEDGER_ACCEPT_DAYS": 1,
     "PAICHA_LEDGER_RESOLVE_DAYS": 30,
+    "PAICHA_LEDGER_EXPORT_ROWS": 200000,
+    "PAICHA_MAP_TILES": "",
+    "PAICHA_MAP_TILES_CRS": "WGS-84",
+    "PAICHA_MAP_TILES_ATTRIBUTION": "",
 }
+
+MAP_TILE_SYSTEMS = ("WGS-84", "GCJ-02")
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +55,12 @@ def init_app(app: Flask) -> None:
         if app.config.get(key) in (None, ""):
             value = os.environ.get(key)
             app.config[key] = (int(value) if isinstance(default, int) else value) if value else default
+    if app.config["PAICHA_MAP_TILES_CRS"] not in MAP_TILE_SYSTEMS:
+        raise ValueError(f"PAICHA_MAP_TILES_CRS must be one of {', '.join(MAP_TILE_SYSTEMS)} "
+                         f"(Baidu's BD-09 tiles use their own projection and are not supported)")
+    from ..hooks import register_write_hook
+    from . import index
     from .views import bp
 
+    register_write_hook(app, index.make_hook(app))
     app.register_blueprint(bp)

@@ -121,3 +121,40 @@ def visit_map(villages: list[dict], visits: list[dict], width: int = 640, height
                      f'fill="{colour}" fill-opacity="0.8"><title>{tip}</title></circle>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def tile_origin(template: str) -> str | None:
+    """The CSP source of a tile URL template: its scheme and host, `{s}` subdomains as `*`
+    (None for a same-origin path like /tiles/{z}/{x}/{y}.png, or anything odd)."""
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(template)
+    if parts.scheme not in ("http", "https"):
+        return None
+    host = re.sub(r"\{[a-z]\}", "*", parts.netloc)
+    if not re.fullmatch(r"[A-Za-z0-9.*:\-\[\]]+", host):
+        return None
+    return f"{parts.scheme}://{host}"
+
+
+def tile_map_data(villages: list[dict], visits: list[dict], tiles: str, crs: str, attribution: str = "") -> dict:
+    """What static/map.js plots on the tile map: [lat, lon] in the tiles' system (Chinese tile
+    servers use GCJ-02; visits and boundaries are stored in WGS-84), flagged visits marked."""
+    from ..geo.crs import WGS84, from_wgs84
+
+    def at(lat: float, lon: float) -> list[float]:
+        if crs != WGS84:
+            lat, lon = from_wgs84(lat, lon, crs)
+        return [round(lat, 7), round(lon, 7)]
+
+    out_villages = []
+    for v in villages:
+        rings = [[at(lat, lon) for lon, lat in ring] for polygon in (v["boundary"] or []) for ring in polygon]
+        out_villages.append({"name": v["name"] or v["code"], "rings": rings,
+                             "centre": at(*v["centre"]) if v["centre"] else None})
+    points = [{"at": at(p["wgs84"]["lat"], p["wgs84"]["lon"]), "flagged": bool(p["flags"]),
+               "tip": f'{p["visit_id"]} {p["visitor"]} {p["visited_at"]} {" ".join(p["flags"])}'.strip()}
+              for p in visits if p["wgs84"]]
+    return {"tiles": tiles, "crs": crs, "attribution": attribution, "villages": out_villages, "visits": points,
+            "colours": {"flagged": FLAG_COLOUR, "ok": OK_COLOUR}}

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Iterable, Iterator
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from .queries import EXPORT_HEADER, RoundRow
@@ -19,16 +21,19 @@ def _safe(value):
     return value
 
 
-def to_xlsx(rows: list[RoundRow], title: str, filters: dict) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "ledger"
-    ws.append(EXPORT_HEADER)
-    for cell in ws[1]:
+def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict) -> bytes:
+    """A write-only workbook (rows go straight to the file, not kept as cell objects)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("ledger")
+    ws.freeze_panes = "A2"
+    header = []
+    for name in EXPORT_HEADER:
+        cell = WriteOnlyCell(ws, value=name)
         cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
     for r in rows:
         ws.append([_safe(v) for v in r.export()])
-    ws.freeze_panes = "A2"
     meta = wb.create_sheet("filters")
     meta.append(["title", title])
     for key, value in filters.items():
@@ -38,10 +43,21 @@ def to_xlsx(rows: list[RoundRow], title: str, filters: dict) -> bytes:
     return out.getvalue()
 
 
-def to_csv(rows: list[RoundRow]) -> bytes:
+def to_csv(rows: Iterable[RoundRow]) -> bytes:
+    return b"".join(csv_chunks(rows))
+
+
+def csv_chunks(rows: Iterable[RoundRow], every: int = 500) -> Iterator[bytes]:
+    """The CSV in chunks of `every` rows (a streamed response), starting with a BOM: Excel opens
+    UTF-8 CSV correctly with it."""
     buf = io.StringIO()
     writer = csv.writer(buf)
+    buf.write("\ufeff")
     writer.writerow(EXPORT_HEADER)
-    for r in rows:
+    for n, r in enumerate(rows, 1):
         writer.writerow([_safe(v) for v in r.export()])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
+        if n % every == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8")

@@ -84,6 +84,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "satisfaction_rate": ("满意率", "Satisfaction rate"), "trend": ("按月趋势", "Trend by month"),
     "records": ("查看记录", "Records"), "figure": ("指标", "Figure"), "value": ("数值", "Value"),
     "basis": ("口径", "Basis"), "month": ("月份", "Month"),
+    "map_tiles_note": ("在线底图；底图加载失败时仍可使用下方离线图。",
+                       "Online base map; if its tiles do not load, the offline map below still shows every point."),
+    "map_tiles_failed": ("底图无法加载（网络不通？）：地图上的点位与下方离线图仍然可用。",
+                         "The base map tiles could not be loaded (no network?): the points, and the offline map below, still work."),
     "map_note": ("离线底图：村界 / 村中心点与走访定位（WGS-84）。", "Offline map: village boundaries / centres and visit fixes (WGS-84)."),
     "error": ("出错了", "Error"),
     # dispute vocabulary

@@ -1,10 +1,15 @@
-"""The ledger's reads. Round status comes from the calendar (`server.calendar.rounds.status_report`),
-visit coverage and flags from `server.geo.ledger`, stale devices from `server.devices`; documents are
-read through the viewer's user-bound store handle (the engine limits every read to their scope).
+"""The ledger's reads, all in SQL on small indexed tables, filtered, counted (GROUP BY) and cut
+(LIMIT / OFFSET, keyset for exports) in the database, so a page costs the same with a year of data:
 
-Aggregates over documents (open disputes by category and risk, dispute lists and figures) run in SQL
-on the winning revision's JSON, restricted to the viewer's scope and the requested area by the same
-index ranges the changes feed uses (`sync.database.scope_clause`), and always with a LIMIT.
+    rounds     `calendar_rounds` (the calendar's index: each round's settled status, by the rules of
+               `server.calendar.status`; `status_at_sql` adds what the clock changes)
+    disputes,  `ledger_records` (facts of each dispute / notice, kept by a write hook: index.py)
+    notices
+    visits     `server.geo` tables; stale devices from `server.devices`
+
+Every read is restricted to the viewer's scope and the requested area by the same index ranges the
+engine's reads use (`sync.database.scope_clause`); single documents are read through the viewer's
+user-bound store handle.
 """
 from __future__ import annotations
 
@@ -15,13 +20,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql
 
 from sync.database import scope_clause
-from sync.tables import documents, revisions
 
 from ..auth import Principal
-from ..calendar.periods import SHANGHAI, local_date, parse_timestamp, stamp, start_of_day
+from ..calendar.periods import SHANGHAI, local_date, stamp, start_of_day
 from ..calendar.status import LATE, MISSED, MISSING, ON_TIME, OPEN, OVERDUE, STATUSES
 
 REVIEW_STATUSES = ("received", "has_issues", "approved", "sent_back")
@@ -108,62 +111,141 @@ EXPORT_HEADER = ["area", "name", "level", "round_id", "title", "period_start", "
                  "status", "report_id", "submitted_at", "time_used", "received_at", "review"]
 
 
-def round_rows(area: str, since: dt.date, until: dt.date, *, level: str | None = None,
-               status: str | None = None) -> list[RoundRow]:
-    """Rounds under `area` due from `since` whose period started by `until`, with the calendar's
-    status as of the end of `until` (or now). Newest period first, then by area."""
-    from ..calendar.rounds import status_report
+def _indexed() -> None:
+    """Bring the calendar's report / round index up to date, once per request (a cheap read of the
+    changes feed past its checkpoint when nothing changed)."""
+    from flask import g
 
+    from ..calendar.rounds import index_reports
+
+    if not g.get("_paicha_ledger_indexed"):
+        index_reports(current_app._get_current_object())
+        g._paicha_ledger_indexed = True
+
+
+def status_now(until: dt.date) -> dt.datetime:
+    """The moment statuses are taken at: the end of `until`, or the clock if that is earlier."""
+    return min(dt.datetime.now(dt.timezone.utc), end_of(until) - dt.timedelta(seconds=1))
+
+
+def _round_filter(area: str, since: dt.date, until: dt.date, *, level: str | None = None,
+                  status: str | None = None, review: str | None = None):
+    """(status expression, WHERE conditions) over `calendar_rounds`: rounds under `area` due from
+    `since` whose period started by `until`, status at `status_now(until)` (`status.status_at_sql`)."""
+    from ..calendar import tables
+    from ..calendar.rounds import STARTED, get_state
+    from ..calendar.status import status_at_sql
+
+    _indexed()
+    r = tables.rounds
     app = current_app._get_current_object()
-    states = status_report(app, day=until, since=since, area_prefix=area)
-    names = area_names([s.planned.area for s in states])
-    rows = []
-    for s in states:
-        p, st = s.planned, s.status
-        if level and p.level != level:
-            continue
-        if status and st.status != status and not (status == "not_submitted" and st.status in (OVERDUE, MISSED, MISSING)):
-            continue
-        sub = st.submission
-        rows.append(RoundRow(
-            area=p.area, name=names.get(p.area, ""), level=p.level, round_id=p.id,
-            title=(s.doc or {}).get("title") or p.title, period_start=s.period_start, period_end=p.period.end,
-            due=s.due_date, status=st.status, report_id=sub.doc_id if sub else None,
-            submitted_at=sub.at if sub else None, time_used=sub.source if sub else None,
-            device_time=sub.device_time if sub else None, received_at=sub.received_at if sub else None))
-        if len(rows) >= MAX_ROWS:
-            break
-    rows.sort(key=lambda r: (-r.period_start.toordinal(), r.area, r.level))
-    return rows
+    state = status_at_sql(r.c.settled, r.c.due_at, status_now(until))
+    conds = [r.c.db_name == app.config["PAICHA_DOMAIN_DB"], r.c.due_date >= since, r.c.period_start <= until]
+    if area:
+        conds.append(scope_clause(r.c.area, (area,)))
+    started = get_state(app, STARTED)
+    if started:  # a deleted round of a period before the calendar's first tick was never expected
+        conds.append(sa.or_(r.c.live == sa.true(), r.c.period_end >= dt.date.fromisoformat(started)))
+    if level:
+        conds.append(r.c.level == level)
+    if status == "not_submitted":
+        conds.append(state.in_((OVERDUE, MISSED, MISSING)))
+    elif status:
+        conds.append(state == status)
+    if review == "none":
+        conds.extend([r.c.report_id.is_not(None), r.c.review.is_(None)])
+    elif review:
+        conds.append(r.c.review == review)
+    return state, conds
 
 
-def attach_reviews(database, rows: list[RoundRow]) -> None:
-    """Each row's review status (the deterministic review document of its report), via the handle."""
-    ids = [review_id(r.report_id) for r in rows if r.report_id]
-    found = {}
-    for start in range(0, len(ids), 500):
-        _, result, _ = database.all_docs(keys=ids[start:start + 500], include_docs=True)
-        for row in result:
-            doc = row.get("doc")
-            if doc and not row.get("value", {}).get("deleted"):
-                found[row["id"]] = doc.get("status")
-    for r in rows:
-        if r.report_id:
-            r.review = found.get(review_id(r.report_id))
+def round_count(area: str, since: dt.date, until: dt.date, **filters) -> int:
+    state, conds = _round_filter(area, since, until, **filters)
+    from ..calendar import tables
+
+    with _engine().connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(tables.rounds).where(*conds)).scalar()
 
 
-def status_counts(rows: list[RoundRow], key=lambda r: r.area) -> dict[str, Counter]:
-    out: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        out[key(r)][r.status] += 1
+def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, limit: int | None = None,
+                    chunk: int = 2000, **filters):
+    """Rounds under `area` due from `since` whose period started by `until`, with the calendar's
+    status as of the end of `until` (or now); newest period first, then by area. Read in chunks
+    (keyset on the sort key), so an export streams; needs no request context once called."""
+    from ..calendar import tables
+    from ..calendar.rounds import area_names as names_of
+
+    r = tables.rounds
+    state, conds = _round_filter(area, since, until, **filters)
+    app, engine = current_app._get_current_object(), _engine()
+    order = (r.c.period_start.desc(), r.c.area, r.c.level, r.c.round_id)
+    columns = (r.c.area, r.c.level, r.c.round_id, r.c.title, r.c.period_start, r.c.period_end, r.c.due_date,
+               state.label("status"), r.c.report_id, r.c.submitted_at, r.c.time_used, r.c.device_time,
+               r.c.received_at, r.c.review)
+
+    def rows():
+        left = limit
+        after = None
+        while left is None or left > 0:
+            size = chunk if left is None else min(chunk, left)
+            stmt = sa.select(*columns).where(*conds).order_by(*order).limit(size)
+            if after is None:
+                stmt = stmt.offset(offset)
+            else:
+                start, code, level, rid = after
+                stmt = stmt.where(sa.or_(r.c.period_start < start, sa.and_(
+                    r.c.period_start == start,
+                    sa.tuple_(r.c.area, r.c.level, r.c.round_id) > sa.tuple_(code, level, rid))))
+            with engine.connect() as conn:
+                batch = conn.execute(stmt).all()
+            if not batch:
+                return
+            names = names_of(app, {b.area for b in batch})
+            for b in batch:
+                yield RoundRow(
+                    area=b.area, name=names.get(b.area, ""), level=b.level, round_id=b.round_id, title=b.title,
+                    period_start=b.period_start, period_end=b.period_end, due=b.due_date, status=b.status,
+                    report_id=b.report_id, submitted_at=_aware(b.submitted_at), time_used=b.time_used,
+                    device_time=_aware(b.device_time), received_at=_aware(b.received_at), review=b.review)
+            if len(batch) < size:
+                return
+            last = batch[-1]
+            after = (last.period_start, last.area, last.level, last.round_id)
+            if left is not None:
+                left -= len(batch)
+
+    return rows()
+
+
+def round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, limit: int | None = MAX_ROWS,
+               **filters) -> list[RoundRow]:
+    return list(iter_round_rows(area, since, until, offset=offset, limit=limit, **filters))
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
+
+
+def status_counts(area: str, since: dt.date, until: dt.date, *, by: str | tuple[str, ...] = "area") -> dict:
+    """{key: Counter(status: n)} for the rounds of `_round_filter`, counted in SQL (GROUP BY); `by`
+    is a column of calendar_rounds (area, level, due_date), or a tuple of them (tuple keys)."""
+    from ..calendar import tables
+
+    r = tables.rounds
+    state, conds = _round_filter(area, since, until)
+    keys = [r.c[b] for b in ((by,) if isinstance(by, str) else by)]
+    out: dict = defaultdict(Counter)
+    with _engine().connect() as conn:
+        for row in conn.execute(sa.select(*keys, state, sa.func.count()).where(*conds).group_by(*keys, state)):
+            k = row[0] if isinstance(by, str) else tuple(row[:len(keys)])
+            out[k][row[-2]] += row[-1]
     return out
 
 
-def rollup(rows: list[RoundRow], area: str) -> list[dict]:
+def rollup(by_area: dict[str, Counter], area: str) -> list[dict]:
     """Per township and village under `area` (and the area itself): counts of each status; a
     township's line counts its own rounds plus its villages'."""
-    by_area = status_counts(rows)
-    codes = sorted({r.area for r in rows} | {c for c, _, lvl in areas_under(area) if lvl in ("township", "village")})
+    codes = sorted(set(by_area) | {c for c, _, lvl in areas_under(area) if lvl in ("township", "village")})
     names = area_names(codes)
     rolled: dict[str, Counter] = defaultdict(Counter)
     for other, c in by_area.items():
@@ -183,40 +265,28 @@ def rollup(rows: list[RoundRow], area: str) -> list[dict]:
 
 # -- documents in SQL -------------------------------------------------------------------------------------
 
-def json_text(column, key: str):
-    """A top-level field of a JSON text column, as text, on SQLite and PostgreSQL."""
-    if _engine().dialect.name == "postgresql":
-        return sa.cast(column, postgresql.JSONB).op("->>")(key)
-    return sa.func.json_extract(column, f"$.{key}")
+def _records(database, doc_type: str, area: str, *extra):
+    """WHERE conditions over `ledger_records`: live documents of a type in the handle's database,
+    inside its scope and `area` (index ranges, the same prefix rule as the engine's reads)."""
+    from .index import ensure_backfilled
+    from .tables import records
 
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def docs_select(database, doc_type: str, area: str, fields: tuple[str, ...]):
-    """SELECT doc_id, scope and the given JSON fields of live documents of a type, inside the handle's
-    scope and `area` (both index ranges on (db, scope, ...))."""
-    joined = documents.join(revisions, sa.and_(
-        revisions.c.db_id == documents.c.db_id, revisions.c.doc_id == documents.c.doc_id,
-        revisions.c.rev == documents.c.winning_rev))
-    columns = [documents.c.doc_id, documents.c.scope] + [json_text(revisions.c.body, f).label(f) for f in fields]
-    stmt = (sa.select(*columns).select_from(joined)
-            .where(documents.c.db_id == database.id, documents.c.deleted == sa.false(),
-                   revisions.c.body.like(f'%"type":%"{_like(doc_type)}"%', escape="\\"),
-                   json_text(revisions.c.body, "type") == doc_type))
-    for clause in (scope_clause(documents.c.scope, database.access.read_prefixes),
-                   scope_clause(documents.c.scope, (area,)) if area else None):
+    ensure_backfilled(database.store, database.name)
+    d = records.c
+    conds = [d.db_name == database.name, d.type == doc_type, d.deleted == sa.false(), *extra]
+    for clause in (scope_clause(d.area, database.access.read_prefixes), scope_clause(d.area, (area,)) if area else None):
         if clause is not None:
-            stmt = stmt.where(clause)
-    return stmt
+            conds.append(clause)
+    return conds
 
 
 def open_dispute_matrix(database, area: str) -> dict:
     """Open disputes (registered / mediating / escalated) under `area`, counted by category and risk."""
-    stmt = docs_select(database, "dispute", area, ("category", "risk_level", "status")).subquery()
-    query = (sa.select(stmt.c.category, stmt.c.risk_level, sa.func.count())
-             .where(stmt.c.status.in_(OPEN_DISPUTE)).group_by(stmt.c.category, stmt.c.risk_level))
+    from .tables import records as disputes
+
+    d = disputes.c
+    query = (sa.select(d.category, d.risk_level, sa.func.count())
+             .where(*_records(database, "dispute", area, d.status.in_(OPEN_DISPUTE))).group_by(d.category, d.risk_level))
     cells: dict[str, Counter] = defaultdict(Counter)
     with database.store.reading() as conn:
         for category, risk, n in conn.execute(query):
@@ -229,47 +299,75 @@ def dispute_list(database, area: str, *, status: str | None = None, risk: str | 
                  category: str | None = None, open_only: bool = False, key_only: bool = False,
                  offset: int = 0, limit: int = 50) -> list[dict]:
     """One page of disputes under `area` (id order), only the listed fields."""
-    sub = docs_select(database, "dispute", area, FACT_FIELDS).subquery()
-    query = sa.select(sub)
+    from .tables import records as disputes
+
+    d = disputes.c
+    extra = []
     if status:
-        query = query.where(sub.c.status == status)
+        extra.append(d.status == status)
     if risk:
-        query = query.where(sub.c.risk_level == risk)
+        extra.append(d.risk_level == risk)
     if category:
-        query = query.where(sub.c.category == category)
+        extra.append(d.category == category)
     if open_only:
-        query = query.where(sub.c.status.in_(OPEN_DISPUTE))
+        extra.append(d.status.in_(OPEN_DISPUTE))
     if key_only:
-        query = query.where(sub.c.risk_level.in_(KEY_RISKS))
-    query = query.order_by(sub.c.doc_id).offset(offset).limit(limit)
+        extra.append(d.risk_level.in_(KEY_RISKS))
+    query = (sa.select(disputes).where(*_records(database, "dispute", area, *extra))
+             .order_by(d.doc_id).offset(offset).limit(limit))
     with database.store.reading() as conn:
         return [_fact(r) for r in conn.execute(query)]
 
 
 def _fact(row) -> dict:
     out = {"id": row.doc_id}
+    mapping = row._mapping
     for f in FACT_FIELDS:
-        out[f] = getattr(row, f)
-    one = out["one_time_resolution"]
-    out["one_time_resolution"] = one in (True, 1, "1", "true")
+        out[f] = mapping.get(f)
+    out["one_time_resolution"] = bool(out["one_time_resolution"])
     for f in ("created_at", "accepted_at", "resolved_at"):
-        out[f + "_dt"] = parse_timestamp(out[f]) if out[f] else None
+        out[f] = _aware(out[f])
+        out[f + "_dt"] = out[f]
     return out
 
 
-def dispute_facts(database, area: str) -> list[dict]:
-    """The small facts of every dispute under `area` that the figures need (bounded by MAX_ROWS)."""
-    sub = docs_select(database, "dispute", area, FACT_FIELDS).subquery()
+def dispute_facts(database, area: str, since: dt.date | None = None, until: dt.date | None = None,
+                  *, key_only: bool = False, open_before: dt.date | None = None) -> list[dict]:
+    """The small facts of the disputes under `area` that the figures need (bounded by MAX_ROWS):
+    with a window, only those registered or resolved in it (and, with `open_before`, those still
+    open that were registered before the end of that day)."""
+    from .tables import records as disputes
+
+    d = disputes.c
+    extra = []
+    if since is not None and until is not None:
+        lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+        window = [sa.and_(d.created_at >= lo, d.created_at < hi), sa.and_(d.resolved_at >= lo, d.resolved_at < hi)]
+        if open_before is not None:
+            window.append(sa.and_(d.status.in_(OPEN_DISPUTE), d.created_at < _utc(end_of(open_before))))
+        extra.append(sa.or_(*window))
+    if key_only:
+        extra.append(d.risk_level.in_(KEY_RISKS))
+    query = sa.select(disputes).where(*_records(database, "dispute", area, *extra)).order_by(d.doc_id).limit(MAX_ROWS)
     with database.store.reading() as conn:
-        return [_fact(r) for r in conn.execute(sa.select(sub).order_by(sub.c.doc_id).limit(MAX_ROWS))]
+        return [_fact(r) for r in conn.execute(query)]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc)
 
 
 def notices(database, area: str, limit: int = 20) -> list[dict]:
-    sub = docs_select(database, "supervision_notice", area,
-                      ("target_area", "subject", "deadline", "status", "created_at", "created_by")).subquery()
+    """The latest supervision notices under `area` (newest first)."""
+    from .tables import records
+
+    d = records.c
+    query = (sa.select(records).where(*_records(database, "supervision_notice", area))
+             .order_by(d.created_at.desc(), d.doc_id).limit(limit))
     with database.store.reading() as conn:
-        rows = conn.execute(sa.select(sub).order_by(sub.c.created_at.desc()).limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+        rows = conn.execute(query).all()
+    return [{"id": r.doc_id, "target_area": r.area, "subject": r.summary, "deadline": r.deadline,
+             "status": r.status, "created_at": _aware(r.created_at), "created_by": r.created_by} for r in rows]
 
 
 # -- devices and visits ----------------------------------------------------------------------------------
@@ -308,16 +406,30 @@ def flagged_visits(area: str, since: dt.date, until: dt.date, limit: int = 50) -
 
 
 def map_data(area: str, since: dt.date, until: dt.date, limit: int = 2000) -> dict:
-    from ..geo.ledger import visits
-    from ..geo.tables import geo_villages
+    """The newest `limit` visit fixes in the window (only what the map draws) and the villages."""
+    from ..geo.tables import geo_villages, visit_checks
 
+    c = visit_checks.c
+    stmt = (sa.select(c.visit_id, c.visitor, c.visited_at, c.lat, c.lon, c.flags)
+            .where(c.area.startswith(area), c.visited_at >= start_of_day(since), c.visited_at < end_of(until))
+            .order_by(c.visited_at.desc(), c.visit_id).limit(limit))
     with _engine().connect() as conn:
-        points = visits(conn, area, since=start_of_day(since), until=end_of(until), limit=limit)
-        villages = conn.execute(sa.select(geo_villages).where(geo_villages.c.code.startswith(area))
+        points = [{"visit_id": v.visit_id, "visitor": v.visitor, "visited_at": fmt_local(v.visited_at),
+                   "wgs84": {"lat": v.lat, "lon": v.lon} if v.lat is not None else None,
+                   "flags": json.loads(v.flags)} for v in conn.execute(stmt)]
+        villages = conn.execute(sa.select(geo_villages.c.code, geo_villages.c.name, geo_villages.c.centre_lat,
+                                          geo_villages.c.centre_lon, geo_villages.c.boundary)
+                                .where(geo_villages.c.code.startswith(area))
                                 .order_by(geo_villages.c.code).limit(MAX_ROWS)).all()
     return {"visits": points, "villages": [
         {"code": v.code, "name": v.name, "centre": (v.centre_lat, v.centre_lon) if v.centre_lat is not None else None,
          "boundary": json.loads(v.boundary) if v.boundary else None} for v in villages]}
+
+
+def fmt_local(moment: dt.datetime | None) -> str:
+    """A stored UTC time as YYYY-MM-DD HH:MM in Asia/Shanghai."""
+    moment = _aware(moment)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 # -- figures ---------------------------------------------------------------------------------------------
@@ -339,19 +451,19 @@ def figure_members(facts: list[dict], metric: str, since: dt.date, until: dt.dat
         one_time_rate       resolved in the window; resolved at the first attempt
         satisfaction_rate   resolved in the window with a satisfaction recorded; satisfied or basically
     """
+    lo, hi = start_of_day(since), end_of(until)
+    accept, resolve = dt.timedelta(days=accept_days), dt.timedelta(days=resolve_days)
     out = []
     for f in facts:
         created, accepted, resolved = f["created_at_dt"], f["accepted_at_dt"], f["resolved_at_dt"]
-        if metric == "timely_acceptance" and in_window(created, since, until):
-            ok = accepted is not None and accepted - created <= dt.timedelta(days=accept_days)
-            out.append((f, ok))
-        elif metric == "on_time_resolution" and in_window(created, since, until):
+        if metric == "timely_acceptance" and created is not None and lo <= created < hi:
+            out.append((f, accepted is not None and accepted - created <= accept))
+        elif metric == "on_time_resolution" and created is not None and lo <= created < hi:
             start = accepted or created
-            ok = resolved is not None and resolved - start <= dt.timedelta(days=resolve_days)
-            out.append((f, ok))
-        elif metric == "one_time_rate" and in_window(resolved, since, until):
+            out.append((f, resolved is not None and resolved - start <= resolve))
+        elif metric == "one_time_rate" and resolved is not None and lo <= resolved < hi:
             out.append((f, bool(f["one_time_resolution"])))
-        elif metric == "satisfaction_rate" and in_window(resolved, since, until) and f["satisfaction"]:
+        elif metric == "satisfaction_rate" and resolved is not None and lo <= resolved < hi and f["satisfaction"]:
             out.append((f, f["satisfaction"] in ("satisfied", "basically")))
     return out
 
@@ -359,38 +471,113 @@ def figure_members(facts: list[dict], metric: str, since: dt.date, until: dt.dat
 DISPUTE_METRICS = ("timely_acceptance", "on_time_resolution", "one_time_rate", "satisfaction_rate")
 
 
-def figures(database, area: str, since: dt.date, until: dt.date, *, accept_days: int, resolve_days: int) -> dict:
-    rows = round_rows(area, since, until)
-    per_level = {}
-    for level in sorted({r.level for r in rows}):
-        mine = [r for r in rows if r.level == level and r.status != OPEN]
-        submitted = sum(1 for r in mine if r.status in (ON_TIME, LATE))
-        on_time = sum(1 for r in mine if r.status == ON_TIME)
-        per_level[level] = {"total": len(mine), "submitted": submitted, "on_time": on_time,
-                            "completion": _rate(submitted, len(mine)), "on_time_rate": _rate(on_time, len(mine))}
-    facts = dispute_facts(database, area)
-    metrics = {}
+def metric_sql(metric: str, since: dt.date, until: dt.date, *, accept_days: int, resolve_days: int):
+    """`figure_members` as SQL over ledger_records: (in the denominator, counts in the numerator)."""
+    from .tables import records
+
+    d = records.c
+    lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+    created_in = sa.and_(d.created_at.is_not(None), d.created_at >= lo, d.created_at < hi)
+    resolved_in = sa.and_(d.resolved_at.is_not(None), d.resolved_at >= lo, d.resolved_at < hi)
+    day = 86400 * 10 ** 6
+    if metric == "timely_acceptance":
+        return created_in, sa.and_(d.accept_us.is_not(None), d.accept_us <= accept_days * day)
+    if metric == "on_time_resolution":
+        return created_in, sa.and_(d.resolve_us.is_not(None), d.resolve_us <= resolve_days * day)
+    if metric == "one_time_rate":
+        return resolved_in, d.one_time_resolution == sa.true()
+    if metric == "satisfaction_rate":
+        return (sa.and_(resolved_in, d.satisfaction.is_not(None), d.satisfaction != ""),
+                d.satisfaction.in_(("satisfied", "basically")))
+    raise ValueError(metric)
+
+
+def dispute_figures(database, area: str, since: dt.date, until: dt.date, *, accept_days: int,
+                    resolve_days: int) -> dict:
+    """{metric: {num, den, rate}}, counted in one SQL statement."""
+    from .tables import records
+
+    columns = []
     for metric in DISPUTE_METRICS:
-        members = figure_members(facts, metric, since, until, accept_days=accept_days, resolve_days=resolve_days)
-        num = sum(1 for _, ok in members if ok)
-        metrics[metric] = {"num": num, "den": len(members), "rate": _rate(num, len(members))}
+        den, num = metric_sql(metric, since, until, accept_days=accept_days, resolve_days=resolve_days)
+        columns += [sa.func.coalesce(sa.func.sum(sa.case((den, 1), else_=0)), 0),
+                    sa.func.coalesce(sa.func.sum(sa.case((sa.and_(den, num), 1), else_=0)), 0)]
+    with database.store.reading() as conn:
+        row = conn.execute(sa.select(*columns).select_from(records).where(*_records(database, "dispute", area))).one()
+    out = {}
+    for i, metric in enumerate(DISPUTE_METRICS):
+        den, num = int(row[2 * i]), int(row[2 * i + 1])
+        out[metric] = {"num": num, "den": den, "rate": _rate(num, den)}
+    return out
+
+
+def dispute_members(database, area: str, metric: str, since: dt.date, until: dt.date, *, accept_days: int,
+                    resolve_days: int, offset: int = 0, limit: int = 50) -> list[tuple[dict, bool]]:
+    """One page (id order) of the disputes behind a figure, each with whether it counts."""
+    from .tables import records
+
+    den, _ = metric_sql(metric, since, until, accept_days=accept_days, resolve_days=resolve_days)
+    query = (sa.select(records).where(*_records(database, "dispute", area, den))
+             .order_by(records.c.doc_id).offset(offset).limit(limit))
+    with database.store.reading() as conn:
+        page = [_fact(r) for r in conn.execute(query)]
+    return figure_members(page, metric, since, until, accept_days=accept_days, resolve_days=resolve_days)
+
+
+def _local_month(column):
+    """YYYY-MM of a UTC timestamp column in Asia/Shanghai (UTC+8 all year: no DST since 1991)."""
+    if _engine().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column, "+8 hours")
+
+
+def dispute_months(database, area: str, since: dt.date, until: dt.date) -> dict[str, dict[str, int]]:
+    """{month: {"registered": n, "resolved": n}} for the window (Asia/Shanghai months), in SQL."""
+    from .tables import records
+
+    d = records.c
+    lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    with database.store.reading() as conn:
+        for key, column in (("registered", d.created_at), ("resolved", d.resolved_at)):
+            month = _local_month(column)
+            query = (sa.select(month, sa.func.count())
+                     .where(*_records(database, "dispute", area, column >= lo, column < hi)).group_by(month))
+            for m, n in conn.execute(query):
+                out[m][key] = n
+    return out
+
+
+def figures(database, area: str, since: dt.date, until: dt.date, *, accept_days: int, resolve_days: int) -> dict:
+    by_level_due = status_counts(area, since, until, by=("level", "due_date"))
+    levels: dict[str, Counter] = defaultdict(Counter)
+    for (level, _due), counts in by_level_due.items():
+        levels[level].update(counts)
+    per_level = {}
+    for level, counts in sorted(levels.items()):
+        total = sum(n for st, n in counts.items() if st != OPEN)
+        submitted = counts[ON_TIME] + counts[LATE]
+        per_level[level] = {"total": total, "submitted": submitted, "on_time": counts[ON_TIME],
+                            "completion": _rate(submitted, total), "on_time_rate": _rate(counts[ON_TIME], total)}
+    metrics = dispute_figures(database, area, since, until, accept_days=accept_days, resolve_days=resolve_days)
     # trend by month (Asia/Shanghai): rounds due that month and their on-time rate; disputes
     # registered and resolved that month
     trend: dict[str, dict] = defaultdict(lambda: {"rounds": 0, "on_time": 0, "registered": 0, "resolved": 0})
-    for r in rows:
-        if r.status != OPEN:
-            m = trend[r.due.strftime("%Y-%m")]
-            m["rounds"] += 1
-            m["on_time"] += r.status == ON_TIME
-    for f in facts:
-        if in_window(f["created_at_dt"], since, until):
-            trend[f["created_at_dt"].astimezone(SHANGHAI).strftime("%Y-%m")]["registered"] += 1
-        if in_window(f["resolved_at_dt"], since, until):
-            trend[f["resolved_at_dt"].astimezone(SHANGHAI).strftime("%Y-%m")]["resolved"] += 1
+    for (_level, due), counts in by_level_due.items():
+        m = trend[_as_date(due).strftime("%Y-%m")]
+        m["rounds"] += sum(n for st, n in counts.items() if st != OPEN)
+        m["on_time"] += counts[ON_TIME]
+    for month, counts in dispute_months(database, area, since, until).items():
+        for key, n in counts.items():
+            trend[month][key] += n
     months = sorted(trend)
     for m in months:
         trend[m]["on_time_rate"] = _rate(trend[m]["on_time"], trend[m]["rounds"])
     return {"levels": per_level, "metrics": metrics, "trend": [(m, trend[m]) for m in months]}
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def quarter_bounds(text: str | None) -> tuple[str, dt.date, dt.date]:

@@ -31,7 +31,7 @@ STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 @bp.context_processor
 def _globals():
     return {"t": t, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
-            "area_name": lambda code: queries.area_names([code]).get(code, code) if code else t("district"),
+            "area_name": _area_name,
             "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER}
 
 
@@ -61,6 +61,18 @@ def _http_error(exc):
 
 
 _ERROR_KEYS = {"forbidden_role", "forbidden_area", "forbidden_write", "csrf_failed", "bad_request", "not_found"}
+
+
+def _area_name(code: str | None) -> str:
+    """An area's name for the templates; looked up once per request (a page names many areas)."""
+    if not code:
+        return t("district")
+    cache = g.setdefault("_paicha_area_names", {})
+    if code not in cache:
+        # one query for the whole district (a page names many of its areas)
+        cache.update({c: n for c, n, _ in queries.areas_under(code[:6])})
+        cache.setdefault(code, code)
+    return cache[code]
 
 
 def fmt_time(value) -> str:
@@ -178,8 +190,7 @@ def dashboard():
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
     database = queries.domain(who)
-    rows = queries.round_rows(area, since, until)
-    summary = queries.rollup(rows, area)
+    summary = queries.rollup(queries.status_counts(area, since, until), area)
     # the area itself and its children (a district's townships, a township's villages); drill down for more
     child_len = {0: 9, 6: 9, 9: 12}.get(len(area), 12)
     shown = [s for s in summary if s["area"] == area or len(s["area"]) == child_len]
@@ -198,19 +209,17 @@ def dashboard():
 
 # -- the ledger (台账) --------------------------------------------------------------------------------------
 
-def _ledger_rows(who):
+def _ledger_filters(who) -> dict:
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     level = _choice("level", ("village", "township", "district", "quarterly"))
     status = _choice("status", STATUSES + ("not_submitted",))
     review = _choice("review", queries.REVIEW_STATUSES + ("none",))
-    rows = queries.round_rows(area, since, until, level=level, status=status)
-    database = queries.domain(who)
-    if review:
-        queries.attach_reviews(database, rows)
-        rows = [r for r in rows if r.report_id and (r.review or "none") == review]
-    filters = {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
-    return database, rows, filters
+    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
+
+
+def _row_filters(filters: dict) -> dict:
+    return {k: filters[k] for k in ("level", "status", "review")}
 
 
 _FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
@@ -218,15 +227,17 @@ _FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
 
 @bp.get("/ledger")
 def ledger():
+    """One page of rounds: counted, filtered, sorted and cut in SQL (`calendar_rounds`)."""
     who = viewer()
-    database, rows, filters = _ledger_rows(who)
+    filters = _ledger_filters(who)
     page, size = _page(), page_size()
-    pages = max(1, math.ceil(len(rows) / size))
-    shown = rows[(page - 1) * size: page * size]
-    queries.attach_reviews(database, shown)
+    args = (filters["area"], filters["since"], filters["until"])
+    total = queries.round_count(*args, **_row_filters(filters))
+    pages = max(1, math.ceil(total / size))
+    shown = queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
     children = [(c, n, lvl) for c, n, lvl in queries.areas_under(filters["area"])
                 if len(c) == len(filters["area"] or "") + 3 or (not filters["area"] and len(c) == 6)]
-    return render_template("ledger.html", rows=shown, total=len(rows), page=page, pages=pages,
+    return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
                            review_statuses=queries.REVIEW_STATUSES)
@@ -234,16 +245,18 @@ def ledger():
 
 @bp.get("/ledger.<fmt>")
 def ledger_export(fmt):
+    """Every row of the ledger view (up to PAICHA_LEDGER_EXPORT_ROWS), streamed as it is read."""
     who = viewer()
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    database, rows, filters = _ledger_rows(who)
-    queries.attach_reviews(database, rows)
+    filters = _ledger_filters(who)
+    rows = queries.iter_round_rows(filters["area"], filters["since"], filters["until"],
+                                   limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"], **_row_filters(filters))
     stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
     if fmt == "xlsx":
         body, mimetype = exports.to_xlsx(rows, t("ledger"), filters), exports.XLSX
     else:
-        body, mimetype = exports.to_csv(rows), "text/csv"
+        body, mimetype = exports.csv_chunks(rows), "text/csv"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
@@ -333,10 +346,11 @@ def disputes():
     page, size = _page(), page_size()
     if metric:
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
-        members = queries.figure_members(queries.dispute_facts(database, area), metric, since, until,
-                                         accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
-                                         resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
-        rows = [dict(f, counts=ok) for f, ok in members[(page - 1) * size: page * size + 1]]
+        members = queries.dispute_members(database, area, metric, since, until,
+                                          accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
+                                          resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"],
+                                          offset=(page - 1) * size, limit=size + 1)
+        rows = [dict(f, counts=ok) for f, ok in members]
     else:
         rows = queries.dispute_list(
             database, area, status=_choice("status", ("registered", "mediating", "resolved", "escalated", "closed")),
@@ -435,12 +449,11 @@ def quarterly():
     area = area_in_scope(who, request.args.get("area"))
     label, start, end = queries.quarter_bounds(request.args.get("quarter"))
     database = queries.domain(who)
-    facts = queries.dispute_facts(database, area)
+    facts = queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
     key = [f for f in facts if f["risk_level"] in queries.KEY_RISKS and (
         queries.in_window(f["created_at_dt"], start, end) or queries.in_window(f["resolved_at_dt"], start, end)
         or (f["status"] in queries.OPEN_DISPUTE and f["created_at_dt"] and f["created_at_dt"] < queries.end_of(end)))]
-    rows = queries.round_rows(area, start, min(end, queries.today()))
-    summary = queries.rollup(rows, area)
+    summary = queries.rollup(queries.status_counts(area, start, min(end, queries.today())), area)
     return render_template("quarterly.html", area=area, label=label, start=start, end=end, key=key,
                            summary=summary, matrix=queries.open_dispute_matrix(database, area), risks=queries.RISKS)
 
@@ -462,9 +475,24 @@ def figures():
 
 @bp.get("/map")
 def visit_map():
+    """Visits and village boundaries: always the server-drawn SVG map (works offline, without
+    script); with PAICHA_MAP_TILES also a Leaflet map (vendored under static/vendor/leaflet) on that
+    tile server, coordinates converted to PAICHA_MAP_TILES_CRS. The SVG stays visible until a tile
+    has loaded, so an unreachable tile server still leaves a map with every point."""
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     data = queries.map_data(area, since, until)
-    return render_template("map.html", area=area, since=since, until=until, data=data,
-                           svg=charts.visit_map(data["villages"], data["visits"]))
+    tiles = current_app.config.get("PAICHA_MAP_TILES") or ""
+    tile_map = charts.tile_map_data(data["villages"], data["visits"], tiles,
+                                    current_app.config.get("PAICHA_MAP_TILES_CRS") or "WGS-84",
+                                    current_app.config.get("PAICHA_MAP_TILES_ATTRIBUTION") or "") if tiles else None
+    response = current_app.make_response(render_template(
+        "map.html", area=area, since=since, until=until, data=data, tile_map=tile_map,
+        svg=charts.visit_map(data["villages"], data["visits"])))
+    if tiles:
+        origin = charts.tile_origin(tiles)
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; img-src 'self' data:{' ' + origin if origin else ''}; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+    return response

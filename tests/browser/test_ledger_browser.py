@@ -25,6 +25,7 @@ PW = "browser-test-pw"
 DISTRICT, TOWNSHIP = "610402", "610402001"
 VILLAGE_A, VILLAGE_B = "610402001001", "610402001002"
 SHOTS = ARTIFACTS_DIR / "ledger-browser"
+DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,8 @@ def site(stores):
                     for code, name, lat, lon in ((VILLAGE_A, "一村", 35.07, 109.07), (VILLAGE_B, "二村", 35.08, 109.09))]
         with get_store().writing() as conn:
             import_boundaries(conn, {"type": "FeatureCollection", "features": features}, source="test")
-    srv = ServerProcess(url, name="ledger-browser", env={"PAICHA_SCHEDULER": "off"})
+    # a tile server that is not there (nothing listens on port 9): the map must still plot every visit
+    srv = ServerProcess(url, name="ledger-browser", env={"PAICHA_SCHEDULER": "off", "PAICHA_MAP_TILES": DEAD_TILES})
     srv.start()
     yield srv, app
     srv.stop()
@@ -176,7 +178,14 @@ def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, 
         (SHOTS / "ledger-export.xlsx").write_bytes(data)
 
         page.goto(f"{srv.url}/ledger/map?area={TOWNSHIP}")
-        assert page.locator("circle.visit").count() == 3
+        assert page.locator("#visit-map circle.visit").count() == 3
+        # the vendored Leaflet on the (unreachable) tile server: the visits and villages are plotted,
+        # the failure is said, and the offline SVG map stays visible
+        page.wait_for_selector("#tile-map[data-ready]", timeout=5000)
+        assert page.locator("#tile-map path.visit").count() == 3
+        assert page.locator("#tile-map path.village-centre").count() == 2
+        page.wait_for_selector("#tile-map.tiles-failed", timeout=5000)
+        assert page.locator("#visit-map").is_visible()
         page.screenshot(path=SHOTS / "06-map.png", full_page=True)
         page.goto(f"{srv.url}/ledger/dispute/dispute-a-1?lang=en")
         assert "Dispute file" in page.inner_text("h1") and "cadre-a" in page.inner_text("#revisions")

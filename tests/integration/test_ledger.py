@@ -321,3 +321,158 @@ def test_supervision_notice(app, district, client):
     r = district.post("/ledger/notice", data={**form, "deadline": "not-a-date"})
     assert r.status_code == 422  # refused by the schema (and kept in the quarantine)
     assert "督办：宅基地纠纷" in district.get(f"/ledger/?area={OWN_TOWNSHIP}").text
+
+
+# -- the ledger's round index agrees with the calendar ------------------------------------------------------
+
+def test_ledger_status_in_sql_is_the_calendars_status(app):
+    """calendar_rounds (settled status + `status_at_sql`) gives every round the status the calendar's
+    own `status_report` computes, at several moments (before and after due dates)."""
+    import datetime as dt
+
+    from server.calendar.rounds import status_report
+    from server.ledger import queries
+
+    today = queries.today()
+    for since, until in ((today - dt.timedelta(days=90), today), (today - dt.timedelta(days=60), today - dt.timedelta(days=25)),
+                         (today - dt.timedelta(days=20), today - dt.timedelta(days=9))):
+        with app.test_request_context("/ledger/"):
+            sql = {r.round_id: (r.status, r.report_id, r.area) for r in queries.round_rows("", since, until)}
+            counts = queries.status_counts("", since, until, by="level")
+        with app.app_context():
+            now = queries.status_now(until)
+            python = {s.planned.id: (s.status.status, s.status.submission.doc_id if s.status.submission else None,
+                                     s.planned.area)
+                      for s in status_report(app, day=until, since=since, now=now) if s.doc is not None}
+        assert sql == python
+        assert sum(sum(c.values()) for c in counts.values()) == len(sql)
+        assert {st for st, _, _ in sql.values()} >= {"on_time", "late"}
+
+
+def test_ledger_rows_follow_deleted_rounds_and_reviews(app, district):
+    """A deleted round document shows as missing; a review shows in the row without re-reading docs."""
+    admin = basic("demo-admin")
+    rows = district.get(f"/ledger/ledger.csv?area={FOREIGN_VILLAGE}&status=overdue").data.decode("utf-8-sig")
+    body = list(csv.reader(io.StringIO(rows)))[1:]
+    if not body:
+        pytest.skip("the demo seed left no overdue round in that village")
+    round_id = body[0][3]
+    rev = district.get(f"/paicha/{round_id}", headers=admin).json["_rev"]
+    assert district.delete(f"/paicha/{round_id}?rev={rev}", headers=admin).status_code == 200
+    rows = district.get(f"/ledger/ledger.csv?area={FOREIGN_VILLAGE}&status=missing").data.decode("utf-8-sig")
+    assert round_id in rows
+
+
+# -- the map on a tile server ---------------------------------------------------------------------------------
+
+TILES = "https://{s}.tiles.example/{z}/{x}/{y}.png"
+
+
+def _map_data(text: str) -> dict:
+    import html
+    import json
+
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', text, re.S)
+    return json.loads(html.unescape(found.group(1))) if found else None
+
+
+def test_map_without_tiles_is_svg_only(district):
+    r = district.get("/ledger/map")
+    assert r.status_code == 200 and 'class="visit' in r.text
+    assert "leaflet" not in r.text and _map_data(r.text) is None
+
+
+def test_map_on_a_configured_tile_server(app, district):
+    from server.geo.crs import wgs84_to_gcj02
+
+    saved = {k: app.config.get(k) for k in ("PAICHA_MAP_TILES", "PAICHA_MAP_TILES_CRS")}
+    try:
+        app.config.update(PAICHA_MAP_TILES=TILES, PAICHA_MAP_TILES_CRS="WGS-84")
+        r = district.get("/ledger/map")
+        assert r.status_code == 200
+        # the vendored Leaflet, served by the app; the SVG fallback still on the page
+        for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "map.js"):
+            assert f"/ledger/static/{asset}" in r.text
+            assert district.get(f"/ledger/static/{asset}").status_code == 200
+        assert district.get("/ledger/static/vendor/leaflet/images/marker-icon.png").status_code == 200
+        assert 'id="visit-map"' in r.text and 'class="visit' in r.text
+        # no external URL but the tile template (the SVG namespace is a name, not a fetch)
+        urls = set(re.findall(r'https?://[^\s"\'<>]+', r.text.replace('xmlns="http://www.w3.org/2000/svg"', "")))
+        assert urls == {TILES}
+        assert "img-src 'self' data: https://*.tiles.example;" in r.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in r.headers["Content-Security-Policy"]
+        wgs = _map_data(r.text)
+        assert wgs["tiles"] == TILES and wgs["visits"] and wgs["villages"]
+        assert any(p["flagged"] for p in wgs["visits"]) and not all(p["flagged"] for p in wgs["visits"])
+        # Chinese tile servers (GCJ-02): the same points, shifted as the tiles are
+        app.config["PAICHA_MAP_TILES_CRS"] = "GCJ-02"
+        gcj = _map_data(district.get("/ledger/map").text)
+        for a, b in zip(wgs["visits"], gcj["visits"]):
+            expected = wgs84_to_gcj02(*a["at"])
+            assert b["at"] == pytest.approx(list(expected), abs=1e-6) and a["at"] != b["at"]
+        for a, b in zip(wgs["villages"], gcj["villages"]):
+            if a["centre"]:
+                assert b["centre"] == pytest.approx(list(wgs84_to_gcj02(*a["centre"])), abs=1e-6)
+    finally:
+        app.config.update(saved)
+
+
+def test_dispute_facts_follow_writes_and_backfill(app, district):
+    """ledger_records follows every write (hook), a deletion, and refills itself from the store."""
+    import sqlalchemy as sa
+
+    from server.ledger.index import BACKFILLED
+    from server.ledger.tables import records
+
+    admin = basic("demo-admin")
+    doc_id = f"dispute-{FOREIGN_VILLAGE}-02"
+    doc = district.get(f"/paicha/{doc_id}", headers=admin).json
+    doc.update(risk_level="key", status="mediating", summary="（测试）升级为重大风险")
+    assert district.put(f"/paicha/{doc_id}", json=doc, headers=admin).status_code == 201
+    listed = district.get(f"/ledger/disputes?open=1&key=1&area={FOREIGN_VILLAGE}").text
+    assert doc_id in listed and "升级为重大风险" in listed
+    store = app.extensions["paicha_store"]
+    with store.writing() as conn:  # as if the rows were never indexed: the next page fills them again
+        conn.execute(records.delete())
+        conn.execute(sa.text("DELETE FROM calendar_state WHERE key = :k"), {"k": BACKFILLED + "paicha"})
+    assert doc_id in district.get(f"/ledger/disputes?open=1&key=1&area={FOREIGN_VILLAGE}").text
+    rev = district.get(f"/paicha/{doc_id}", headers=admin).json["_rev"]
+    assert district.delete(f"/paicha/{doc_id}?rev={rev}", headers=admin).status_code == 200
+    assert doc_id not in district.get(f"/ledger/disputes?area={FOREIGN_VILLAGE}").text
+
+
+def test_figures_in_sql_are_the_figure_members(app, district):
+    """The counts of each dispute figure (SQL) are those of `figure_members` (the rules, in Python)."""
+    import datetime as dt
+
+    from server.auth import Principal
+    from server.ledger import queries
+
+    today = queries.today()
+    with app.test_request_context("/ledger/figures"):
+        database = queries.domain(Principal("demo-district", "district_supervisor", "990101", None))
+        for since, until, accept, resolve in ((today - dt.timedelta(days=90), today, 1, 30),
+                                              (today - dt.timedelta(days=40), today, 0, 6), (today, today, 1, 30)):
+            sql = queries.dispute_figures(database, "", since, until, accept_days=accept, resolve_days=resolve)
+            facts = queries.dispute_facts(database, "", since, until)
+            for metric in queries.DISPUTE_METRICS:
+                members = queries.figure_members(facts, metric, since, until, accept_days=accept, resolve_days=resolve)
+                assert (sql[metric]["den"], sql[metric]["num"]) == (len(members), sum(ok for _, ok in members)), metric
+                page = queries.dispute_members(database, "", metric, since, until, accept_days=accept,
+                                               resolve_days=resolve, limit=1000)
+                assert [(f["id"], ok) for f, ok in page] == sorted((f["id"], ok) for f, ok in members)
+            if since < today:
+                assert any(sql[m]["den"] for m in queries.DISPUTE_METRICS)
+            # the trend's months (Asia/Shanghai), grouped in SQL
+            from collections import Counter
+
+            from server.calendar.periods import SHANGHAI
+
+            expected = {"registered": Counter(), "resolved": Counter()}
+            for f in facts:
+                for key, moment in (("registered", f["created_at_dt"]), ("resolved", f["resolved_at_dt"])):
+                    if queries.in_window(moment, since, until):
+                        expected[key][moment.astimezone(SHANGHAI).strftime("%Y-%m")] += 1
+            months = queries.dispute_months(database, "", since, until)
+            for key in expected:
+                assert {m: c[key] for m, c in months.items() if c.get(key)} == dict(expected[key])

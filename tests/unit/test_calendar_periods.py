@@ -219,3 +219,43 @@ def test_reminder_rules():
     done = status([report("2026-11-19T09:00:00", "2026-11-19T09:00:00")], now="2026-11-24T00:00:00")
     assert S.reminders_due(done, due=DUE, now=at("2026-11-24T00:00:00"), remind_days_before=2,
                            escalate_after_days=3, can_escalate=True).kinds() == []
+
+
+# -- the status in two steps: settled (no clock) + status_at (the clock), in Python and in SQL ----------------
+
+def test_status_at_sql_is_status_at():
+    """`status_at_sql` over a table of settled statuses gives what `round_status` gives, for every
+    settled status, before / at / after the due instant."""
+    import sqlalchemy as sa
+
+    from server.calendar.status import (LATE, MISSED, MISSING, ON_TIME, OVERDUE, ReportTimes, round_status,
+                                        settled_status, status_at_sql)
+
+    utc = dt.timezone.utc
+    due = dt.datetime(2026, 3, 11, 16, 0, tzinfo=utc)  # 00:00 Asia/Shanghai on the 12th
+    start = dt.datetime(2026, 2, 28, 16, 0, tzinfo=utc)
+    cases = {  # name: (created_at, reports, exists)
+        "on_time": (start, [ReportTimes("r1", due - dt.timedelta(hours=3), due - dt.timedelta(hours=1))], True),
+        "late": (start, [ReportTimes("r2", None, due + dt.timedelta(days=1))], True),
+        "overdue": (start, [], True),
+        "missed": (due + dt.timedelta(days=2), [], True),
+        "missing": (None, [], False),
+    }
+    engine = sa.create_engine("sqlite://")
+    meta = sa.MetaData()
+    table = sa.Table("t", meta, sa.Column("name", sa.String, primary_key=True), sa.Column("settled", sa.String),
+                     sa.Column("due_at", sa.DateTime(timezone=True)))
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        for name, (created, reports, exists) in cases.items():
+            settled = settled_status(due=due, period_start=start, created_at=created, reports=reports, exists=exists)
+            conn.execute(table.insert().values(name=name, settled=settled.status, due_at=due.replace(tzinfo=None)))
+    assert {n: settled_status(due=due, period_start=start, created_at=c, reports=r, exists=e).status
+            for n, (c, r, e) in cases.items()} == {"on_time": ON_TIME, "late": LATE, "overdue": OVERDUE,
+                                                   "missed": MISSED, "missing": MISSING}
+    for now in (start, due - dt.timedelta(seconds=1), due, due + dt.timedelta(days=5)):
+        with engine.connect() as conn:
+            sql = dict(conn.execute(sa.select(table.c.name, status_at_sql(table.c.settled, table.c.due_at, now))).all())
+        python = {n: round_status(due=due, period_start=start, created_at=c, reports=r, now=now, exists=e).status
+                  for n, (c, r, e) in cases.items()}
+        assert sql == python, now
