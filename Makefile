@@ -36,5 +36,10 @@ run: install
 test: install node-deps browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Paicha vs pouchdb-server, side by side (bench/README.md); e.g. BENCH_ARGS="--store sqlite --quick".
+.PHONY: bench
+bench: install node-deps
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) tests/node_modules instance

@@ -19,7 +19,9 @@ from .docs import outgoing
 from .tables import databases, documents, revisions
 
 BATCH = 500
-RECHECK_SECONDS = 1.0  # how often a waiting feed looks for commits made by other processes
+# A waiting feed is woken by the store's notifier (in this process at once, other processes'
+# commits by PostgreSQL NOTIFY or SQLite polling, see notify.py); it also re-reads the store every
+# notifier.recheck_seconds() as a safety net.
 
 
 @dataclass
@@ -92,7 +94,7 @@ class ChangesFeed:
                 if now >= deadline:
                     yield ("last_seq", since, 0)
                     return
-                wait = min(RECHECK_SECONDS, deadline - now)
+                wait = min(notifier.recheck_seconds(), deadline - now)
                 if o.heartbeat:
                     wait = min(wait, max(0.0, last_beat + o.heartbeat - now))
                 woke = notifier.wait(self.db.name, version, wait)
@@ -113,13 +115,17 @@ class ChangesFeed:
             stmt = stmt.where(documents.c.doc_id.in_(self.o.doc_ids))
         return self.db._scoped(stmt)
 
-    def _in_seq_order(self, stmt, conn, descending: bool = False):
+    def _seq(self, conn):
         if self.db.scope_is_narrow(conn):
-            # seq + 0: the planners (SQLite's and PostgreSQL's) may not walk the seq index over the
-            # whole store for the ordering; they read the scope's index range and sort it.
-            key = documents.c.seq + 0
-        else:
-            key = documents.c.seq
+            # seq + 0, in the ordering and in the seq range alike: the planners (SQLite's and
+            # PostgreSQL's) may then not walk the seq index over the whole store (a range on it is
+            # every change of the store after `since`); they read the scope's index range and sort
+            # it, so the cost follows the size of the scope, not of the store.
+            return documents.c.seq + 0
+        return documents.c.seq
+
+    def _in_seq_order(self, stmt, conn, descending: bool = False):
+        key = self._seq(conn)
         return stmt.order_by(key.desc() if descending else key)
 
     def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
@@ -130,7 +136,7 @@ class ChangesFeed:
         last, sent = since, 0
         if o.descending:
             with self.db.store.reading() as conn:
-                stmt = self._in_seq_order(self._base().where(documents.c.seq <= upto), conn, descending=True)
+                stmt = self._in_seq_order(self._base().where(self._seq(conn) <= upto), conn, descending=True)
                 if limit is not None:
                     stmt = stmt.limit(limit)
                 for entry in self._entries(conn, conn.execute(stmt).all()):
@@ -139,8 +145,9 @@ class ChangesFeed:
             return
         while limit is None or sent < limit:
             with self.db.store.reading() as conn:
+                seq = self._seq(conn)
                 rows = conn.execute(self._in_seq_order(
-                    self._base().where(documents.c.seq > last, documents.c.seq <= upto), conn
+                    self._base().where(seq > last, seq <= upto), conn
                 ).limit(BATCH)).all()
                 if not rows:
                     break
@@ -194,13 +201,14 @@ class ChangesFeed:
         return doc
 
     def _bodies(self, conn, rows) -> dict[str, tuple[bool, dict]]:
+        from .database import PAIRS_CHUNK, revision_pairs_clause
+
         keys = [(r.doc_id, r.winning_rev) for r in rows]
         out = {}
-        for start in range(0, len(keys), BATCH):
-            chunk = keys[start:start + BATCH]
+        for start in range(0, len(keys), PAIRS_CHUNK):
+            chunk = keys[start:start + PAIRS_CHUNK]
             for r in conn.execute(sa.select(revisions.c.doc_id, revisions.c.deleted, revisions.c.body).where(
-                revisions.c.db_id == self.db.id,
-                sa.tuple_(revisions.c.doc_id, revisions.c.rev).in_(chunk),
+                revision_pairs_clause(conn, self.db.id, chunk),
             )):
                 out[r.doc_id] = (r.deleted, json.loads(r.body))
         return out
@@ -209,8 +217,9 @@ class ChangesFeed:
         if upto is None:
             return 0
         with self.db.store.reading() as conn:
+            seq = self._seq(conn)
             return conn.execute(
                 sa.select(sa.func.count()).select_from(
-                    self._base().where(documents.c.seq > since, documents.c.seq <= upto).subquery()
+                    self._base().where(seq > since, seq <= upto).subquery()
                 )
             ).scalar_one()

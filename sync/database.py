@@ -60,6 +60,22 @@ def scope_clause(column, prefixes: tuple[str, ...] | None):
     return ranges[0] if len(ranges) == 1 else sa.or_(*ranges)
 
 
+def revision_pairs_clause(conn, db_id: int, pairs: list[tuple[str, str]]):
+    """`db_id = ? AND (doc_id, rev) IN pairs`, answered through the primary key by every store.
+
+    SQLite uses no index for a row-value `IN (VALUES ...)`: it scans every revision of the database
+    (a village phone's `_bulk_get` then grows with the whole store). An OR of full-key equalities is
+    one primary-key probe per pair there (each OR term must name db_id for that). PostgreSQL plans
+    the row-value IN fine."""
+    if conn.dialect.name == "sqlite":
+        return sa.or_(*(sa.and_(revisions.c.db_id == db_id, revisions.c.doc_id == doc_id, revisions.c.rev == rev)
+                        for doc_id, rev in pairs))
+    return sa.and_(revisions.c.db_id == db_id, sa.tuple_(revisions.c.doc_id, revisions.c.rev).in_(pairs))
+
+
+PAIRS_CHUNK = 200  # pairs per query (SQLite's parser nests each OR one level deeper; its limit is 1000)
+
+
 class Database:
     def __init__(self, store, name: str, db_id: int, access: Access, rules: DbRules) -> None:
         self.store = store
@@ -211,18 +227,56 @@ class Database:
                 wanted = [validate_rev(r) for r in which]
             return [self._open_rev(conn, row, r, revs, attachments, latest, atts_since) for r in wanted]
 
-    def _open_rev(self, conn, row, rev, revs, attachments, latest, atts_since) -> dict:
+    def _open_rev(self, conn, row, rev, revs, attachments, latest, atts_since, bodies=None) -> dict:
         if row is None or not revtree.rev_exists(row.tree, rev):
             return {"missing": rev}
         if latest:
             rev = revtree.latest(rev, row.tree)
-        doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since)
+        loaded = bodies.get((row.doc_id, rev)) if bodies else None
+        body = (loaded[0], dict(loaded[1])) if loaded else None  # _shape may replace _attachments
+        doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since, body=body)
         return {"missing": rev} if doc is None else {"ok": doc}
+
+    def _load_bodies(self, conn, keys) -> dict[tuple[str, str], tuple[bool, dict]]:
+        """Revision bodies for many (doc_id, rev) pairs, PAIRS_CHUNK pairs per query."""
+        keys = sorted(set(keys))
+        out = {}
+        for start in range(0, len(keys), PAIRS_CHUNK):
+            for r in conn.execute(sa.select(revisions.c.doc_id, revisions.c.rev, revisions.c.deleted,
+                                            revisions.c.body).where(
+                revision_pairs_clause(conn, self.id, keys[start:start + PAIRS_CHUNK]),
+            )):
+                out[(r.doc_id, r.rev)] = (r.deleted, json.loads(r.body))
+        return out
+
+    def _prefetch_bulk_get(self, conn, requests: list, latest: bool):
+        """The visible rows and the bodies a `_bulk_get` will return, in two bulk reads (instead
+        of two queries per requested document)."""
+        ids = [req["id"] for req in requests if isinstance(req, dict) and isinstance(req.get("id"), str)]
+        rows = {doc_id: row for doc_id, row in self._load_rows(conn, ids).items()
+                if self.access.can_read_scope(row.scope)}
+        wanted = []
+        for req in requests:
+            row = rows.get(req.get("id")) if isinstance(req, dict) and isinstance(req.get("id"), str) else None
+            if row is None:
+                continue
+            rev = req.get("rev")
+            if rev is None:
+                if not row.deleted:
+                    wanted.append((row.doc_id, row.winning_rev))
+                continue
+            try:
+                if revtree.rev_exists(row.tree, validate_rev(rev)):
+                    wanted.append((row.doc_id, revtree.latest(rev, row.tree) if latest else rev))
+            except (errors.CouchError, ValueError, revtree.RevNotFoundError):
+                continue  # reported per request below
+        return rows, self._load_bodies(conn, wanted)
 
     def bulk_get(self, requests: list, *, revs: bool = False, attachments: bool = False,
                  latest: bool = False) -> list[dict]:
         results = []
         with self.store.reading() as conn:
+            rows, bodies = self._prefetch_bulk_get(conn, requests, latest)
             for req in requests:
                 doc_id = req.get("id") if isinstance(req, dict) else None
                 rev = req.get("rev") if isinstance(req, dict) else None
@@ -230,18 +284,18 @@ class Database:
                     err = {"id": doc_id, "rev": rev, "error": "bad_request", "reason": "Missing or invalid id"}
                     results.append({"id": doc_id, "docs": [{"error": err}]})
                     continue
-                row = self._visible_row(conn, doc_id)
+                row = rows.get(doc_id)
                 since = req.get("atts_since") if isinstance(req.get("atts_since"), list) else None
                 if rev is None:
                     if row is None or row.deleted:
                         reason = "deleted" if row is not None else "missing"
                         entry = {"error": {"id": doc_id, "rev": None, "error": "not_found", "reason": reason}}
                     else:
-                        entry = self._open_rev(conn, row, row.winning_rev, revs, attachments, False, since)
+                        entry = self._open_rev(conn, row, row.winning_rev, revs, attachments, False, since, bodies)
                 else:
                     try:
                         validate_rev(rev)
-                        entry = self._open_rev(conn, row, rev, revs, attachments, latest, since)
+                        entry = self._open_rev(conn, row, rev, revs, attachments, latest, since, bodies)
                     except errors.CouchError as exc:
                         entry = {"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}
                 if "missing" in entry:
@@ -425,7 +479,7 @@ class Database:
 
     def _after_write(self, outcome: WriteOutcome) -> None:
         if outcome.accepted:
-            self.store.notifier.notify(self.name)
+            self.store.notifier.notify(self.name, max(a.seq for a in outcome.accepted))
         if self.access.record_refusal:
             for attempt, reason in outcome.refused:
                 self.access.record_refusal(attempt, reason)

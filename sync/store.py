@@ -55,6 +55,7 @@ class Store:
         self.engine = engine
         self.rules_for = rules_for
         self.notifier = notifier or ChangeNotifier()
+        self.notifier.bind(engine)  # cross-process wakes: PostgreSQL LISTEN/NOTIFY, SQLite polling
         self.default_revs_limit = revs_limit
         self._uuid: str | None = None
 

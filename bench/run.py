@@ -1,0 +1,503 @@
+"""Paicha vs pouchdb-server, side by side, driven by the same real PouchDB client (see bench/README.md).
+
+    .venv/bin/python bench/run.py [--store sqlite|postgresql|both] [--quick] [--large N] [--pouch-large N]
+                                  [--rows 1,2,3,4,5,6]
+
+Every row runs both servers in the same run on this machine and prints their ratio. Results go to
+bench/results/bench-<store>-<time>.json together with a description of the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
+
+from seed import OWN_VILLAGE, PASSWORD, FILLER_VILLAGES  # noqa: E402
+from support.server import PouchDBServerProcess, ServerProcess  # noqa: E402
+from support.stores import Stores  # noqa: E402
+
+PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv/bin/python").exists() else sys.executable
+BENCH_JS = REPO / "bench" / "node" / "bench.js"
+RESULTS = REPO / "bench" / "results"
+
+FULL = dict(push=10_000, large=1_000_000, small=10_000, devices=200, device_docs=50, rounds=100, runs=3,
+            row4_limit_s=240)
+QUICK = dict(push=1_000, large=50_000, small=10_000, devices=20, device_docs=50, rounds=20, runs=3, row4_limit_s=300)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def node(command: str, args: dict, timeout: float = 3600) -> dict:
+    proc = subprocess.run(["node", str(BENCH_JS), command, "-"], input=json.dumps(args), capture_output=True,
+                          text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    out = json.loads(lines[-1]) if lines else {"error": "no output", "reason": proc.stderr[-2000:]}
+    if proc.returncode != 0 or "error" in out:
+        raise RuntimeError(f"bench.js {command} failed: {out} {proc.stderr[-2000:]}")
+    return out
+
+
+def r2(x):
+    return None if x is None else round(x, 2)
+
+
+def node_or_dnf(command: str, args: dict, limit_s: float) -> dict:
+    """A measurement that may not finish: after `limit_s` it is recorded as such (all fields None)."""
+    try:
+        return node(command, args, timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        log(f"{command} did not finish in {limit_s:.0f} s")
+        empty = {"seconds": None, "latency": {"p50_ms": None, "p99_ms": None}, "errors": None,
+                 "did_not_finish_s": limit_s}
+        return {**empty, "rounds": [empty, empty]}
+
+
+def machine(store: str) -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                          if line.startswith("MemTotal")))
+    except (OSError, StopIteration):
+        mem_kb = 0
+    node_version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    pg = ""
+    if store == "postgresql":
+        try:
+            from support.stores import _pg_connect
+            with _pg_connect() as conn:
+                pg = conn.execute("SHOW server_version").fetchone()[0]
+        except Exception as exc:  # noqa: BLE001
+            pg = f"unknown ({exc})"
+    import sqlite3
+    return {"cpus": os.cpu_count(), "cpu_model": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "os": platform.platform(), "python": platform.python_version(), "node": node_version,
+            "sqlite": sqlite3.sqlite_version, "postgresql": pg or None, "store": store,
+            "loadavg_at_start": os.getloadavg()}
+
+
+# -- memory of a server's processes ---------------------------------------------------------------
+def tree_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def stream_changes_memory(server, db_url: str, auth) -> dict:
+    """Stream the whole `_changes` (normal feed) while sampling the server's RSS every 50 ms."""
+    pids = tree_pids(server.proc.pid)
+    samples: list[tuple[int, float]] = []
+    rows = [0]
+    done = threading.Event()
+
+    def sampler():
+        while not done.is_set():
+            samples.append((rows[0], rss_mb(pids)))
+            time.sleep(0.05)
+
+    before = rss_mb(pids)
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    with requests.get(db_url + "/_changes", params={"feed": "normal", "style": "all_docs"}, auth=auth,
+                      stream=True, timeout=3600) as r:
+        r.raise_for_status()
+        tail = b""
+        for chunk in r.iter_content(chunk_size=65536):
+            data = tail + chunk
+            rows[0] += data.count(b'"changes":')
+            tail = data[-9:] if not data.endswith(b'"changes":') else b""
+    seconds = time.perf_counter() - start
+    done.set()
+    thread.join()
+    total = rows[0]
+    first_tenth = [mb for n, mb in samples if n <= total / 10] or [before]
+    peak = max([mb for _, mb in samples] or [before])
+    return {"rows": total, "seconds": round(seconds, 1), "rss_before_mb": round(before, 1),
+            "rss_peak_first_10pct_mb": round(max(first_tenth), 1), "rss_peak_mb": round(peak, 1),
+            "growth_after_first_10pct_mb": round(peak - max(first_tenth), 1), "processes": len(pids)}
+
+
+# -- the servers --------------------------------------------------------------------------------------
+class Ours:
+    def __init__(self, stores: Stores, kind: str, tmp: Path, env: dict | None = None):
+        self.stores, self.kind, self.tmp, self.env = stores, kind, tmp, env or {}
+
+    def store(self, docs: int, devices: int, name: str) -> ServerProcess:
+        url = self.stores.new(self.kind)
+        log(f"ours/{self.kind}: seeding {docs:,} docs ({name})")
+        proc = subprocess.run([PY, str(REPO / "bench" / "seed.py"), url, "--docs", str(docs),
+                               "--accounts", str(devices)], capture_output=True, text=True, cwd=REPO)
+        if proc.returncode != 0:
+            raise RuntimeError(f"seed failed: {proc.stderr[-3000:]}")
+        seeded = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"ours/{self.kind}: seeded in {seeded['seconds']} s")
+        server = ServerProcess(url, name=f"bench-{self.kind}-{name}", env={"PAICHA_LOG_LEVEL": "WARNING",
+                                                                           **self.env}).start()
+        server.seed_seconds = seeded["seconds"]
+        return server
+
+
+def reuse(pouch_cache: dict, key: str, measure):
+    """pouchdb-server's side of the slow rows (3, 4, 6) does not depend on our store: measured once per
+    run (in the first store's pass) and reused by the next, or taken from --reuse-pouch."""
+    if key not in pouch_cache:
+        pouch_cache[key] = measure()
+        pouch_cache.setdefault("measured", {})[key] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return pouch_cache[key]
+
+
+def cadre(name: str = "bench-cadre") -> dict:
+    return {"username": name, "password": PASSWORD}
+
+
+def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> float | None:
+    if not ours or not theirs:
+        return None
+    return round(ours / theirs if higher_is_better else theirs / ours, 2)
+
+
+def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Path, stores: Stores,
+              pouch_cache: dict) -> dict:
+    ours = Ours(stores, kind, tmp)
+    results: dict = {}
+    dev = lambda name: str(tmp / "devices" / f"{name}-{time.monotonic_ns()}")  # noqa: E731
+
+    pouch = pouch_cache.get("server")
+    if pouch is None:
+        pouch = PouchDBServerProcess(str(tmp / "pouchdb-server"), name="bench-pouchdb-server").start()
+        pouch_cache["server"] = pouch
+    pauth = {"username": pouch.admin_user, "password": pouch.admin_password}
+
+    def pouch_db(name: str, seed_docs: int = 0) -> str:
+        key = f"db:{name}"
+        if key not in pouch_cache:
+            url = f"{pouch.url}/{name}"
+            requests.put(url, auth=pouch.auth, timeout=60).raise_for_status()
+            if seed_docs:
+                log(f"pouchdb-server: seeding {seed_docs:,} docs into /{name}")
+                out = node("seed", {"remote": url, "auth": pauth, "total": seed_docs, "own": 200,
+                                    "concurrency": 2, "progress": True}, timeout=24 * 3600)
+                log(f"pouchdb-server: seeded in {out['seconds']:.0f} s")
+                pouch_cache[f"seed:{name}"] = round(out["seconds"], 1)
+            else:
+                node("seed", {"remote": url, "auth": pauth, "total": 0, "own": 0})  # the filter design doc
+            pouch_cache[key] = url
+        return pouch_cache[key]
+
+    # Rows 1, 2, 4, 5: a store that starts empty (plus accounts).
+    if rows & {1, 2, 4, 5}:
+        main = ours.store(0, sizes["devices"], "main")
+        try:
+            pmain = pouch_db(f"main-{kind}")
+            if 1 in rows or 2 in rows:
+                n = sizes["push"]
+                log(f"row 1: push {n:,}")
+                o = node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha", "auth": cadre(),
+                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                p = node("push", {"dir": dev("push-p"), "remote": pmain, "auth": pauth, "count": n,
+                                  "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                for side in (o, p):
+                    assert side["result"]["docs_written"] == n, side
+                results["1_push"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
+                                     "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
+                                     "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "target": ">= 1.5",
+                                     "ours": o, "pouch": p}
+                log(f"row 2: pull {n:,}")
+                o = node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha", "auth": cadre()})
+                p = node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth})
+                assert o["local_docs"] >= n and p["local_docs"] >= n, (o, p)
+                results["2_pull"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
+                                     "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
+                                     "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "target": ">= 1.5",
+                                     "ours": o, "pouch": p}
+            if 1 in rows or 2 in rows:
+                # The same push and pull into a plain database (CouchDB semantics: no schema, no write
+                # rules, no audit trail), as pouchdb-server does them: the engine alone.
+                n = sizes["push"]
+                admin = cadre("bench-admin")
+                requests.put(main.url + "/plain", auth=("bench-admin", PASSWORD), timeout=60).raise_for_status()
+                log(f"rows 1-2, plain database: push and pull {n:,}")
+                o = node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain", "auth": admin,
+                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                p = node("push", {"dir": dev("ppush-p"), "remote": pouch_db(f"plain-{kind}"), "auth": pauth,
+                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                results["1b_push_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
+                                            "ours_docs_per_s": round(n / o["seconds"]),
+                                            "pouch_docs_per_s": round(n / p["seconds"]),
+                                            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "ours": o, "pouch": p}
+                o = node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain", "auth": admin})
+                p = node("pull", {"dir": dev("ppull-p"), "remote": pouch_db(f"plain-{kind}"), "auth": pauth})
+                results["2b_pull_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
+                                            "ours_docs_per_s": round(n / o["seconds"]),
+                                            "pouch_docs_per_s": round(n / p["seconds"]),
+                                            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "ours": o, "pouch": p}
+            if 4 in rows:
+                count = sizes["devices"]
+                log(f"row 4: {count} devices at once")
+                devices = [{"name": f"dev-{i:03d}", "area": FILLER_VILLAGES[i], "auth": cadre(f"dev-{i:03d}")}
+                           for i in range(count)]
+                o = node("concurrent", {"dir": dev("conc-o"), "remote": main.url + "/paicha", "devices": devices,
+                                        "docs": sizes["device_docs"], "rounds": 2})
+                pdevices = [{**d, "auth": pauth} for d in devices]
+                p = reuse(pouch_cache, "row4", lambda: node_or_dnf("concurrent", {
+                    "dir": dev("conc-p"), "remote": pmain, "devices": pdevices, "docs": sizes["device_docs"],
+                    "filter": True, "rounds": 2}, sizes["row4_limit_s"]))
+                if p.get("did_not_finish_s") and "restarted" not in pouch_cache:
+                    # It keeps working on the abandoned requests (GBs of RAM, a full core): start it
+                    # afresh (same directory) so it does not weigh on the next rows.
+                    log("pouchdb-server: restarting after the unfinished row 4")
+                    pouch.restart(kill=True)
+                    pouch_cache["restarted"] = True
+                ow, pw = o["rounds"][1], p["rounds"][1]
+                results["4_concurrent"] = {
+                    "devices": count, "docs_each": sizes["device_docs"],
+                    "ours_s": round(o["seconds"], 2), "pouch_s": r2(p["seconds"]),
+                    "ours_p50_ms": o["latency"]["p50_ms"], "ours_p99_ms": o["latency"]["p99_ms"],
+                    "pouch_p50_ms": p["latency"]["p50_ms"], "pouch_p99_ms": p["latency"]["p99_ms"],
+                    "ours_errors": o["errors"], "pouch_errors": p["errors"],
+                    "ratio": ratio(o["seconds"], p["seconds"], False), "target": "no errors, p99 < 1000 ms",
+                    "warm": {"ours_s": round(ow["seconds"], 2), "pouch_s": r2(pw["seconds"]),
+                             "ours_p50_ms": ow["latency"]["p50_ms"], "ours_p99_ms": ow["latency"]["p99_ms"],
+                             "pouch_p50_ms": pw["latency"]["p50_ms"], "pouch_p99_ms": pw["latency"]["p99_ms"],
+                             "ours_errors": ow["errors"], "pouch_errors": pw["errors"],
+                             "ratio": ratio(ow["seconds"], pw["seconds"], False)},
+                    "ours": o, "pouch": p}
+            if 5 in rows:
+                log(f"row 5: longpoll latency, {sizes['rounds']} writes")
+                o = node("longpoll", {"dir": dev("lp-o"), "remote": main.url + "/paicha", "area": OWN_VILLAGE,
+                                      "writer_auth": cadre("bench-cadre"), "reader_auth": cadre("bench-cadre2"),
+                                      "rounds": sizes["rounds"]})
+                p = node("longpoll", {"dir": dev("lp-p"), "remote": pmain, "area": OWN_VILLAGE, "filter": True,
+                                      "writer_auth": {**pauth, "username": pauth["username"]}, "reader_auth": pauth,
+                                      "rounds": sizes["rounds"]})
+                results["5_longpoll"] = {
+                    "rounds": sizes["rounds"], "ours_p50_ms": o["latency"]["p50_ms"],
+                    "ours_p99_ms": o["latency"]["p99_ms"], "pouch_p50_ms": p["latency"]["p50_ms"],
+                    "pouch_p99_ms": p["latency"]["p99_ms"], "ours_errors": o["errors"], "pouch_errors": p["errors"],
+                    "ratio": ratio(o["latency"]["p50_ms"], p["latency"]["p50_ms"], False), "target": "p50 < 50 ms",
+                    "ours": o, "pouch": p}
+        finally:
+            main.stop()
+
+    if rows & {3, 6}:
+        small = ours.store(sizes["small"], 0, "small") if 3 in rows else None
+        try:
+            large = ours.store(sizes["large"], 0, "large")
+        except Exception:
+            if small:
+                small.stop()
+            raise
+        try:
+            need_pouch_large = (3 in rows and "row3" not in pouch_cache) or (6 in rows and "row6" not in pouch_cache)
+            plarge_url = pouch_db("large", pouch_large) if need_pouch_large else None
+            if 3 in rows:
+                log("row 3: village pull, our small and large stores taking turns, then pouchdb-server")
+                small_times, o_runs = [], []
+                try:
+                    for _ in range(sizes["runs"]):
+                        small_times.append(node("pull", {"dir": dev("s-o"), "remote": small.url + "/paicha",
+                                                         "auth": cadre()})["seconds"])
+                        o_runs.append(node("pull", {"dir": dev("l-o"), "remote": large.url + "/paicha",
+                                                    "auth": cadre()}))
+                finally:
+                    small.stop()
+                p_runs = reuse(pouch_cache, "row3", lambda: [
+                    node("pull", {"dir": dev("l-p"), "remote": plarge_url, "auth": pauth, "area": OWN_VILLAGE},
+                         timeout=3 * 3600)
+                    for _ in range(1 if sizes["runs"] > 1 and pouch_large >= 500_000 else sizes["runs"])])
+                for run in o_runs + p_runs:
+                    assert run["local_docs"] == 200, run
+                o_s = statistics.median(r["seconds"] for r in o_runs)
+                p_s = statistics.median(r["seconds"] for r in p_runs)
+                s_s = statistics.median(small_times)
+                results["3_scope_pull"] = {
+                    "village_docs": 200, "ours_store_docs": sizes["large"], "pouch_store_docs": pouch_large,
+                    "ours_s": round(o_s, 3), "pouch_s": round(p_s, 3), "ours_small_store_s": round(s_s, 3),
+                    "ours_runs_s": [round(r["seconds"], 3) for r in o_runs],
+                    "pouch_runs_s": [round(r["seconds"], 3) for r in p_runs],
+                    "ours_small_runs_s": [round(t, 3) for t in small_times],
+                    "ratio": ratio(o_s, p_s, False), "large_vs_small": round(o_s / s_s, 2),
+                    "target": ">= 50x pouchdb-server; large/small <= 1.5", "ours_seed_s": large.seed_seconds,
+                    "pouch_seed_s": pouch_cache.get("seed:large"), "ours_by_endpoint": o_runs[-1]["by_endpoint"],
+                    "pouch_by_endpoint": p_runs[-1]["by_endpoint"]}
+            if 6 in rows:
+                log("row 6: memory while streaming the whole _changes")
+                o = stream_changes_memory(large, large.url + "/paicha", ("bench-admin", PASSWORD))
+                p = reuse(pouch_cache, "row6", lambda: stream_changes_memory(pouch, plarge_url, pouch.auth))
+                results["6_memory"] = {"ours": o, "pouch": p, "ratio": ratio(o["rss_peak_mb"], p["rss_peak_mb"], False),
+                                       "target": "flat: growth after the first 10% ~ 0"}
+        finally:
+            large.stop()
+    return results
+
+
+def fmt_table(kind: str, r: dict) -> str:
+    lines = [f"\nPaicha ({kind}) vs pouchdb-server 4.2.0, same machine, same run, same PouchDB 9 client",
+             f"{'row':<44} {'paicha':>22} {'pouchdb-server':>22} {'ratio':>7}  target"]
+
+    def row(name, ours, theirs, rat, target):
+        lines.append(f"{name:<44} {ours:>22} {theirs:>22} {('x' + str(rat)) if rat else '-':>7}  {target}")
+
+    if "1_push" in r:
+        x = r["1_push"]
+        row(f"1 push {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
+            f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
+    if "2_pull" in r:
+        x = r["2_pull"]
+        row(f"2 pull {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
+            f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
+    for key, label in (("1b_push_plain", "1b push"), ("2b_pull_plain", "2b pull")):
+        if key in r:
+            x = r[key]
+            row(f"{label} {x['docs']:,}, plain database (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
+                f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], "(engine alone) " + ok(x["ratio"] >= 1.5))
+    if "3_scope_pull" in r:
+        x = r["3_scope_pull"]
+        row(f"3 village pull, 200 of {x['ours_store_docs']:,} / {x['pouch_store_docs']:,}", f"{x['ours_s']} s",
+            f"{x['pouch_s']} s", x["ratio"], ">= x50 " + ok(x["ratio"] >= 50))
+        row(f"  ours: same village in a {r.get('small_docs', 10_000):,} store", f"{x['ours_small_store_s']} s",
+            "", None, f"large/small {x['large_vs_small']} <= 1.5 " + ok(x["large_vs_small"] <= 1.5))
+    if "4_concurrent" in r:
+        x = r["4_concurrent"]
+        dnf = x["pouch"].get("did_not_finish_s")
+        row(f"4 {x['devices']} devices at once (first sync): total", f"{x['ours_s']} s",
+            f"DNF in {dnf:.0f} s" if dnf else f"{x['pouch_s']} s", x["ratio"], "")
+        row("  request latency p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
+            f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", None,
+            "p99 < 1000 " + ok(x["ours_p99_ms"] < 1000))
+        row("  errors", str(x["ours_errors"]), str(x["pouch_errors"]), None, "0 " + ok(x["ours_errors"] == 0))
+        w = x["warm"]
+        row("  again, logins cached: total", f"{w['ours_s']} s", f"{w['pouch_s']} s", w["ratio"], "")
+        row("  again: latency p50 / p99 (ms), errors", f"{w['ours_p50_ms']} / {w['ours_p99_ms']}, {w['ours_errors']}",
+            f"{w['pouch_p50_ms']} / {w['pouch_p99_ms']}, {w['pouch_errors']}", None,
+            "p99 < 1000 " + ok(w["ours_p99_ms"] < 1000 and w["ours_errors"] == 0))
+    if "5_longpoll" in r:
+        x = r["5_longpoll"]
+        row(f"5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
+            f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", x["ratio"], "p50 < 50 " + ok(x["ours_p50_ms"] < 50))
+    if "6_memory" in r:
+        x = r["6_memory"]
+        o, p = x["ours"], x["pouch"]
+        row(f"6 RSS streaming _changes ({o['rows']:,} / {p['rows']:,} rows)",
+            f"{o['rss_before_mb']:.0f}->{o['rss_peak_mb']:.0f} MB", f"{p['rss_before_mb']:.0f}->{p['rss_peak_mb']:.0f} MB",
+            x["ratio"], "flat")
+        row("  growth after the first 10% of the feed", f"{o['growth_after_first_10pct_mb']} MB",
+            f"{p['growth_after_first_10pct_mb']} MB", None, ok(o["growth_after_first_10pct_mb"] < 20))
+        row("  feed time", f"{o['seconds']} s", f"{p['seconds']} s", ratio(o["seconds"], p["seconds"], False), "")
+    if r.get("pouch_note"):
+        lines.append(r["pouch_note"])
+    return "\n".join(lines)
+
+
+def ok(flag: bool) -> str:
+    return "MET" if flag else "NOT MET"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every row")
+    parser.add_argument("--large", type=int, help="documents in our large store (default 1 000 000)")
+    parser.add_argument("--pouch-large", type=int,
+                        help="documents in pouchdb-server's large store (default: as --large)")
+    parser.add_argument("--devices", type=int, help="row 4 devices (default 200)")
+    parser.add_argument("--rows", default="1,2,3,4,5,6")
+    parser.add_argument("--reuse-pouch", metavar="RESULT_JSON",
+                        help="take pouchdb-server's side of rows 3, 4 and 6 (the slow ones) from an earlier "
+                             "result file of this machine instead of measuring it again (marked in the output)")
+    args = parser.parse_args()
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.large:
+        sizes["large"] = args.large
+    if args.devices:
+        sizes["devices"] = args.devices
+    pouch_large = args.pouch_large or sizes["large"]
+    rows = {int(x) for x in args.rows.split(",") if x.strip()}
+    kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    tmp = Path(tempfile.mkdtemp(prefix="paicha-bench-"))
+    stores = Stores(tmp)
+    pouch_cache: dict = {}
+    if args.reuse_pouch:
+        earlier = json.loads(Path(args.reuse_pouch).read_text())
+        r = earlier["results"]
+        pouch_cache.update({"row3": [{"seconds": t, "local_docs": 200, "by_endpoint": r["3_scope_pull"].get("pouch_by_endpoint")}
+                                     for t in r["3_scope_pull"]["pouch_runs_s"]] if "3_scope_pull" in r else None,
+                            "row4": r["4_concurrent"]["pouch"] if "4_concurrent" in r else None,
+                            "row6": r["6_memory"]["pouch"] if "6_memory" in r else None})
+        pouch_cache = {k: v for k, v in pouch_cache.items() if v is not None}
+        pouch_cache["measured"] = {k: f"reused from {Path(args.reuse_pouch).name}" for k in ("row3", "row4", "row6")
+                                   if k in pouch_cache}
+        if "3_scope_pull" in r:
+            pouch_large = r["3_scope_pull"]["pouch_store_docs"]
+    tables = []
+    try:
+        for kind in kinds:
+            started = time.time()
+            results = run_store(kind, sizes, rows, pouch_large, tmp, stores, pouch_cache)
+            results["small_docs"] = sizes["small"]
+            measured = pouch_cache.get("measured", {})
+            if measured:
+                results["pouch_note"] = ("pouchdb-server's side of rows 3/4/6 measured once: "
+                                         + ", ".join(f"row {k[3:]} {v}" for k, v in sorted(measured.items())))
+            table = fmt_table(kind, results)
+            print(table, flush=True)
+            tables.append(table)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            path = RESULTS / f"bench-{kind}{'-quick' if args.quick else ''}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+            path.write_text(json.dumps({"benchmark": "bench/run.py", "machine": machine(kind), "sizes": sizes,
+                                        "pouch_large": pouch_large, "seconds": round(time.time() - started),
+                                        "pouch_slow_rows_measured": pouch_cache.get("measured", {}),
+                                        "table": table, "results": results}, indent=2, ensure_ascii=False))
+            print(f"saved {path.relative_to(REPO)}", flush=True)
+    finally:
+        if pouch_cache.get("server"):
+            pouch_cache["server"].stop()
+        stores.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
