@@ -125,6 +125,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
 
     # -- databases ------------------------------------------------------------------------------
     @bp.route("/<db>", methods=["GET", "HEAD"])
+    @bp.route("/<db>/", methods=["GET", "HEAD"], endpoint="db_info_slash")  # PouchDB's info() asks here
     def db_info(db):
         return couch_json(open_db(db).info())
 

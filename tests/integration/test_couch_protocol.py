@@ -60,6 +60,8 @@ def test_welcome_and_database_info(db):
     assert body["uuid"] == get(db, "/")[1]["uuid"]
     status, info = get(db, "/plain")
     assert info["db_name"] == db.name and info["doc_count"] == 0 and info["update_seq"] == 0
+    assert get(db, "/plain/") == (200, info)  # PouchDB's db.info() asks with a trailing slash
+    assert get(db, "/no_such_db/") == (404, {"error": "not_found", "reason": "Database does not exist."})
     assert db.post("/plain/_ensure_full_commit", headers=ADMIN).status_code == 201
 
 
