@@ -19,6 +19,7 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _cache_key = os.urandom(32)
 _cache: dict[str, tuple[float, str]] = {}
 _lock = threading.Lock()
+_in_flight: dict[str, threading.Lock] = {}  # fingerprint -> held while its Argon2 check runs
 CACHE_SECONDS = 300
 CACHE_MAX = 10_000
 # Verified against when an account does not exist, so timing does not reveal which names exist.
@@ -41,20 +42,35 @@ def verify_password(name: str, password: str, stored_hash: str | None) -> bool:
             pass
         return False
     fingerprint = _fingerprint(name, password, stored_hash)
-    now = time.monotonic()
+    if _cached(fingerprint):
+        return True
+    # A phone opens several requests at once with the same credentials: one Argon2 run serves them
+    # all, the others wait for it and find the result cached (a failure is not shared: they retry).
+    with _lock:
+        gate = _in_flight.setdefault(fingerprint, threading.Lock())
+    try:
+        with gate:
+            if _cached(fingerprint):
+                return True
+            try:
+                _hasher.verify(stored_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+            with _lock:
+                if len(_cache) >= CACHE_MAX:
+                    _cache.clear()
+                _cache[fingerprint] = (time.monotonic() + CACHE_SECONDS, name)
+            return True
+    finally:
+        with _lock:
+            if _in_flight.get(fingerprint) is gate and not gate.locked():
+                del _in_flight[fingerprint]
+
+
+def _cached(fingerprint: str) -> bool:
     with _lock:
         hit = _cache.get(fingerprint)
-        if hit and hit[0] > now:
-            return True
-    try:
-        _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    with _lock:
-        if len(_cache) >= CACHE_MAX:
-            _cache.clear()
-        _cache[fingerprint] = (now + CACHE_SECONDS, name)
-    return True
+        return bool(hit and hit[0] > time.monotonic())
 
 
 def forget(name: str) -> None:
