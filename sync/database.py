@@ -122,6 +122,19 @@ class Database:
             return None
         return row
 
+    def _row_at(self, conn, doc_id: str, rev: str | None) -> tuple[DocRow, str]:
+        """The document and the revision a read asks for (the winner when `rev` is None), or 404."""
+        row = self._visible_row(conn, doc_id)
+        if row is None:
+            raise errors.NotFound("missing")
+        if rev is None:
+            if row.deleted:
+                raise errors.NotFound("deleted")
+            return row, row.winning_rev
+        if not revtree.rev_exists(row.tree, validate_rev(rev)):
+            raise errors.NotFound("missing")
+        return row, rev
+
     def _load_body(self, conn, doc_id: str, rev: str) -> tuple[bool, dict] | None:
         row = conn.execute(
             sa.select(revisions.c.deleted, revisions.c.body).where(
@@ -162,19 +175,10 @@ class Database:
         atts_since: list[str] | None = None, latest: bool = False, local_seq: bool = False,
     ) -> dict:
         with self.store.reading() as conn:
-            row = self._visible_row(conn, doc_id)
-            if row is None:
-                raise errors.NotFound("missing")
-            if rev is None:
-                if row.deleted:
-                    raise errors.NotFound("deleted")
-                rev = row.winning_rev
-            else:
-                validate_rev(rev)
-                if not revtree.rev_exists(row.tree, rev):
-                    raise errors.NotFound("missing")
-                if latest:
-                    rev = revtree.latest(rev, row.tree)
+            explicit = rev is not None
+            row, rev = self._row_at(conn, doc_id, rev)
+            if explicit and latest:
+                rev = revtree.latest(rev, row.tree)
             doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since)
             if doc is None:
                 raise errors.NotFound("missing")
@@ -333,15 +337,7 @@ class Database:
 
     def get_attachment(self, doc_id: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         with self.store.reading() as conn:
-            row = self._visible_row(conn, doc_id)
-            if row is None:
-                raise errors.NotFound("missing")
-            if rev is None:
-                if row.deleted:
-                    raise errors.NotFound("deleted")
-                rev = row.winning_rev
-            elif not revtree.rev_exists(row.tree, validate_rev(rev)):
-                raise errors.NotFound("missing")
+            _row, rev = self._row_at(conn, doc_id, rev)
             loaded = self._load_body(conn, doc_id, rev)
             stub = (loaded[1].get("_attachments") or {}).get(name) if loaded else None
             if stub is None:
