@@ -75,12 +75,13 @@ def scheduled_tick(key: str | None = None) -> None:
         return
     from server import ops
 
-    try:
-        summary = tick(app)
-    except Exception:
-        ops.count_scheduler_run("calendar_tick", "error")
-        raise
-    ops.count_scheduler_run("calendar_tick", "error" if summary.errors else "ok")
+    with TICK_LOCK:  # the metrics' locks must not be held across a fork either (_guard_fork)
+        try:
+            summary = tick(app)
+        except Exception:
+            ops.count_scheduler_run("calendar_tick", "error")
+            raise
+        ops.count_scheduler_run("calendar_tick", "error" if summary.errors else "ok")
     if summary.errors:
         log.error("calendar tick: %d documents refused; first: %s", len(summary.errors), summary.errors[0])
 
