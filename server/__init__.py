@@ -26,7 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["PAICHA_VERSION"] = __version__
     if test_config:
         app.config.from_mapping(test_config)
-    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    _ensure_sqlite_folder(url)
+    # A server's connections can be dropped under us (restart, idle timeout); a SQLite file's cannot,
+    # and the ping would cost every checkout a round trip.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", not url.startswith("sqlite"))
     logging.basicConfig(level=os.environ.get("PAICHA_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -20,7 +20,6 @@ def from_env() -> dict:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return {
         "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # The database phones replicate with; it carries the domain rules.
         "PAICHA_DOMAIN_DB": os.environ.get("PAICHA_DOMAIN_DB", "paicha"),
         "MAX_CONTENT_LENGTH": _int("PAICHA_MAX_BODY_BYTES", 64 * 1024 * 1024),
