@@ -12,6 +12,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands back naive datetimes, and everything
+    stored is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
 LEVELS = {6: "district", 9: "township", 12: "village"}
 ROLES = ("village_cadre", "township_staff", "district_supervisor", "admin")
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from .auth import Principal
 from .extensions import db, write_session
-from .models import Account, ApiToken, utcnow
+from .models import Account, ApiToken, as_utc, utcnow
 
 ACCESS_TTL = dt.timedelta(hours=12)
 REFRESH_TTL = dt.timedelta(days=30)
@@ -32,10 +32,6 @@ def issue(account_id: int, device_id: str | None, kind: str = "access", ttl: dt.
     return token, expires
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
 def lookup(token: str, kind: str = "access") -> tuple[ApiToken, Account] | None:
     row = db.session.execute(
         sa.select(ApiToken, Account).join(Account, Account.id == ApiToken.account_id)
@@ -44,7 +40,7 @@ def lookup(token: str, kind: str = "access") -> tuple[ApiToken, Account] | None:
     if row is None:
         return None
     record, account = row
-    if record.revoked_at is not None or _aware(record.expires_at) <= utcnow() or not account.active:
+    if record.revoked_at is not None or as_utc(record.expires_at) <= utcnow() or not account.active:
         return None
     return record, account
 

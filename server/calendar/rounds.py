@@ -27,6 +27,7 @@ from flask import Flask
 import schemas
 from sync.changes import ChangesOptions
 
+from ..models import as_utc
 from . import tables
 from .periods import (
     ESCALATES,
@@ -351,7 +352,7 @@ def _index_batch(app: Flask, db_name: str, entries: list[dict], last_seq: int, n
                 device_time = old_time if device_time is None else min(old_time, device_time)
             received_at = as_aware(old.received_at) if old is not None else as_aware(received.get(doc_id) or now)
             rows.append({"db_name": db_name, "doc_id": doc_id, "round_id": new["round_id"], "area": new["area"],
-                         "device_time": _utc(device_time), "received_at": _utc(received_at),
+                         "device_time": as_utc(device_time), "received_at": as_utc(received_at),
                          "deleted": False, "seq": new["seq"], "review": old.review if old is not None else None})
         for start in range(0, len(rows), LOOKUP_CHUNK):
             conn.execute(_upsert(conn, t, rows[start:start + LOOKUP_CHUNK], ["db_name", "doc_id"]))
@@ -374,7 +375,7 @@ def _round_values(db_name: str, doc_id: str, doc: dict, seq: int) -> dict | None
         return None
     return {"db_name": db_name, "round_id": doc_id, "area": doc["area"][:64], "level": str(doc.get("level") or "")[:20],
             "title": str(doc.get("title") or ""), "period_start": start, "period_end": end or start,
-            "due_date": due, "due_at": _utc(due_instant(due)), "created_at": _utc(parse_timestamp(doc.get("created_at"))),
+            "due_date": due, "due_at": as_utc(due_instant(due)), "created_at": as_utc(parse_timestamp(doc.get("created_at"))),
             "live": True, "settled": OVERDUE, "report_id": None, "submitted_at": None, "time_used": None,
             "device_time": None, "received_at": None, "review": None, "seq": seq}
 
@@ -420,9 +421,9 @@ def settle(conn: sa.Connection, db_name: str, round_ids: list[str], skew: dt.tim
             sub = status.submission
             review = next((rep.review for rep in mine if sub and rep.doc_id == sub.doc_id), None)
             values = {"settled": status.status, "report_id": sub.doc_id if sub else None,
-                      "submitted_at": _utc(sub.at) if sub else None, "time_used": sub.source if sub else None,
-                      "device_time": _utc(sub.device_time) if sub else None,
-                      "received_at": _utc(sub.received_at) if sub else None, "review": review}
+                      "submitted_at": as_utc(sub.at) if sub else None, "time_used": sub.source if sub else None,
+                      "device_time": as_utc(sub.device_time) if sub else None,
+                      "received_at": as_utc(sub.received_at) if sub else None, "review": review}
             current = {k: getattr(row, k) for k in values}
             if any(_differs(current[k], v) for k, v in values.items()):
                 changed.append({"b_db": db_name, "b_round": row.round_id, **{f"b_{k}": v for k, v in values.items()}})
@@ -438,12 +439,8 @@ def _differs(old, new) -> bool:
 
 def _row_values(row) -> dict:
     return {"db_name": row.db_name, "doc_id": row.doc_id, "round_id": row.round_id, "area": row.area,
-            "device_time": _utc(row.device_time), "received_at": _utc(row.received_at),
+            "device_time": as_utc(row.device_time), "received_at": as_utc(row.received_at),
             "deleted": row.deleted, "seq": row.seq, "review": row.review}
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None else as_aware(moment).astimezone(dt.timezone.utc)
 
 
 def reports_for(app: Flask, round_ids: list[str]) -> dict[str, list[tuple[str, ReportTimes]]]:

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sync.access import AcceptedWrite
 from sync.tables import databases, documents, revisions
 
+from ..models import as_utc, utcnow
+
 from . import checks, locate
 from .checks import Place, Position
 from .settings import Thresholds
@@ -36,15 +38,6 @@ INVALID_FIX = "invalid_fix"  # a fix the write rules should have refused (e.g. w
 CHECK_ERROR = "check_error"  # the check itself failed; see the server log
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
 # -- the hook -------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from flask import current_app
 from sync.database import scope_clause
 
 from ..auth import Principal
+from ..models import as_utc
 from ..calendar.periods import SHANGHAI, local_date, stamp, start_of_day
 from ..calendar.status import LATE, MISSED, MISSING, ON_TIME, OPEN, OVERDUE, STATUSES
 
@@ -205,8 +206,8 @@ def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 
                 yield RoundRow(
                     area=b.area, name=names.get(b.area, ""), level=b.level, round_id=b.round_id, title=b.title,
                     period_start=b.period_start, period_end=b.period_end, due=b.due_date, status=b.status,
-                    report_id=b.report_id, submitted_at=_aware(b.submitted_at), time_used=b.time_used,
-                    device_time=_aware(b.device_time), received_at=_aware(b.received_at), review=b.review)
+                    report_id=b.report_id, submitted_at=as_utc(b.submitted_at), time_used=b.time_used,
+                    device_time=as_utc(b.device_time), received_at=as_utc(b.received_at), review=b.review)
             if len(batch) < size:
                 return
             last = batch[-1]
@@ -220,10 +221,6 @@ def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 
 def round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, limit: int | None = MAX_ROWS,
                **filters) -> list[RoundRow]:
     return list(iter_round_rows(area, since, until, offset=offset, limit=limit, **filters))
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
 
 
 def status_counts(area: str, since: dt.date, until: dt.date, *, by: str | tuple[str, ...] = "area") -> dict:
@@ -326,7 +323,7 @@ def _fact(row) -> dict:
         out[f] = mapping.get(f)
     out["one_time_resolution"] = bool(out["one_time_resolution"])
     for f in ("created_at", "accepted_at", "resolved_at"):
-        out[f] = _aware(out[f])
+        out[f] = as_utc(out[f])
         out[f + "_dt"] = out[f]
     return out
 
@@ -341,20 +338,16 @@ def dispute_facts(database, area: str, since: dt.date | None = None, until: dt.d
     d = disputes.c
     extra = []
     if since is not None and until is not None:
-        lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+        lo, hi = as_utc(start_of_day(since)), as_utc(end_of(until))
         window = [sa.and_(d.created_at >= lo, d.created_at < hi), sa.and_(d.resolved_at >= lo, d.resolved_at < hi)]
         if open_before is not None:
-            window.append(sa.and_(d.status.in_(OPEN_DISPUTE), d.created_at < _utc(end_of(open_before))))
+            window.append(sa.and_(d.status.in_(OPEN_DISPUTE), d.created_at < as_utc(end_of(open_before))))
         extra.append(sa.or_(*window))
     if key_only:
         extra.append(d.risk_level.in_(KEY_RISKS))
     query = sa.select(disputes).where(*_records(database, "dispute", area, *extra)).order_by(d.doc_id).limit(MAX_ROWS)
     with database.store.reading() as conn:
         return [_fact(r) for r in conn.execute(query)]
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc)
 
 
 def notices(database, area: str, limit: int = 20) -> list[dict]:
@@ -367,7 +360,7 @@ def notices(database, area: str, limit: int = 20) -> list[dict]:
     with database.store.reading() as conn:
         rows = conn.execute(query).all()
     return [{"id": r.doc_id, "target_area": r.area, "subject": r.summary, "deadline": r.deadline,
-             "status": r.status, "created_at": _aware(r.created_at), "created_by": r.created_by} for r in rows]
+             "status": r.status, "created_at": as_utc(r.created_at), "created_by": r.created_by} for r in rows]
 
 
 # -- devices and visits ----------------------------------------------------------------------------------
@@ -428,7 +421,7 @@ def map_data(area: str, since: dt.date, until: dt.date, limit: int = 2000) -> di
 
 def fmt_local(moment: dt.datetime | None) -> str:
     """A stored UTC time as YYYY-MM-DD HH:MM in Asia/Shanghai."""
-    moment = _aware(moment)
+    moment = as_utc(moment)
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -476,7 +469,7 @@ def metric_sql(metric: str, since: dt.date, until: dt.date, *, accept_days: int,
     from .tables import records
 
     d = records.c
-    lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+    lo, hi = as_utc(start_of_day(since)), as_utc(end_of(until))
     created_in = sa.and_(d.created_at.is_not(None), d.created_at >= lo, d.created_at < hi)
     resolved_in = sa.and_(d.resolved_at.is_not(None), d.resolved_at >= lo, d.resolved_at < hi)
     day = 86400 * 10 ** 6
@@ -536,7 +529,7 @@ def dispute_months(database, area: str, since: dt.date, until: dt.date) -> dict[
     from .tables import records
 
     d = records.c
-    lo, hi = _utc(start_of_day(since)), _utc(end_of(until))
+    lo, hi = as_utc(start_of_day(since)), as_utc(end_of(until))
     out: dict[str, dict[str, int]] = defaultdict(dict)
     with database.store.reading() as conn:
         for key, column in (("registered", d.created_at), ("resolved", d.resolved_at)):
