@@ -6,13 +6,14 @@ import copy
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from ._formats import FORMAT_CHECKER
+from ._formats import FORMAT_CHECKER, is_date, is_date_time
 
 SCHEMA_DIR: Path = Path(__file__).resolve().parent
 EXAMPLES_DIR: Path = SCHEMA_DIR / "examples"
@@ -76,12 +77,49 @@ def validator_for(doc_type: str) -> Draft202012Validator:
 
     Its schema has every ``$ref`` replaced by what it points to: resolving references was most of
     the cost of validating a document, paid again for every document of a replication batch."""
+    # A self-referencing schema keeps its references; the registry resolves them.
+    schema = _inlined(doc_type) or _raw_schemas()[schema_path(doc_type).name]
+    return Draft202012Validator(schema, registry=registry(), format_checker=FORMAT_CHECKER)
+
+
+def accepts_for(doc_type: str) -> Callable[[Any], bool] | None:
+    """A compiled yes/no check for one type (fastjsonschema: generated Python, ~20x faster than
+    walking the schema), or None when the schema cannot be compiled that way.
+
+    A replication batch is almost always valid, so the fast check answers it; only a refused
+    document goes through the full validator, which explains every problem. Both read the same
+    inlined schema; tests/unit/test_schema_fast_path.py holds them to the same verdicts."""
+    return _compiled(doc_type)
+
+
+@functools.cache
+def _compiled(doc_type: str):
+    schema = _inlined(doc_type)
+    if schema is None:
+        return None
+    # Every keyword the schemas use means the same in draft 7 and 2020-12 once no $ref is left.
+    schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")}
+    check = fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **schema},
+                                   formats={"date": is_date, "date-time": is_date_time}, use_default=False)
+
+    def accepts(doc: Any) -> bool:
+        try:
+            check(doc)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
+    return accepts
+
+
+@functools.cache
+def _inlined(doc_type: str) -> dict[str, Any] | None:
+    """The type's schema with every `$ref` replaced by its target; None if a reference is recursive."""
     schema = _raw_schemas()[schema_path(doc_type).name]
     try:
-        schema = _inline_refs(schema, registry().resolver(base_uri=schema["$id"]), frozenset())
+        return _inline_refs(schema, registry().resolver(base_uri=schema["$id"]), frozenset())
     except _RecursiveRef:
-        pass  # a self-referencing schema keeps its references; the registry resolves them
-    return Draft202012Validator(schema, registry=registry(), format_checker=FORMAT_CHECKER)
+        return None
 
 
 class _RecursiveRef(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from ._loader import DOC_TYPES, validator_for
+from ._loader import DOC_TYPES, accepts_for, validator_for
 
 _TYPE_WORDS = {
     "string": "a text",
@@ -56,6 +56,9 @@ def validate_document(doc: Any) -> list[str]:
         return [f"unknown document type {doc_type!r}"]
 
     problems = list(_non_finite_numbers(body))
+    accepts = accepts_for(doc_type)
+    if not problems and accepts is not None and accepts(body):
+        return _cross_field_problems(doc_type, body)
     errors = sorted(
         validator_for(doc_type).iter_errors(body),
         key=lambda e: ([str(p) for p in e.absolute_path], e.message),
