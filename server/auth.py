@@ -60,12 +60,21 @@ def _principal(account) -> Principal:
     return Principal(account.name, account.role, account.scope, account.id)
 
 
+_ACCOUNT_BY_NAME = sa.select(Account.__table__).where(Account.__table__.c.name == sa.bindparam("name"))
+
+
+def _account_row(name: str):
+    """The account as a plain row, read on its own short connection: every request of a phone
+    looks its account up (a disabled account or a changed password must take effect at once), so
+    this skips the ORM session, and no read transaction is held across the slow hash (SQLite
+    writers would wait on it)."""
+    with db.engine.connect() as conn:
+        return conn.execute(_ACCOUNT_BY_NAME, {"name": name}).first()
+
+
 def check_credentials(name: str, password: str) -> Principal:
     """Verify a name and password, applying the lockout; raises Unauthorized or TooManyAttempts."""
-    # A plain row, not an ORM object: it stays readable after the rollback, and no read
-    # transaction is held across the slow hash (SQLite writers would wait on it).
-    account = db.session.execute(sa.select(Account.__table__).where(Account.name == name)).first()
-    db.session.rollback()
+    account = _account_row(name)
     now = utcnow()
     if account is not None and account.locked_until is not None:
         locked_until = account.locked_until
@@ -102,7 +111,7 @@ def _from_session_cookie() -> Principal | None:
         name = _serializer().loads(token, max_age=current_app.config["PAICHA_SESSION_SECONDS"])
     except (BadSignature, SignatureExpired):
         return None
-    account = db.session.execute(sa.select(Account).where(Account.name == name)).scalar_one_or_none()
+    account = _account_row(name)
     return _principal(account) if account is not None and account.active else None
 
 

@@ -7,7 +7,6 @@ later. A reader checkpointing `last_seq` can therefore never skip a change.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from . import errors, revtree, selector as mango, treecodec
 from .docs import outgoing
-from .tables import databases, documents, revisions
+from .tables import databases, documents
 
 BATCH = 500
 # A waiting feed is woken by the store's notifier (in this process at once, other processes'
@@ -201,17 +200,10 @@ class ChangesFeed:
         return doc
 
     def _bodies(self, conn, rows) -> dict[str, tuple[bool, dict]]:
-        from .database import PAIRS_CHUNK, revision_pairs_clause
+        from .database import load_revision_bodies
 
-        keys = [(r.doc_id, r.winning_rev) for r in rows]
-        out = {}
-        for start in range(0, len(keys), PAIRS_CHUNK):
-            chunk = keys[start:start + PAIRS_CHUNK]
-            for r in conn.execute(sa.select(revisions.c.doc_id, revisions.c.deleted, revisions.c.body).where(
-                revision_pairs_clause(conn, self.db.id, chunk),
-            )):
-                out[r.doc_id] = (r.deleted, json.loads(r.body))
-        return out
+        found = load_revision_bodies(conn, self.db.id, [(r.doc_id, r.winning_rev) for r in rows])
+        return {doc_id: loaded for (doc_id, _rev), loaded in found.items()}
 
     def _pending(self, since: int, upto: int | None) -> int:
         if upto is None:

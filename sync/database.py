@@ -2,11 +2,13 @@
 checked by the host's rules, and the changes feed never skips a committed change."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import attachments as atts
 from . import errors, revtree, treecodec
@@ -17,6 +19,7 @@ from .tables import databases, documents, local_docs, revisions
 IN_CHUNK = 500  # bound on ids per IN (...) clause
 SCOPE_PROBE = 5000  # a scope with fewer documents than this is read through the scope index
 WRITE_RETRIES = 5
+SCOPED_COUNTS_KEPT = 10_000  # scopes whose document counts are remembered (see Database._scoped_counts)
 
 
 @dataclass
@@ -60,20 +63,57 @@ def scope_clause(column, prefixes: tuple[str, ...] | None):
     return ranges[0] if len(ranges) == 1 else sa.or_(*ranges)
 
 
-def revision_pairs_clause(conn, db_id: int, pairs: list[tuple[str, str]]):
-    """`db_id = ? AND (doc_id, rev) IN pairs`, answered through the primary key by every store.
+def load_revision_bodies(conn, db_id: int, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[bool, dict]]:
+    """(deleted, body) of many revisions by (doc_id, rev), each found through the primary key.
 
     SQLite uses no index for a row-value `IN (VALUES ...)`: it scans every revision of the database
     (a village phone's `_bulk_get` then grows with the whole store). An OR of full-key equalities is
-    one primary-key probe per pair there (each OR term must name db_id for that). PostgreSQL plans
-    the row-value IN fine."""
-    if conn.dialect.name == "sqlite":
-        return sa.or_(*(sa.and_(revisions.c.db_id == db_id, revisions.c.doc_id == doc_id, revisions.c.rev == rev)
-                        for doc_id, rev in pairs))
-    return sa.and_(revisions.c.db_id == db_id, sa.tuple_(revisions.c.doc_id, revisions.c.rev).in_(pairs))
+    one primary-key probe per pair there (each OR term must name db_id for that); PostgreSQL joins
+    the pairs given as two arrays. Both statements are plain SQL made once per size: building them
+    as SQLAlchemy expressions took half of a `_bulk_get`."""
+    pairs = sorted(set(pairs))
+    out = {}
+    for start in range(0, len(pairs), PAIRS_CHUNK):
+        chunk = pairs[start:start + PAIRS_CHUNK]
+        if conn.dialect.name == "postgresql":
+            result = conn.execute(_PG_REVISIONS_BY_PAIRS, {"db": db_id, "ids": [d for d, _ in chunk],
+                                                           "revs": [r for _, r in chunk]})
+        else:
+            result = conn.exec_driver_sql(_sqlite_revisions_by_pairs(len(chunk)),
+                                          tuple(v for doc_id, rev in chunk for v in (db_id, doc_id, rev)))
+        for doc_id, rev, deleted, body in result:
+            out[(doc_id, rev)] = (bool(deleted), json.loads(body))
+    return out
 
 
 PAIRS_CHUNK = 200  # pairs per query (SQLite's parser nests each OR one level deeper; its limit is 1000)
+_PG_REVISIONS_BY_PAIRS = sa.text(
+    f"SELECT r.doc_id, r.rev, r.deleted, r.body FROM {revisions.name} r "
+    "JOIN unnest(:ids, :revs) AS p(doc_id, rev) ON r.doc_id = p.doc_id AND r.rev = p.rev "
+    "WHERE r.db_id = :db"
+).bindparams(sa.bindparam("ids", type_=ARRAY(sa.Text)), sa.bindparam("revs", type_=ARRAY(sa.Text)))
+
+
+@functools.lru_cache(maxsize=PAIRS_CHUNK)
+def _sqlite_revisions_by_pairs(count: int) -> str:
+    terms = " OR ".join(["(db_id = ? AND doc_id = ? AND rev = ?)"] * count)
+    return f"SELECT doc_id, rev, deleted, body FROM {revisions.name} WHERE {terms}"
+
+
+# Statements of the per-request hot paths, built once: building a SQLAlchemy expression costs more
+# than running it on a small table (a checkpoint read is one of four requests per replication batch).
+_LOCAL_WHERE = sa.and_(local_docs.c.db_id == sa.bindparam("k_db"), local_docs.c.owner == sa.bindparam("k_owner"),
+                       local_docs.c.doc_id == sa.bindparam("k_doc"))
+_LOCAL_SELECT = sa.select(local_docs.c.rev, local_docs.c.body).where(_LOCAL_WHERE)
+_LOCAL_DELETE = local_docs.delete().where(_LOCAL_WHERE)
+_LOCAL_UPDATE = local_docs.update().where(_LOCAL_WHERE).values(rev=sa.bindparam("rev"), body=sa.bindparam("body"))
+_LOCAL_INSERT = local_docs.insert().values(db_id=sa.bindparam("k_db"), owner=sa.bindparam("k_owner"),
+                                           doc_id=sa.bindparam("k_doc"), rev=sa.bindparam("rev"),
+                                           body=sa.bindparam("body"))
+_ROWS_BY_ID = (sa.select(documents).where(documents.c.db_id == sa.bindparam("k_db"),
+                                          documents.c.doc_id.in_(sa.bindparam("k_ids", expanding=True)))
+               .order_by(documents.c.doc_id))
+_ROWS_BY_ID_FOR_UPDATE = _ROWS_BY_ID.with_for_update()
 
 
 class Database:
@@ -106,13 +146,9 @@ class Database:
     def _load_rows(self, conn, ids: Iterable[str], for_update: bool = False) -> dict[str, DocRow]:
         ids = sorted(set(ids))
         found: dict[str, DocRow] = {}
+        stmt = _ROWS_BY_ID_FOR_UPDATE if for_update else _ROWS_BY_ID
         for start in range(0, len(ids), IN_CHUNK):
-            stmt = sa.select(documents).where(
-                documents.c.db_id == self.id, documents.c.doc_id.in_(ids[start:start + IN_CHUNK])
-            ).order_by(documents.c.doc_id)
-            if for_update:
-                stmt = stmt.with_for_update()
-            for row in conn.execute(stmt):
+            for row in conn.execute(stmt, {"k_db": self.id, "k_ids": ids[start:start + IN_CHUNK]}):
                 found[row.doc_id] = DocRow.from_sql(row)
         return found
 
@@ -149,12 +185,7 @@ class Database:
             db = conn.execute(sa.select(databases).where(databases.c.id == self.id)).one()
             doc_count, del_count = db.doc_count, db.doc_del_count
             if scope_clause(documents.c.scope, self.access.read_prefixes) is not None:
-                counts = conn.execute(self._scoped(
-                    sa.select(documents.c.deleted, sa.func.count()).where(documents.c.db_id == self.id)
-                    .group_by(documents.c.deleted)
-                )).all()
-                by_deleted = {bool(d): n for d, n in counts}
-                doc_count, del_count = by_deleted.get(False, 0), by_deleted.get(True, 0)
+                doc_count, del_count = self._scoped_counts(conn, db.update_seq)
         return {
             "db_name": self.name,
             "update_seq": db.update_seq,
@@ -167,6 +198,26 @@ class Database:
             "sizes": {"active": 0, "external": 0, "file": 0},
             "props": {},
         }
+
+    def _scoped_counts(self, conn, update_seq: int) -> tuple[int, int]:
+        """The reader's own document counts. Counting a scope walks its index, and a replicating
+        phone asks for the database info after every batch, so the counts are kept per
+        (scope, update_seq): any write moves update_seq, which retires them. update_seq was read
+        first, so counts that already include a later write are never reused under it."""
+        key = (self.id, self.access.read_prefixes)
+        cached = self.store.scoped_counts.get(key)
+        if cached is not None and cached[0] == update_seq:
+            return cached[1], cached[2]
+        counts = conn.execute(self._scoped(
+            sa.select(documents.c.deleted, sa.func.count()).where(documents.c.db_id == self.id)
+            .group_by(documents.c.deleted)
+        )).all()
+        by_deleted = {bool(d): n for d, n in counts}
+        doc_count, del_count = by_deleted.get(False, 0), by_deleted.get(True, 0)
+        if len(self.store.scoped_counts) >= SCOPED_COUNTS_KEPT:
+            self.store.scoped_counts.clear()
+        self.store.scoped_counts[key] = (update_seq, doc_count, del_count)
+        return doc_count, del_count
 
     # -- single document reads ------------------------------------------------------------------
     def get(
@@ -242,16 +293,7 @@ class Database:
         return {"missing": rev} if doc is None else {"ok": doc}
 
     def _load_bodies(self, conn, keys) -> dict[tuple[str, str], tuple[bool, dict]]:
-        """Revision bodies for many (doc_id, rev) pairs, PAIRS_CHUNK pairs per query."""
-        keys = sorted(set(keys))
-        out = {}
-        for start in range(0, len(keys), PAIRS_CHUNK):
-            for r in conn.execute(sa.select(revisions.c.doc_id, revisions.c.rev, revisions.c.deleted,
-                                            revisions.c.body).where(
-                revision_pairs_clause(conn, self.id, keys[start:start + PAIRS_CHUNK]),
-            )):
-                out[(r.doc_id, r.rev)] = (r.deleted, json.loads(r.body))
-        return out
+        return load_revision_bodies(conn, self.id, keys)
 
     def _prefetch_bulk_get(self, conn, requests: list, latest: bool):
         """The visible rows and the bodies a `_bulk_get` will return, in two bulk reads (instead
@@ -673,13 +715,12 @@ class Database:
             self.access.record_writes(conn, outcome.accepted)
 
     # -- _local documents -----------------------------------------------------------------------
-    def _local_key(self, doc_id: str):
-        return sa.and_(local_docs.c.db_id == self.id, local_docs.c.owner == self.access.user,
-                       local_docs.c.doc_id == doc_id)
+    def _local_key(self, doc_id: str) -> dict:
+        return {"k_db": self.id, "k_owner": self.access.user, "k_doc": doc_id}
 
     def get_local(self, doc_id: str) -> dict:
         with self.store.reading() as conn:
-            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+            row = conn.execute(_LOCAL_SELECT, self._local_key(doc_id)).first()
         if row is None:
             raise errors.NotFound("missing")
         return {**json.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
@@ -691,12 +732,13 @@ class Database:
         for key in body:
             if key.startswith("_"):
                 raise errors.DocValidation(f"Bad special document member: {key}")
+        key = self._local_key(doc_id)
         with self.store.writing() as conn:
-            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+            row = conn.execute(_LOCAL_SELECT, key).first()
             if raw.get("_deleted"):
                 if row is None:
                     raise errors.NotFound("missing")
-                conn.execute(local_docs.delete().where(self._local_key(doc_id)))
+                conn.execute(_LOCAL_DELETE, key)
                 return {"ok": True, "id": f"_local/{doc_id}", "rev": "0-0"}
             if row is not None and raw.get("_rev") != row.rev:
                 raise errors.Conflict()
@@ -704,21 +746,18 @@ class Database:
                 raise errors.Conflict()
             number = int(row.rev.split("-")[1]) + 1 if row is not None else 1
             rev = f"0-{number}"
-            if row is None:
-                conn.execute(local_docs.insert().values(
-                    db_id=self.id, owner=self.access.user, doc_id=doc_id, rev=rev, body=dumps(body)))
-            else:
-                conn.execute(local_docs.update().where(self._local_key(doc_id)).values(rev=rev, body=dumps(body)))
+            conn.execute(_LOCAL_INSERT if row is None else _LOCAL_UPDATE, {**key, "rev": rev, "body": dumps(body)})
         return {"ok": True, "id": f"_local/{doc_id}", "rev": rev}
 
     def delete_local(self, doc_id: str, rev: str | None) -> dict:
+        key = self._local_key(doc_id)
         with self.store.writing() as conn:
-            row = conn.execute(sa.select(local_docs).where(self._local_key(doc_id))).first()
+            row = conn.execute(_LOCAL_SELECT, key).first()
             if row is None:
                 raise errors.NotFound("missing")
             if rev is not None and rev != row.rev:
                 raise errors.Conflict()
-            conn.execute(local_docs.delete().where(self._local_key(doc_id)))
+            conn.execute(_LOCAL_DELETE, key)
         return {"ok": True, "id": f"_local/{doc_id}", "rev": "0-0"}
 
     def _bulk_local(self, doc: IncomingDoc) -> dict:

@@ -17,6 +17,7 @@ from .tables import databases, metadata, server_meta
 
 DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
 DEFAULT_REVS_LIMIT = 1000
+_DATABASE_ID = sa.select(databases.c.id).where(databases.c.name == sa.bindparam("name"))  # built once: every request opens
 
 
 def configure_engine(engine: sa.Engine) -> sa.Engine:
@@ -58,6 +59,8 @@ class Store:
         self.notifier.bind(engine)  # cross-process wakes: PostgreSQL LISTEN/NOTIFY, SQLite polling
         self.default_revs_limit = revs_limit
         self._uuid: str | None = None
+        # (db id, read prefixes) -> (update_seq, doc_count, doc_del_count); see Database._scoped_counts
+        self.scoped_counts: dict[tuple, tuple[int, int, int]] = {}
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
@@ -137,7 +140,7 @@ class Store:
         from .database import Database
 
         with self.reading() as conn:
-            row = conn.execute(sa.select(databases.c.id).where(databases.c.name == name)).first()
+            row = conn.execute(_DATABASE_ID, {"name": name}).first()
         if row is None:
             raise errors.DatabaseNotFound()
         return Database(self, name, row.id, access, self.rules_for(name))
