@@ -62,7 +62,8 @@ class ChangesFeed:
         return conn.execute(sa.select(databases.c.update_seq).where(databases.c.id == self.db.id)).scalar_one()
 
     def events(self) -> Iterator[tuple]:
-        """Yields ("change", entry), ("heartbeat",) and finally ("last_seq", seq, pending)."""
+        """Yields ("change", entry), ("heartbeat",) and finally ("last_seq", seq, pending); and
+        ("idle",) when it is about to wait for a commit, so a transport can send what it holds."""
         o = self.o
         notifier = self.db.store.notifier
         with self.db.store.reading() as conn:
@@ -88,6 +89,7 @@ class ChangesFeed:
                 yield ("last_seq", since, self._pending(since, upto) if limited else 0)
                 return
             # Nothing yet (longpoll) or keep following (continuous): wait for a commit.
+            yield ("idle",)
             while True:
                 now = time.monotonic()
                 if now >= deadline:

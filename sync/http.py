@@ -361,32 +361,62 @@ def _changes_options(body) -> ChangesOptions:
     )
 
 
+FEED_CHUNK = 64 * 1024  # characters of feed held before a write
+
+
 def _stream_changes(events, options: ChangesOptions) -> Response:
     # Options were validated before this point, so errors still get a proper status; the opening
     # bytes go out at once so that clients see the response start before any heartbeat is due.
-    def continuous():
+    return Response(_buffered(_feed_lines(events, options)), mimetype="application/json",
+                    headers={"Cache-Control": "must-revalidate"})
+
+
+def _feed_lines(events, options: ChangesOptions):
+    """The feed's text, piece by piece; None where everything so far must reach the client now
+    (the feed is about to wait, or a heartbeat)."""
+    if options.feed in ("continuous", "eventsource"):
         for event in events:
             if event[0] == "change":
                 yield json.dumps(event[1], ensure_ascii=False) + "\n"
             elif event[0] == "heartbeat":
                 yield "\n"
+                yield None
+            elif event[0] == "idle":
+                yield None
             else:
                 yield json.dumps({"last_seq": event[1], "pending": event[2]}) + "\n"
+        return
+    yield '{"results":[\n'
+    yield None
+    sep = ""
+    for event in events:
+        if event[0] == "change":
+            yield sep + json.dumps(event[1], ensure_ascii=False)
+            sep = ",\n"
+        elif event[0] == "heartbeat":
+            yield "\n"
+            yield None
+        elif event[0] == "idle":
+            yield None
+        else:
+            yield '\n],\n"last_seq":%s,"pending":%d}\n' % (json.dumps(event[1]), event[2])
 
-    def normal():
-        yield '{"results":[\n'
-        sep = ""
-        for event in events:
-            if event[0] == "change":
-                yield sep + json.dumps(event[1], ensure_ascii=False)
-                sep = ",\n"
-            elif event[0] == "heartbeat":
-                yield "\n"
-            else:
-                yield '\n],\n"last_seq":%s,"pending":%d}\n' % (json.dumps(event[1]), event[2])
 
-    body = continuous() if options.feed in ("continuous", "eventsource") else normal()
-    return Response(body, mimetype="application/json", headers={"Cache-Control": "must-revalidate"})
+def _buffered(pieces):
+    """Joins pieces into writes of up to FEED_CHUNK: a write per change line cost more than
+    making the line (each is a syscall and an HTTP chunk). A None piece sends at once."""
+    held, size = [], 0
+    for piece in pieces:
+        if piece is not None:
+            held.append(piece)
+            size += len(piece)
+            if size < FEED_CHUNK:
+                continue
+        if held:
+            yield "".join(held)
+            held, size = [], 0
+    if held:
+        yield "".join(held)
 
 
 def _multipart_mixed(results: list) -> Response:
