@@ -3,7 +3,6 @@ checked by the host's rules, and the changes feed never skips a committed change
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import attachments as atts
+from . import jsonio
 from . import errors, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
 from .docs import IncomingDoc, dumps, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
@@ -82,7 +82,7 @@ def load_revision_bodies(conn, db_id: int, pairs: Iterable[tuple[str, str]]) -> 
             result = conn.exec_driver_sql(_sqlite_revisions_by_pairs(len(chunk)),
                                           tuple(v for doc_id, rev in chunk for v in (db_id, doc_id, rev)))
         for doc_id, rev, deleted, body in result:
-            out[(doc_id, rev)] = (bool(deleted), json.loads(body))
+            out[(doc_id, rev)] = (bool(deleted), jsonio.loads(body))
     return out
 
 
@@ -177,7 +177,7 @@ class Database:
                 revisions.c.db_id == self.id, revisions.c.doc_id == doc_id, revisions.c.rev == rev
             )
         ).first()
-        return None if row is None else (row.deleted, json.loads(row.body))
+        return None if row is None else (row.deleted, jsonio.loads(row.body))
 
     # -- info -----------------------------------------------------------------------------------
     def info(self) -> dict:
@@ -653,7 +653,7 @@ class Database:
                 known = (loaded[1].get("_attachments") or {}).get(name) if loaded else None
                 return known
             # Replicated revision: the stub points at an attachment of an ancestor we already hold.
-            stored = (json.loads(b) for b in conn.execute(sa.select(revisions.c.body).where(
+            stored = (jsonio.loads(b) for b in conn.execute(sa.select(revisions.c.body).where(
                 revisions.c.db_id == self.id, revisions.c.doc_id == row.doc_id
             )).scalars())
             pending = (body for (doc_id, _), (_, body) in outcome.new_revisions.items() if doc_id == row.doc_id)
@@ -723,7 +723,7 @@ class Database:
             row = conn.execute(_LOCAL_SELECT, self._local_key(doc_id)).first()
         if row is None:
             raise errors.NotFound("missing")
-        return {**json.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
+        return {**jsonio.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
 
     def put_local(self, doc_id: str, raw) -> dict:
         if not isinstance(raw, dict):

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import errors
+from .jsonio import dumps  # noqa: F401  (stored bodies; re-exported for the engine)
 from .revtree import parse_rev
 
 SPECIAL_MEMBERS = frozenset(
@@ -36,7 +37,9 @@ class IncomingDoc:
         return self.id.startswith("_local/")
 
 
-def dumps(value) -> str:
+def canonical_json(value) -> str:
+    """The text revision ids hash: the standard library's, fixed, so an edit made again (a retry,
+    another device) gets the same rev before and after any change of JSON codec."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -114,7 +117,7 @@ def _validate_revisions(revisions, rev) -> dict:
 def new_rev_hash(parent_rev: str | None, deleted: bool, body: dict, attachment_digests: list[str]) -> str:
     """Deterministic rev ids, as CouchDB makes them: the same edit of the same parent gives the same
     rev on every retry and on every device that makes it, so retried writes converge."""
-    material = dumps([parent_rev, deleted, body, sorted(attachment_digests)])
+    material = canonical_json([parent_rev, deleted, body, sorted(attachment_digests)])
     return hashlib.md5(material.encode("utf-8")).hexdigest()
 
 

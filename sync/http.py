@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, current_app, request
 
-from . import errors
+from . import errors, jsonio
 from .access import Access
 from .changes import ChangesOptions
 from .store import Store
@@ -21,7 +21,7 @@ CHANGES_DEFAULT_TIMEOUT = 60.0
 
 
 def couch_json(value, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n", status=status,
+    return Response(jsonio.dumpb(value) + b"\n", status=status,
                     mimetype="application/json", headers=headers)
 
 
@@ -41,7 +41,7 @@ def json_body(required: bool = True):
             raise errors.BadRequest("Request body is required.")
         return None
     try:
-        return json.loads(raw)
+        return jsonio.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise errors.InvalidJson() from None
 
@@ -377,7 +377,7 @@ def _feed_lines(events, options: ChangesOptions):
     if options.feed in ("continuous", "eventsource"):
         for event in events:
             if event[0] == "change":
-                yield json.dumps(event[1], ensure_ascii=False) + "\n"
+                yield jsonio.dumps(event[1]) + "\n"
             elif event[0] == "heartbeat":
                 yield "\n"
                 yield None
@@ -391,7 +391,7 @@ def _feed_lines(events, options: ChangesOptions):
     sep = ""
     for event in events:
         if event[0] == "change":
-            yield sep + json.dumps(event[1], ensure_ascii=False)
+            yield sep + jsonio.dumps(event[1])
             sep = ",\n"
         elif event[0] == "heartbeat":
             yield "\n"

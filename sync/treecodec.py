@@ -6,7 +6,7 @@ per level and fails near 500 revisions. Stored instead, per path, is a flat pre-
 """
 from __future__ import annotations
 
-import json
+from .jsonio import dumps, loads
 
 
 def encode(tree: list) -> str:
@@ -21,12 +21,12 @@ def encode(tree: list) -> str:
             for child in reversed(node[2]):
                 stack.append((child, index))
         paths.append({"pos": path["pos"], "nodes": flat})
-    return json.dumps(paths, separators=(",", ":"))
+    return dumps(paths)
 
 
 def decode(text: str) -> list:
     tree = []
-    for path in json.loads(text):
+    for path in loads(text):
         nodes = []
         for rev_hash, opts, parent in path["nodes"]:
             node = [rev_hash, opts, []]
