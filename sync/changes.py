@@ -17,6 +17,7 @@ from . import errors, revtree, selector as mango, treecodec
 from .docs import outgoing
 from .tables import databases, documents
 
+PENDING_KEPT = 10_000  # remembered pending counts (see ChangesFeed._pending)
 BATCH = 500
 # A waiting feed is woken by the store's notifier (in this process at once, other processes'
 # commits by PostgreSQL NOTIFY or SQLite polling, see notify.py); it also re-reads the store every
@@ -74,7 +75,7 @@ class ChangesFeed:
         last_beat = time.monotonic()
         while True:
             version = notifier.version(self.db.name)
-            last, count, upto, limited = since, 0, None, False
+            start, last, count, upto, limited = since, since, 0, None, False
             for event in self._scan(since, None if o.limit is None else o.limit - sent):
                 if event[0] == "change":
                     count += 1
@@ -86,7 +87,7 @@ class ChangesFeed:
             since = last
             live = o.feed in ("continuous", "eventsource") or (o.feed == "longpoll" and sent == 0)
             if limited or not live or (o.limit is not None and sent >= o.limit):
-                yield ("last_seq", since, self._pending(since, upto) if limited else 0)
+                yield ("last_seq", since, self._pending(start, count, since, upto) if limited else 0)
                 return
             # Nothing yet (longpoll) or keep following (continuous): wait for a commit.
             yield ("idle",)
@@ -207,13 +208,38 @@ class ChangesFeed:
         found = load_revision_bodies(conn, self.db.id, [(r.doc_id, r.winning_rev) for r in rows])
         return {doc_id: loaded for (doc_id, _rev), loaded in found.items()}
 
-    def _pending(self, since: int, upto: int | None) -> int:
+    def _pending(self, start: int, sent: int, since: int, upto: int | None) -> int:
+        """Changes left after `since` up to `upto`, for a scan that began at `start` and sent `sent`.
+
+        A phone pulls a feed page by page, and counting what is left costs the length of the rest
+        of the feed: every page of a long first sync would count again nearly all of it. So the
+        answer is remembered under (scope, since, upto); while update_seq has not moved (no write,
+        so no document changed its seq) the next page's answer is the previous one less what the
+        page sent, since every change in the range is sent (no selector or doc_ids filter)."""
         if upto is None:
             return 0
+        memo = self.db.store.pending_counts
+        exact_pages = self.o.selector is None and self.o.doc_ids is None
+        key = (self.db.id, self.db.access.read_prefixes)
+        known = memo.get((*key, start, upto)) if exact_pages else None
+        if known is not None:
+            pending = known - sent
+        else:
+            pending = self._count_pending(since, upto)
+        if exact_pages:
+            if len(memo) >= PENDING_KEPT:
+                memo.clear()
+            memo[(*key, since, upto)] = pending
+        return pending
+
+    def _count_pending(self, since: int, upto: int) -> int:
         with self.db.store.reading() as conn:
             seq = self._seq(conn)
+            # Only the seq column: the count is then answered from an index ((db, seq) or
+            # (db, scope, seq)) without reading each remaining row's revision tree.
+            counted = sa.select(documents.c.seq).where(documents.c.db_id == self.db.id, seq > since, seq <= upto)
+            if self.o.doc_ids is not None:
+                counted = counted.where(documents.c.doc_id.in_(self.o.doc_ids))
             return conn.execute(
-                sa.select(sa.func.count()).select_from(
-                    self._base().where(seq > since, seq <= upto).subquery()
-                )
+                sa.select(sa.func.count()).select_from(self.db._scoped(counted).subquery())
             ).scalar_one()

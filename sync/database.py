@@ -3,6 +3,7 @@ checked by the host's rules, and the changes feed never skips a committed change
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -19,6 +20,7 @@ from .tables import databases, documents, local_docs, revisions
 IN_CHUNK = 500  # bound on ids per IN (...) clause
 SCOPE_PROBE = 5000  # a scope with fewer documents than this is read through the scope index
 WRITE_RETRIES = 5
+NARROW_SCOPE_SECONDS = 60.0  # how long a store trusts a scope_is_narrow answer
 SCOPED_COUNTS_KEPT = 10_000  # scopes whose document counts are remembered (see Database._scoped_counts)
 
 
@@ -138,9 +140,19 @@ class Database:
         if scope_clause(documents.c.scope, self.access.read_prefixes) is None:
             return False
         if self._narrow is None:
+            # Only a choice of plan (both give the same rows), so a store remembers it for a while
+            # rather than probing on every request of a replicating phone.
+            key = (self.id, self.access.read_prefixes)
+            known = self.store.narrow_scopes.get(key)
+            if known is not None and known[0] > time.monotonic():
+                self._narrow = known[1]
+                return self._narrow
             probe = self._scoped(sa.select(documents.c.seq).where(documents.c.db_id == self.id)).limit(SCOPE_PROBE)
             found = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one()
             self._narrow = found < SCOPE_PROBE
+            if len(self.store.narrow_scopes) >= SCOPED_COUNTS_KEPT:
+                self.store.narrow_scopes.clear()
+            self.store.narrow_scopes[key] = (time.monotonic() + NARROW_SCOPE_SECONDS, self._narrow)
         return self._narrow
 
     def _load_rows(self, conn, ids: Iterable[str], for_update: bool = False) -> dict[str, DocRow]:

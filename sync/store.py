@@ -61,6 +61,10 @@ class Store:
         self._uuid: str | None = None
         # (db id, read prefixes) -> (update_seq, doc_count, doc_del_count); see Database._scoped_counts
         self.scoped_counts: dict[tuple, tuple[int, int, int]] = {}
+        # (db id, read prefixes) -> (trusted until, narrow); see Database.scope_is_narrow
+        self.narrow_scopes: dict[tuple, tuple[float, bool]] = {}
+        # (db id, read prefixes, since, upto) -> changes pending; see ChangesFeed._pending
+        self.pending_counts: dict[tuple, int] = {}
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
