@@ -32,6 +32,10 @@ class AcceptedWrite:
     seq: int
     scope: str
     body: dict  # the new revision's stored fields (attachment stubs included)
+    # The document's winning revision once the whole batch is applied (a replicated losing branch
+    # leaves the winner as it was), and whether that winner is a deletion.
+    winning_rev: str | None = None
+    winner_deleted: bool = False
 
 
 class WriteCheck(Protocol):

@@ -721,7 +721,8 @@ class Database:
             outcome.accepted.append(AcceptedWrite(
                 doc_id=row.doc_id, rev=result["rev"], previous_rev=result.pop("_previous"),
                 deleted=result.pop("_deleted"), seq=seq_of[row.doc_id],
-                scope=row.scope, body=result.pop("_body"),
+                scope=row.scope, body=result.pop("_body"), winning_rev=row.winning_rev,
+                winner_deleted=row.deleted,
             ))
         if self.access.record_writes:
             self.access.record_writes(conn, outcome.accepted)

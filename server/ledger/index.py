@@ -90,32 +90,26 @@ def apply_writes(conn: sa.Connection, db_name: str, writes: list[AcceptedWrite])
             latest[w.doc_id] = w
     if not latest:
         return
-    db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
-    ids = sorted(latest)
-    winners = {}
-    for start in range(0, len(ids), CHUNK):
-        winners.update({r.doc_id: r for r in conn.execute(
-            sa.select(documents.c.doc_id, documents.c.winning_rev, documents.c.deleted, documents.c.seq,
-                      documents.c.scope)
-            .where(documents.c.db_id == db_id, documents.c.doc_id.in_(ids[start:start + CHUNK])))})
+    db_id = None
     rows = []
     for doc_id, w in latest.items():
-        win = winners.get(doc_id)
-        if win is None:
-            continue
-        if win.deleted:
+        # The engine says which revision won once the batch was applied (the last write of a
+        # document in the batch carries its final seq and scope).
+        if w.winner_deleted:
             body = None
-        elif win.winning_rev == w.rev:
+        elif w.winning_rev == w.rev:
             body = w.body
-        else:
+        else:  # a replicated losing branch, or an older revision than the winner: read the winner
+            if db_id is None:
+                db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
             text = conn.execute(sa.select(revisions.c.body).where(
                 revisions.c.db_id == db_id, revisions.c.doc_id == doc_id,
-                revisions.c.rev == win.winning_rev)).scalar()
+                revisions.c.rev == w.winning_rev)).scalar()
             body = json.loads(text) if text else None
         if body is not None and body.get("type") not in TYPES:
             body = None  # no longer a dispute / notice: gone from the ledger
         known_type = body.get("type") if body else (w.body or {}).get("type") or _known(conn, db_name, doc_id)
-        rows.append(facts(db_name, doc_id, win.seq, win.scope, body,
+        rows.append(facts(db_name, doc_id, w.seq, w.scope, body,
                           known_type if known_type in TYPES else DISPUTE))
     if rows:
         _upsert(conn, rows)
