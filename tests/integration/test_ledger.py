@@ -476,3 +476,43 @@ def test_figures_in_sql_are_the_figure_members(app, district):
             months = queries.dispute_months(database, "", since, until)
             for key in expected:
                 assert {m: c[key] for m, c in months.items() if c.get(key)} == dict(expected[key])
+
+
+def test_dispute_facts_are_the_winners_when_branches_are_replicated(app, district):
+    """A replicated losing branch does not change a dispute's facts; a winning one does; a batch
+    holding both edits of a document indexes its final winner."""
+    import sqlalchemy as sa
+
+    from server.ledger.tables import records
+
+    admin = basic("demo-admin")
+    doc_id = f"dispute-{OWN_VILLAGE}-01"
+    doc = district.get(f"/paicha/{doc_id}", headers=admin).json
+    assert district.put(f"/paicha/{doc_id}", json={**doc, "summary": "（测试）当前版本"}, headers=admin).status_code == 201
+    doc = district.get(f"/paicha/{doc_id}?revs=true", headers=admin).json
+    # Branches fork from the winner's parent: siblings of the winner, at its depth or deeper.
+    pos, parent = int(doc["_rev"].split("-")[0]) - 1, doc["_revisions"]["ids"][1:]
+
+    def branch(rev_hash: str, summary: str, depth: int = 1) -> dict:
+        ids = [f"{rev_hash}{i}" for i in range(depth, 0, -1)] + parent
+        body = {k: v for k, v in doc.items() if not k.startswith("_")}
+        return {**body, "summary": summary, "_id": doc_id, "_rev": f"{pos + depth}-{ids[0]}",
+                "_revisions": {"start": pos + depth, "ids": ids}}
+
+    def summary() -> str:
+        with app.extensions["paicha_store"].reading() as conn:
+            return conn.execute(sa.select(records.c.summary).where(records.c.doc_id == doc_id)).scalar_one()
+
+    def push(*docs) -> None:
+        r = district.post("/paicha/_bulk_docs", json={"docs": list(docs), "new_edits": False}, headers=admin)
+        assert r.status_code == 201 and r.json == [], r.json
+
+    winner = district.get(f"/paicha/{doc_id}", headers=admin).json["summary"]
+    push(branch("0000", "（测试）输掉的分支"))  # "0000..." sorts below any md5 rev: it loses
+    assert district.get(f"/paicha/{doc_id}", headers=admin).json["summary"] == winner
+    assert summary() == winner
+    push(branch("ffff", "（测试）赢的分支"), branch("0001", "（测试）又一个输的分支"))
+    assert district.get(f"/paicha/{doc_id}", headers=admin).json["summary"] == "（测试）赢的分支"
+    assert summary() == "（测试）赢的分支"
+    push(branch("aaaa", "（测试）更长的分支", depth=2))  # longer: wins over ffff
+    assert summary() == "（测试）更长的分支"
