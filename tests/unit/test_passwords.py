@@ -60,3 +60,21 @@ def test_a_changed_hash_is_not_served_from_the_cache(counting):
     assert passwords.verify_password("cadre", "old-password", old)
     new = passwords.hash_password("new-password")
     assert passwords.verify_password("cadre", "old-password", new) is False
+
+
+def test_new_hashes_use_the_configured_argon2_cost_and_old_ones_still_verify():
+    from argon2 import PasswordHasher
+    from argon2 import extract_parameters
+
+    made = extract_parameters(passwords.hash_password("secret"))
+    assert (made.memory_cost, made.time_cost, made.parallelism) == (
+        passwords.ARGON2_MEMORY_KIB, passwords.ARGON2_TIME_COST, passwords.ARGON2_PARALLELISM)
+    older = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("secret")  # earlier default
+    assert passwords.verify_password("someone", "secret", older)
+    assert not passwords.verify_password("someone", "wrong", older)
+
+
+def test_a_bad_argon2_setting_stops_the_server_with_its_name(monkeypatch):
+    monkeypatch.setenv("PAICHA_ARGON2_TIME_COST", "two")
+    with pytest.raises(RuntimeError, match="PAICHA_ARGON2_TIME_COST"):
+        passwords._cost("PAICHA_ARGON2_TIME_COST", 2)
