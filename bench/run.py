@@ -375,7 +375,8 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
 
 
 def fmt_table(kind: str, r: dict) -> str:
-    lines = [f"\nPaicha ({kind}) vs pouchdb-server 4.2.0, same machine, same run, same PouchDB 9 client",
+    lines = [f"\nPaicha ({kind}, {os.environ.get('WEB_WORKERS', '1')} worker(s)) vs pouchdb-server 4.2.0, "
+             "same machine, same run, same PouchDB 9 client",
              f"{'row':<44} {'paicha':>22} {'pouchdb-server':>22} {'ratio':>7}  target"]
 
     def row(name, ours, theirs, rat, target):
@@ -448,7 +449,10 @@ def main() -> None:
     parser.add_argument("--reuse-pouch", metavar="RESULT_JSON",
                         help="take pouchdb-server's side of rows 3, 4 and 6 (the slow ones) from an earlier "
                              "result file of this machine instead of measuring it again (marked in the output)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")),
+                        help="our server's gunicorn workers (WEB_WORKERS; default 1, as `make run`)")
     args = parser.parse_args()
+    os.environ["WEB_WORKERS"] = str(args.workers)  # our server processes inherit it
     sizes = dict(QUICK if args.quick else FULL)
     if args.large:
         sizes["large"] = args.large
@@ -488,6 +492,7 @@ def main() -> None:
             RESULTS.mkdir(parents=True, exist_ok=True)
             path = RESULTS / f"bench-{kind}{'-quick' if args.quick else ''}-{time.strftime('%Y%m%dT%H%M%S')}.json"
             path.write_text(json.dumps({"benchmark": "bench/run.py", "machine": machine(kind), "sizes": sizes,
+                                        "web_workers": args.workers,
                                         "pouch_large": pouch_large, "seconds": round(time.time() - started),
                                         "pouch_slow_rows_measured": pouch_cache.get("measured", {}),
                                         "table": table, "results": results}, indent=2, ensure_ascii=False))
