@@ -113,6 +113,26 @@ def tree_pids(root: int) -> list[int]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def with_server_cpu(server, call) -> dict:
+    """`call()`'s result, plus the CPU seconds the server's processes spent meanwhile: a steadier
+    figure than wall time on a shared machine, and it separates the server's share from the client's."""
+    before = cpu_seconds(tree_pids(server.proc.pid))
+    out = call()
+    out["server_cpu_s"] = round(cpu_seconds(tree_pids(server.proc.pid)) - before, 2)
+    return out
+
+
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -235,10 +255,11 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
             if 1 in rows or 2 in rows:
                 n = sizes["push"]
                 log(f"row 1: push {n:,}")
-                o = node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha", "auth": cadre(),
-                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
-                p = node("push", {"dir": dev("push-p"), "remote": pmain, "auth": pauth, "count": n,
-                                  "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
+                o = with_server_cpu(main, lambda: node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha",
+                                                               "auth": cadre(), **docs}))
+                p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("push-p"), "remote": pmain, "auth": pauth,
+                                                                 **docs}))
                 for side in (o, p):
                     assert side["result"]["docs_written"] == n, side
                 results["1_push"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
@@ -246,8 +267,9 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                                      "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "target": ">= 1.5",
                                      "ours": o, "pouch": p}
                 log(f"row 2: pull {n:,}")
-                o = node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha", "auth": cadre()})
-                p = node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth})
+                o = with_server_cpu(main, lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
+                                                               "auth": cadre()}))
+                p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth}))
                 assert o["local_docs"] >= n and p["local_docs"] >= n, (o, p)
                 results["2_pull"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
                                      "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
@@ -260,16 +282,19 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 admin = cadre("bench-admin")
                 requests.put(main.url + "/plain", auth=("bench-admin", PASSWORD), timeout=60).raise_for_status()
                 log(f"rows 1-2, plain database: push and pull {n:,}")
-                o = node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain", "auth": admin,
-                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
-                p = node("push", {"dir": dev("ppush-p"), "remote": pouch_db(f"plain-{kind}"), "auth": pauth,
-                                  "count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"})
+                docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
+                o = with_server_cpu(main, lambda: node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain",
+                                                               "auth": admin, **docs}))
+                p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("ppush-p"),
+                                                                 "remote": pouch_db(f"plain-{kind}"), "auth": pauth, **docs}))
                 results["1b_push_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
                                             "ours_docs_per_s": round(n / o["seconds"]),
                                             "pouch_docs_per_s": round(n / p["seconds"]),
                                             "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "ours": o, "pouch": p}
-                o = node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain", "auth": admin})
-                p = node("pull", {"dir": dev("ppull-p"), "remote": pouch_db(f"plain-{kind}"), "auth": pauth})
+                o = with_server_cpu(main, lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
+                                                               "auth": admin}))
+                p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("ppull-p"),
+                                                                 "remote": pouch_db(f"plain-{kind}"), "auth": pauth}))
                 results["2b_pull_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
                                             "ours_docs_per_s": round(n / o["seconds"]),
                                             "pouch_docs_per_s": round(n / p["seconds"]),
@@ -382,19 +407,27 @@ def fmt_table(kind: str, r: dict) -> str:
     def row(name, ours, theirs, rat, target):
         lines.append(f"{name:<44} {ours:>22} {theirs:>22} {('x' + str(rat)) if rat else '-':>7}  {target}")
 
+    def server_cpu(x):
+        o, p = x["ours"].get("server_cpu_s"), x["pouch"].get("server_cpu_s")
+        if o is not None and p is not None:
+            row("  server CPU seconds", f"{o}", f"{p}", ratio(o, p, False), "")
+
     if "1_push" in r:
         x = r["1_push"]
         row(f"1 push {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
             f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
+        server_cpu(x)
     if "2_pull" in r:
         x = r["2_pull"]
         row(f"2 pull {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
             f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
+        server_cpu(x)
     for key, label in (("1b_push_plain", "1b push"), ("2b_pull_plain", "2b pull")):
         if key in r:
             x = r[key]
             row(f"{label} {x['docs']:,}, plain database (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
                 f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], "(engine alone) " + ok(x["ratio"] >= 1.5))
+            server_cpu(x)
     if "3_scope_pull" in r:
         x = r["3_scope_pull"]
         row(f"3 village pull, 200 of {x['ours_store_docs']:,} / {x['pouch_store_docs']:,}", f"{x['ours_s']} s",
@@ -417,7 +450,7 @@ def fmt_table(kind: str, r: dict) -> str:
             "p99 < 1000 " + ok(w["ours_p99_ms"] < 1000 and w["ours_errors"] == 0))
     if "5_longpoll" in r:
         x = r["5_longpoll"]
-        row(f"5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
+        row("5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
             f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", x["ratio"], "p50 < 50 " + ok(x["ours_p50_ms"] < 50))
     if "6_memory" in r:
         x = r["6_memory"]

@@ -373,31 +373,23 @@ def _stream_changes(events, options: ChangesOptions) -> Response:
 
 def _feed_lines(events, options: ChangesOptions):
     """The feed's text, piece by piece; None where everything so far must reach the client now
-    (the feed is about to wait, or a heartbeat)."""
-    if options.feed in ("continuous", "eventsource"):
-        for event in events:
-            if event[0] == "change":
-                yield jsonio.dumps(event[1]) + "\n"
-            elif event[0] == "heartbeat":
-                yield "\n"
-                yield None
-            elif event[0] == "idle":
-                yield None
-            else:
-                yield json.dumps({"last_seq": event[1], "pending": event[2]}) + "\n"
-        return
-    yield '{"results":[\n'
-    yield None
+    (the feed is about to wait, or a heartbeat). Continuous: a JSON object per line; otherwise one
+    JSON document whose "results" array grows as changes come."""
+    continuous = options.feed in ("continuous", "eventsource")
+    if not continuous:
+        yield '{"results":[\n'
+        yield None
     sep = ""
     for event in events:
         if event[0] == "change":
-            yield sep + jsonio.dumps(event[1])
+            yield jsonio.dumps(event[1]) + "\n" if continuous else sep + jsonio.dumps(event[1])
             sep = ",\n"
-        elif event[0] == "heartbeat":
-            yield "\n"
+        elif event[0] in ("heartbeat", "idle"):
+            if event[0] == "heartbeat":
+                yield "\n"
             yield None
-        elif event[0] == "idle":
-            yield None
+        elif continuous:
+            yield json.dumps({"last_seq": event[1], "pending": event[2]}) + "\n"
         else:
             yield '\n],\n"last_seq":%s,"pending":%d}\n' % (json.dumps(event[1]), event[2])
 
