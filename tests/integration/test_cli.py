@@ -108,3 +108,29 @@ def test_devices_report_who_has_not_synced(app, runner, client):
     with app.app_context():
         [device] = db.session.execute(sa.select(Device)).scalars()
         assert device.device_id == "phone-9" and device.last_sync_at is not None
+
+
+def test_checkpoints_record_a_devices_sync_once_a_minute(app, client):
+    import datetime as dt
+
+    from server.extensions import db
+    from server.models import Device
+
+    def checkpoint(n):
+        r = client.put(f"/paicha/_local/rep-2-{n}", json={"last_seq": n},
+                       headers={**basic("demo-village2"), "X-Paicha-Device": "phone-10"})
+        assert r.status_code == 201
+
+    def last_sync():
+        with app.app_context():
+            return db.session.execute(sa.select(Device.last_sync_at).where(Device.device_id == "phone-10")).scalar_one()
+
+    checkpoint(1)
+    first = last_sync()
+    checkpoint(2)  # the next batch, a moment later: no new write
+    assert last_sync() == first
+    recorded = app.extensions["paicha_device_syncs"]
+    for key in [k for k in recorded if k[1] == "phone-10"]:
+        recorded[key] -= dt.timedelta(minutes=2)  # as if the last write were two minutes old
+    checkpoint(3)
+    assert last_sync() > first
