@@ -19,6 +19,7 @@ from .tables import databases, documents
 
 PENDING_KEPT = 10_000  # remembered pending counts (see ChangesFeed._pending)
 BATCH = 500
+_UPDATE_SEQ = sa.select(databases.c.update_seq).where(databases.c.id == sa.bindparam("db"))  # built once
 # A waiting feed is woken by the store's notifier (in this process at once, other processes'
 # commits by PostgreSQL NOTIFY or SQLite polling, see notify.py); it also re-reads the store every
 # notifier.recheck_seconds() as a safety net.
@@ -60,7 +61,7 @@ class ChangesFeed:
         self.o = options
 
     def _update_seq(self, conn) -> int:
-        return conn.execute(sa.select(databases.c.update_seq).where(databases.c.id == self.db.id)).scalar_one()
+        return conn.execute(_UPDATE_SEQ, {"db": self.db.id}).scalar_one()
 
     def events(self) -> Iterator[tuple]:
         """Yields ("change", entry), ("heartbeat",) and finally ("last_seq", seq, pending); and
@@ -148,9 +149,12 @@ class ChangesFeed:
         while limit is None or sent < limit:
             with self.db.store.reading() as conn:
                 seq = self._seq(conn)
+                # No more rows than the page still needs: a phone's page is 100 changes, and
+                # each row carries its revision tree.
+                page = BATCH if limit is None else min(BATCH, limit - sent)
                 rows = conn.execute(self._in_seq_order(
                     self._base().where(seq > last, seq <= upto), conn
-                ).limit(BATCH)).all()
+                ).limit(page)).all()
                 if not rows:
                     break
                 for entry in self._entries(conn, rows):
@@ -161,7 +165,7 @@ class ChangesFeed:
                         yield ("end", last, upto, last < upto)
                         return
                 last = rows[-1].seq
-            if len(rows) < BATCH:
+            if len(rows) < page:
                 break
         yield ("end", upto, upto, False)
 

@@ -160,7 +160,7 @@ class Database:
         found: dict[str, DocRow] = {}
         stmt = _ROWS_BY_ID_FOR_UPDATE if for_update else _ROWS_BY_ID
         for start in range(0, len(ids), IN_CHUNK):
-            for row in conn.execute(stmt, {"k_db": self.id, "k_ids": ids[start:start + IN_CHUNK]}):
+            for row in conn.execute(stmt, {"k_db": self.id, "k_ids": ids[start:start + IN_CHUNK]}).all():
                 found[row.doc_id] = DocRow.from_sql(row)
         return found
 
