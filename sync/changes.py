@@ -17,7 +17,6 @@ from . import errors, revtree, selector as mango, treecodec
 from .docs import outgoing
 from .tables import databases, documents
 
-PENDING_KEPT = 10_000  # remembered pending counts (see ChangesFeed._pending)
 BATCH = 500
 _UPDATE_SEQ = sa.select(databases.c.update_seq).where(databases.c.id == sa.bindparam("db"))  # built once
 # A waiting feed is woken by the store's notifier (in this process at once, other processes'
@@ -231,9 +230,7 @@ class ChangesFeed:
         else:
             pending = self._count_pending(since, upto)
         if exact_pages:
-            if len(memo) >= PENDING_KEPT:
-                memo.clear()
-            memo[(*key, since, upto)] = pending
+            memo.remember((*key, since, upto), pending)
         return pending
 
     def _count_pending(self, since: int, upto: int) -> int:

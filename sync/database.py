@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import attachments as atts
-from . import jsonio
-from . import errors, revtree, treecodec
+from . import errors, jsonio, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
 from .docs import IncomingDoc, dumps, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
 from .tables import databases, documents, local_docs, revisions
@@ -21,7 +20,6 @@ IN_CHUNK = 500  # bound on ids per IN (...) clause
 SCOPE_PROBE = 5000  # a scope with fewer documents than this is read through the scope index
 WRITE_RETRIES = 5
 NARROW_SCOPE_SECONDS = 60.0  # how long a store trusts a scope_is_narrow answer
-SCOPED_COUNTS_KEPT = 10_000  # scopes whose document counts are remembered (see Database._scoped_counts)
 
 
 @dataclass
@@ -150,9 +148,7 @@ class Database:
             probe = self._scoped(sa.select(documents.c.seq).where(documents.c.db_id == self.id)).limit(SCOPE_PROBE)
             found = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one()
             self._narrow = found < SCOPE_PROBE
-            if len(self.store.narrow_scopes) >= SCOPED_COUNTS_KEPT:
-                self.store.narrow_scopes.clear()
-            self.store.narrow_scopes[key] = (time.monotonic() + NARROW_SCOPE_SECONDS, self._narrow)
+            self.store.narrow_scopes.remember(key, (time.monotonic() + NARROW_SCOPE_SECONDS, self._narrow))
         return self._narrow
 
     def _load_rows(self, conn, ids: Iterable[str], for_update: bool = False) -> dict[str, DocRow]:
@@ -226,9 +222,7 @@ class Database:
         )).all()
         by_deleted = {bool(d): n for d, n in counts}
         doc_count, del_count = by_deleted.get(False, 0), by_deleted.get(True, 0)
-        if len(self.store.scoped_counts) >= SCOPED_COUNTS_KEPT:
-            self.store.scoped_counts.clear()
-        self.store.scoped_counts[key] = (update_seq, doc_count, del_count)
+        self.store.scoped_counts.remember(key, (update_seq, doc_count, del_count))
         return doc_count, del_count
 
     # -- single document reads ------------------------------------------------------------------

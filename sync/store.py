@@ -45,6 +45,20 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
     return engine
 
 
+class Memo(dict):
+    """Remembered answers, emptied whenever it reaches `limit` entries (so it never grows without
+    bound; a forgotten answer is only recomputed)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, key, value) -> None:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+
+
 class Store:
     def __init__(
         self,
@@ -59,12 +73,11 @@ class Store:
         self.notifier.bind(engine)  # cross-process wakes: PostgreSQL LISTEN/NOTIFY, SQLite polling
         self.default_revs_limit = revs_limit
         self._uuid: str | None = None
-        # (db id, read prefixes) -> (update_seq, doc_count, doc_del_count); see Database._scoped_counts
-        self.scoped_counts: dict[tuple, tuple[int, int, int]] = {}
-        # (db id, read prefixes) -> (trusted until, narrow); see Database.scope_is_narrow
-        self.narrow_scopes: dict[tuple, tuple[float, bool]] = {}
-        # (db id, read prefixes, since, upto) -> changes pending; see ChangesFeed._pending
-        self.pending_counts: dict[tuple, int] = {}
+        # Answers this process remembers because a replicating phone asks them at every batch;
+        # each can always be recomputed, and each says when it stops being true.
+        self.scoped_counts = Memo()  # (db id, read prefixes) -> (update_seq, doc_count, doc_del_count)
+        self.narrow_scopes = Memo()  # (db id, read prefixes) -> (trusted until, narrow)
+        self.pending_counts = Memo()  # (db id, read prefixes, since, upto) -> changes pending
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
