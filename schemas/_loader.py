@@ -95,12 +95,47 @@ def accepts_for(doc_type: str) -> Callable[[Any], bool] | None:
 @functools.cache
 def _compiled(doc_type: str):
     schema = _inlined(doc_type)
-    if schema is None:
+    return None if schema is None else compile_check(schema)
+
+
+# Keywords that mean the same in draft 7 (what fastjsonschema compiles) and 2020-12 (what the
+# schemas are written in) once no $ref is left. A schema using anything else is not compiled.
+SAME_IN_BOTH_DRAFTS = frozenset({
+    "type", "properties", "required", "additionalProperties", "patternProperties", "items", "minItems",
+    "maxItems", "uniqueItems", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minProperties", "maxProperties", "allOf",
+    "anyOf", "oneOf", "not", "if", "then", "else", "format", "title", "description", "$comment",
+    "examples", "default", "$schema", "$id", "$defs",
+})
+_FORMATS = {"date": is_date, "date-time": is_date_time}
+
+
+def _same_in_both_drafts(node: Any) -> bool:
+    if isinstance(node, list):
+        return all(_same_in_both_drafts(item) for item in node)
+    if not isinstance(node, dict):
+        return True
+    if not SAME_IN_BOTH_DRAFTS.issuperset(node):
+        return False
+    if isinstance(node.get("items"), list) or node.get("format", "date") not in _FORMATS:
+        return False  # tuple `items` differ between the drafts; other formats are checked differently
+    for key, value in node.items():
+        if key in ("properties", "patternProperties", "$defs"):
+            if not all(_same_in_both_drafts(sub) for sub in value.values()):
+                return False
+        elif key not in ("const", "enum", "examples", "default", "required") and not _same_in_both_drafts(value):
+            return False
+    return True
+
+
+def compile_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A yes/no check compiled from a $ref-free schema, or None if it uses a keyword the two
+    validators could read differently."""
+    if not _same_in_both_drafts(schema):
         return None
-    # Every keyword the schemas use means the same in draft 7 and 2020-12 once no $ref is left.
     schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")}
     check = fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **schema},
-                                   formats={"date": is_date, "date-time": is_date_time}, use_default=False)
+                                   formats=_FORMATS, use_default=False)
 
     def accepts(doc: Any) -> bool:
         try:

@@ -135,3 +135,24 @@ def test_a_refused_document_still_gets_every_reason():
     del doc["summary"]
     problems = validate_document(doc)
     assert any("area" in p for p in problems) and any("summary" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "unevaluatedProperties": False},        # 2020-12 only
+    {"type": "array", "prefixItems": [{"type": "string"}]},     # 2020-12 only
+    {"type": "array", "items": [{"type": "string"}]},           # a tuple in draft 7, an error in 2020-12
+    {"type": "object", "properties": {"mail": {"type": "string", "format": "email"}}},  # checked differently
+    {"type": "object", "properties": {"n": {"$ref": "#/$defs/n"}}},  # a reference left in
+])
+def test_a_schema_the_drafts_could_read_differently_is_not_compiled(schema):
+    from schemas._loader import compile_check
+
+    assert compile_check(schema) is None
+
+
+def test_a_plain_schema_is_compiled():
+    from schemas._loader import compile_check
+
+    check = compile_check({"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}},
+                           "required": ["at"]})
+    assert check({"at": "2026-11-01T09:00:00+08:00"}) and not check({"at": "2026-11-01T09:00:00"})
