@@ -28,9 +28,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     _ensure_sqlite_folder(url)
-    # A server's connections can be dropped under us (restart, idle timeout); a SQLite file's cannot,
-    # and the ping would cost every checkout a round trip.
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", not url.startswith("sqlite"))
+    # No ping at every checkout (a round trip each): the store pings a server's connections that sat
+    # idle in the pool (sync/store.py configure_engine); a SQLite file's cannot be dropped under us.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", False)
     logging.basicConfig(level=os.environ.get("PAICHA_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -17,7 +17,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sync import errors
 from sync.http import couch_json, error_response
 
-from .extensions import db
 from .models import Account, utcnow
 from .passwords import verify_password
 
@@ -68,8 +67,7 @@ def _account_row(name: str):
     looks its account up (a disabled account or a changed password must take effect at once), so
     this skips the ORM session, and no read transaction is held across the slow hash (SQLite
     writers would wait on it)."""
-    with db.engine.connect() as conn:
-        return conn.execute(_ACCOUNT_BY_NAME, {"name": name}).first()
+    return current_app.extensions["paicha_store"].read_row(_ACCOUNT_BY_NAME, {"name": name})
 
 
 def check_credentials(name: str, password: str) -> Principal:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -20,12 +21,19 @@ DEFAULT_REVS_LIMIT = 1000
 _DATABASE_ID = sa.select(databases.c.id).where(databases.c.name == sa.bindparam("name"))  # built once: every request opens
 
 
+IDLE_PING_SECONDS = 5.0  # a server connection unused this long is pinged before it is handed out
+
+
 def configure_engine(engine: sa.Engine) -> sa.Engine:
     """SQLite: WAL, a generous busy timeout, and `BEGIN IMMEDIATE` for write transactions so two
-    writers queue instead of failing to upgrade their locks."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_paicha_configured", False):
+    writers queue instead of failing to upgrade their locks. A database server: connections that
+    sat idle are pinged before use."""
+    if getattr(engine, "_paicha_configured", False):
         return engine
     engine._paicha_configured = True
+    if engine.dialect.name != "sqlite":
+        _ping_when_idle(engine)
+        return engine
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -43,6 +51,30 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """What `pool_pre_ping` does, but only for a connection that has not been used for
+    IDLE_PING_SECONDS: a restart or an idle timeout of the database server drops connections that
+    wait in the pool, while one handed back a moment ago is alive. pre_ping cost a round trip at
+    every checkout, and a request checks out three connections. (A connection that dies while in
+    use fails that request; SQLAlchemy then replaces every pooled connection.)"""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record):
+        record.info["paicha_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy):
+        returned = record.info.get("paicha_returned")
+        if returned is not None and time.monotonic() - returned < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise sa.exc.DisconnectionError() from exc  # the pool replaces it and checks out again
+            raise
 
 
 class Memo(dict):
@@ -153,11 +185,17 @@ class Store:
             conn.execute(databases.delete().where(databases.c.id == db_id))
         self.notifier.notify(name)
 
+    def read_row(self, stmt, params: dict):
+        """The first row of a one-statement read, on its own short connection. (Reading it outside
+        a transaction on PostgreSQL, to save the BEGIN and ROLLBACK, measured slower: switching
+        the connection's isolation level back and forth cost more.)"""
+        with self.engine.connect() as conn:
+            return conn.execute(stmt, params).first()
+
     def open(self, name: str, access: Access):
         from .database import Database
 
-        with self.reading() as conn:
-            row = conn.execute(_DATABASE_ID, {"name": name}).first()
+        row = self.read_row(_DATABASE_ID, {"name": name})
         if row is None:
             raise errors.DatabaseNotFound()
         return Database(self, name, row.id, access, self.rules_for(name))

@@ -97,7 +97,7 @@ def _job_engine(app: Flask) -> sa.Engine:
     """The job store's own small pool: APScheduler disposes its engine at shutdown, which must not
     touch the app's."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = {"pool_pre_ping": True}
+    options = {}  # configure_engine pings a server's connections that sat idle
     if not url.startswith("sqlite"):
         options.update(pool_size=2, max_overflow=2)
     return configure_engine(sa.create_engine(url, **options))
