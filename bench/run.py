@@ -213,6 +213,13 @@ def cadre(name: str = "bench-cadre") -> dict:
     return {"username": name, "password": PASSWORD}
 
 
+def throughput(n: int, o: dict, p: dict, **extra) -> dict:
+    """A row 1/2 result entry: both sides' times and docs/s for `n` docs, and their ratio."""
+    return {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
+            "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
+            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), **extra, "ours": o, "pouch": p}
+
+
 def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> float | None:
     if not ours or not theirs:
         return None
@@ -262,19 +269,13 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                                                                  **docs}))
                 for side in (o, p):
                     assert side["result"]["docs_written"] == n, side
-                results["1_push"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
-                                     "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
-                                     "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "target": ">= 1.5",
-                                     "ours": o, "pouch": p}
+                results["1_push"] = throughput(n, o, p, target=">= 1.5")
                 log(f"row 2: pull {n:,}")
                 o = with_server_cpu(main, lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
                                                                "auth": cadre()}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth}))
                 assert o["local_docs"] >= n and p["local_docs"] >= n, (o, p)
-                results["2_pull"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
-                                     "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
-                                     "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "target": ">= 1.5",
-                                     "ours": o, "pouch": p}
+                results["2_pull"] = throughput(n, o, p, target=">= 1.5")
             if 1 in rows or 2 in rows:
                 # The same push and pull into a plain database (CouchDB semantics: no schema, no write
                 # rules, no audit trail), as pouchdb-server does them: the engine alone.
@@ -287,18 +288,12 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                                                                "auth": admin, **docs}))
                 p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("ppush-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth, **docs}))
-                results["1b_push_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
-                                            "ours_docs_per_s": round(n / o["seconds"]),
-                                            "pouch_docs_per_s": round(n / p["seconds"]),
-                                            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "ours": o, "pouch": p}
+                results["1b_push_plain"] = throughput(n, o, p)
                 o = with_server_cpu(main, lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
                                                                "auth": admin}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("ppull-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth}))
-                results["2b_pull_plain"] = {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
-                                            "ours_docs_per_s": round(n / o["seconds"]),
-                                            "pouch_docs_per_s": round(n / p["seconds"]),
-                                            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), "ours": o, "pouch": p}
+                results["2b_pull_plain"] = throughput(n, o, p)
             if 4 in rows:
                 count = sizes["devices"]
                 log(f"row 4: {count} devices at once")
@@ -412,21 +407,13 @@ def fmt_table(kind: str, r: dict) -> str:
         if o is not None and p is not None:
             row("  server CPU seconds", f"{o}", f"{p}", ratio(o, p, False), "")
 
-    if "1_push" in r:
-        x = r["1_push"]
-        row(f"1 push {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
-            f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
-        server_cpu(x)
-    if "2_pull" in r:
-        x = r["2_pull"]
-        row(f"2 pull {x['docs']:,} docs (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
-            f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], ">= x1.5 " + ok(x["ratio"] >= 1.5))
-        server_cpu(x)
-    for key, label in (("1b_push_plain", "1b push"), ("2b_pull_plain", "2b pull")):
+    for key, label, target in (("1_push", "1 push {:,} docs", ">= x1.5 "), ("2_pull", "2 pull {:,} docs", ">= x1.5 "),
+                               ("1b_push_plain", "1b push {:,}, plain database", "(engine alone) "),
+                               ("2b_pull_plain", "2b pull {:,}, plain database", "(engine alone) ")):
         if key in r:
             x = r[key]
-            row(f"{label} {x['docs']:,}, plain database (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
-                f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], "(engine alone) " + ok(x["ratio"] >= 1.5))
+            row(label.format(x["docs"]) + " (docs/s)", f"{x['ours_docs_per_s']:,} ({x['ours_s']} s)",
+                f"{x['pouch_docs_per_s']:,} ({x['pouch_s']} s)", x["ratio"], target + ok(x["ratio"] >= 1.5))
             server_cpu(x)
     if "3_scope_pull" in r:
         x = r["3_scope_pull"]

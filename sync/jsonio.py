@@ -22,17 +22,14 @@ def loads(data: str | bytes) -> Any:
         return json.loads(data, parse_constant=_no_constants)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII characters kept as they are."""
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def dumpb(value: Any) -> bytes:
-    """`dumps` as UTF-8 bytes, for responses."""
+    """Compact JSON as UTF-8 bytes, non-ASCII characters kept as they are."""
     try:
         return orjson.dumps(value)
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dumps(value: Any) -> str:
+    """`dumpb` as text (stored bodies and trees)."""
+    return dumpb(value).decode("utf-8")
