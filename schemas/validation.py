@@ -155,10 +155,8 @@ def _all_finite(body: Any) -> bool:
     """No NaN or infinity anywhere: the standard library's C encoder refuses them, faster than a walk."""
     try:
         json.dumps(body, allow_nan=False)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: not JSON data at all; the walk and the schema say what
         return False
-    except TypeError:
-        return False  # not JSON data at all: the walk and the schema say what is wrong
     return True
 
 

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sync.store import Memo
+
 from .access import DEVICE_HEADER
 from .extensions import db
 from .models import Account, Device, utcnow
@@ -48,7 +50,7 @@ def not_synced_since(cutoff: dt.datetime) -> list[tuple[Account, Device | None]]
 def init_app(app: Flask) -> None:
     domain = app.config["PAICHA_DOMAIN_DB"]
     prefix = f"/{domain}/_local/"
-    recorded: dict[tuple[int, str], dt.datetime] = {}  # (account, device) -> when this process last wrote it
+    recorded = Memo()  # (account, device) -> when this process last wrote it
     app.extensions["paicha_device_syncs"] = recorded
 
     @app.after_request
@@ -63,7 +65,5 @@ def init_app(app: Flask) -> None:
                 last = recorded.get(key)
                 if last is None or now - last >= RECORD_EVERY or now < last:
                     record_sync(principal.account_id, device, request.headers.get("User-Agent"), now)
-                    if len(recorded) >= 10_000:
-                        recorded.clear()
-                    recorded[key] = now
+                    recorded.remember(key, now)
         return response

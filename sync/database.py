@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from . import attachments as atts
 from . import errors, jsonio, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
-from .docs import IncomingDoc, dumps, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
+from .docs import IncomingDoc, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
+from .jsonio import dumps
 from .tables import databases, documents, local_docs, revisions
 
 IN_CHUNK = 500  # bound on ids per IN (...) clause

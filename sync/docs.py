@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import errors
-from .jsonio import dumps  # noqa: F401  (stored bodies; re-exported for the engine)
+from .jsonio import dumpb
 from .revtree import parse_rev
 
 SPECIAL_MEMBERS = frozenset(
@@ -94,7 +94,7 @@ def parse_incoming(raw, *, new_edits: bool = True, doc_id: str | None = None) ->
     if attachments is not None and not isinstance(attachments, dict):
         raise errors.DocValidation("_attachments must be a JSON object.")
     body = {k: v for k, v in raw.items() if not k.startswith("_")}
-    if len(dumps(body).encode("utf-8")) > MAX_DOCUMENT_BYTES:
+    if len(dumpb(body)) > MAX_DOCUMENT_BYTES:
         raise errors.DocumentTooLarge(f"Document {the_id!r} is larger than {MAX_DOCUMENT_BYTES} bytes.")
     return IncomingDoc(the_id, rev, revisions, deleted, attachments, body, raw)
 
