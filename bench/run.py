@@ -124,12 +124,40 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def with_server_cpu(server, call) -> dict:
-    """`call()`'s result, plus the CPU seconds the server's processes spent meanwhile: a steadier
-    figure than wall time on a shared machine, and it separates the server's share from the client's."""
+def database_cpu_seconds() -> float:
+    """CPU seconds of the local PostgreSQL server so far: its live processes, plus what its exited
+    backends left in the postmaster's children counters. 0 when it is not running here."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{entry}/comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        if int(fields[1]) == 1 or Path(f"/proc/{fields[1]}/comm").read_text().strip() not in ("postgres", "postmaster"):
+            ticks += int(fields[13]) + int(fields[14])  # the postmaster: its exited children's cutime + cstime
+        total += ticks / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def with_server_cpu(server, call, database: bool = False) -> dict:
+    """`call()`'s result, plus the CPU seconds the server's processes spent meanwhile (a steadier
+    figure than wall time on a shared machine), the client's (`node`, run by `call`), and with
+    `database` the PostgreSQL server's: together they say whose work a wall time is."""
     before = cpu_seconds(tree_pids(server.proc.pid))
+    client_before = os.times()
+    database_before = database_cpu_seconds() if database else 0.0
     out = call()
     out["server_cpu_s"] = round(cpu_seconds(tree_pids(server.proc.pid)) - before, 2)
+    client_after = os.times()
+    out["client_cpu_s"] = round(client_after.children_user + client_after.children_system
+                                - client_before.children_user - client_before.children_system, 2)
+    if database:
+        out["database_cpu_s"] = round(database_cpu_seconds() - database_before, 2)
     return out
 
 
@@ -263,7 +291,7 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 n = sizes["push"]
                 log(f"row 1: push {n:,}")
                 docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
-                o = with_server_cpu(main, lambda: node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha",
+                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha",
                                                                "auth": cadre(), **docs}))
                 p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("push-p"), "remote": pmain, "auth": pauth,
                                                                  **docs}))
@@ -271,7 +299,7 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                     assert side["result"]["docs_written"] == n, side
                 results["1_push"] = throughput(n, o, p, target=">= 1.5")
                 log(f"row 2: pull {n:,}")
-                o = with_server_cpu(main, lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
+                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
                                                                "auth": cadre()}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth}))
                 assert o["local_docs"] >= n and p["local_docs"] >= n, (o, p)
@@ -284,12 +312,12 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 requests.put(main.url + "/plain", auth=("bench-admin", PASSWORD), timeout=60).raise_for_status()
                 log(f"rows 1-2, plain database: push and pull {n:,}")
                 docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
-                o = with_server_cpu(main, lambda: node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain",
+                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain",
                                                                "auth": admin, **docs}))
                 p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("ppush-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth, **docs}))
                 results["1b_push_plain"] = throughput(n, o, p)
-                o = with_server_cpu(main, lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
+                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
                                                                "auth": admin}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("ppull-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth}))
@@ -299,8 +327,9 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 log(f"row 4: {count} devices at once")
                 devices = [{"name": f"dev-{i:03d}", "area": FILLER_VILLAGES[i], "auth": cadre(f"dev-{i:03d}")}
                            for i in range(count)]
-                o = node("concurrent", {"dir": dev("conc-o"), "remote": main.url + "/paicha", "devices": devices,
-                                        "docs": sizes["device_docs"], "rounds": 2})
+                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("concurrent", {
+                    "dir": dev("conc-o"), "remote": main.url + "/paicha", "devices": devices,
+                    "docs": sizes["device_docs"], "rounds": 2}))
                 pdevices = [{**d, "auth": pauth} for d in devices]
                 p = reuse(pouch_cache, "row4", lambda: node_or_dnf("concurrent", {
                     "dir": dev("conc-p"), "remote": pmain, "devices": pdevices, "docs": sizes["device_docs"],
@@ -406,6 +435,11 @@ def fmt_table(kind: str, r: dict) -> str:
         o, p = x["ours"].get("server_cpu_s"), x["pouch"].get("server_cpu_s")
         if o is not None and p is not None:
             row("  server CPU seconds", f"{o}", f"{p}", ratio(o, p, False), "")
+        o, p = x["ours"].get("client_cpu_s"), x["pouch"].get("client_cpu_s")
+        if o is not None and p is not None:
+            row("  client (PouchDB) CPU seconds", f"{o}", f"{p}", None, "")
+        if x["ours"].get("database_cpu_s") is not None:
+            row("  PostgreSQL CPU seconds", f"{x['ours']['database_cpu_s']}", "", None, "")
 
     for key, label, target in (("1_push", "1 push {:,} docs", ">= x1.5 "), ("2_pull", "2 pull {:,} docs", ">= x1.5 "),
                                ("1b_push_plain", "1b push {:,}, plain database", "(engine alone) "),
@@ -430,6 +464,9 @@ def fmt_table(kind: str, r: dict) -> str:
             f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", None,
             "p99 < 1000 " + ok(x["ours_p99_ms"] < 1000))
         row("  errors", str(x["ours_errors"]), str(x["pouch_errors"]), None, "0 " + ok(x["ours_errors"] == 0))
+        if x["ours"].get("client_cpu_s") is not None:
+            row("  ours, both rounds: CPU s server / client", f"{x['ours']['server_cpu_s']} / {x['ours']['client_cpu_s']}",
+                "", None, f"PostgreSQL {x['ours']['database_cpu_s']}" if "database_cpu_s" in x["ours"] else "")
         w = x["warm"]
         row("  again, logins cached: total", f"{w['ours_s']} s", f"{w['pouch_s']} s", w["ratio"], "")
         row("  again: latency p50 / p99 (ms), errors", f"{w['ours_p50_ms']} / {w['ours_p99_ms']}, {w['ours_errors']}",

@@ -1,6 +1,7 @@
 """`python -m server serve`: the production-style server (gunicorn, threaded workers)."""
 from __future__ import annotations
 
+import gc
 import os
 
 import click
@@ -25,6 +26,11 @@ def serve(host, port, workers, threads):
 
     ops.prepare_multiprocess()  # workers' metrics add up in one directory
     app = create_app()  # migrations and bootstrap run once, before workers fork
+    # What is loaded now lives as long as the process. Frozen, the cyclic collector's older
+    # generations no longer walk its ~140 000 objects (in-process, a push's time in the collector
+    # went from 7 % to 2 %), and workers keep sharing those pages with the master.
+    gc.collect()
+    gc.freeze()
 
     class Standalone(BaseApplication):
         def load_config(self):

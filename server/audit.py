@@ -6,16 +6,19 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sync.access import AcceptedWrite
+from sync.store import execute_many
 
 from .hooks import WriteContext, register_write_hook
 from .models import AuditEntry, utcnow
+
+_AUDIT_INSERT = sa.insert(AuditEntry.__table__)
 
 
 def record_audit(conn: sa.Connection, context: WriteContext, writes: list[AcceptedWrite]) -> None:
     if not writes:
         return
     now = utcnow()
-    conn.execute(sa.insert(AuditEntry.__table__), [
+    execute_many(conn, _AUDIT_INSERT, [
         {"db_name": context.db_name, "doc_id": w.doc_id, "rev": w.rev, "previous_rev": w.previous_rev,
          "deleted": w.deleted, "seq": w.seq, "scope": w.scope, "account": context.account,
          "device_id": context.device_id, "at": now}

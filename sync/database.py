@@ -15,6 +15,7 @@ from . import errors, jsonio, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
 from .docs import IncomingDoc, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
 from .jsonio import dumps
+from .store import execute_many
 from .tables import databases, documents, local_docs, revisions
 
 IN_CHUNK = 500  # bound on ids per IN (...) clause
@@ -115,6 +116,13 @@ _ROWS_BY_ID = (sa.select(documents).where(documents.c.db_id == sa.bindparam("k_d
                                           documents.c.doc_id.in_(sa.bindparam("k_ids", expanding=True)))
                .order_by(documents.c.doc_id))
 _ROWS_BY_ID_FOR_UPDATE = _ROWS_BY_ID.with_for_update()
+_DOCUMENT_COLUMNS = ("seq", "scope", "winning_rev", "deleted", "rev_tree")
+_DOCUMENT_UPDATE = (documents.update()
+                    .where(documents.c.db_id == sa.bindparam("k_db"), documents.c.doc_id == sa.bindparam("k_doc"))
+                    .values({c: sa.bindparam(c) for c in _DOCUMENT_COLUMNS}))
+_DOCUMENT_INSERT = documents.insert().values(db_id=sa.bindparam("k_db"), doc_id=sa.bindparam("k_doc"),
+                                             **{c: sa.bindparam(c) for c in _DOCUMENT_COLUMNS})
+_REVISION_INSERT = revisions.insert()
 
 
 class Database:
@@ -698,16 +706,9 @@ class Database:
             values = dict(k_db=self.id, k_doc=doc_id, seq=row.seq, scope=row.scope, winning_rev=row.winning_rev,
                           deleted=row.deleted, rev_tree=treecodec.encode(row.tree))
             (updates if row.exists else inserts).append(values)
-        columns = ("seq", "scope", "winning_rev", "deleted", "rev_tree")
-        if updates:
-            conn.execute(documents.update().where(
-                documents.c.db_id == sa.bindparam("k_db"), documents.c.doc_id == sa.bindparam("k_doc")
-            ).values({c: sa.bindparam(c) for c in columns}), updates)
-        if inserts:
-            conn.execute(documents.insert().values(
-                db_id=sa.bindparam("k_db"), doc_id=sa.bindparam("k_doc"), **{c: sa.bindparam(c) for c in columns}
-            ), inserts)
-        conn.execute(revisions.insert(), [
+        execute_many(conn, _DOCUMENT_UPDATE, updates)
+        execute_many(conn, _DOCUMENT_INSERT, inserts)
+        execute_many(conn, _REVISION_INSERT, [
             {"db_id": self.id, "doc_id": doc_id, "rev": rev, "deleted": deleted, "body": dumps(body)}
             for (doc_id, rev), (deleted, body) in outcome.new_revisions.items()
         ])

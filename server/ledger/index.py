@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sync.access import AcceptedWrite
+from sync.store import execute_many
 from sync.tables import databases, documents, revisions
 
 from ..calendar import tables as calendar_tables
@@ -67,7 +68,7 @@ def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, do
 def _upsert(conn: sa.Connection, rows: list[dict]) -> None:
     # One statement per dialect, run as an executemany: a multi-row VALUES would be compiled
     # afresh for every batch (SQLAlchemy cannot cache it), which was half the cost of a push.
-    conn.execute(_upsert_statement(conn.dialect.name), rows)
+    execute_many(conn, _upsert_statement(conn.dialect.name), rows)
 
 
 @functools.cache
