@@ -66,9 +66,14 @@ _lock = threading.Lock()
 _metrics: "_Metrics | None" = None
 
 
+_HOST = socket.gethostname()
+
+
 def _process_identifier() -> str:
-    # Distinct across containers sharing one metrics directory (each is pid 1 there).
-    return f"{socket.gethostname()}_{os.getpid()}"
+    # Distinct across containers sharing one metrics directory (each is pid 1 there). Called at
+    # every metric update (prometheus_client checks for a fork each time), so no system call for
+    # the host name, which does not change.
+    return f"{_HOST}_{os.getpid()}"
 
 
 class _Metrics:
