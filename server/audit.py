@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sync.access import AcceptedWrite
-from sync.store import execute_many
+from sync.precompiled import execute_many
 
 from .hooks import WriteContext, register_write_hook
 from .models import AuditEntry, utcnow

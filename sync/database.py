@@ -15,7 +15,7 @@ from . import errors, jsonio, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
 from .docs import IncomingDoc, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
 from .jsonio import dumps
-from .store import execute_many
+from .precompiled import execute_many
 from .tables import databases, documents, local_docs, revisions
 
 IN_CHUNK = 500  # bound on ids per IN (...) clause

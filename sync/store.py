@@ -1,13 +1,11 @@
 """The replication store: databases in SQL, opened through a user-bound handle."""
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import re
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
@@ -16,6 +14,7 @@ from sqlalchemy import event
 from . import errors
 from .access import PLAIN, Access, DbRules
 from .notify import ChangeNotifier
+from .precompiled import read_plan
 from .tables import databases, metadata, server_meta
 
 DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
@@ -77,132 +76,6 @@ def _ping_when_idle(engine: sa.Engine) -> None:
             if engine.dialect.is_disconnect(exc, dbapi_conn, None):
                 raise sa.exc.DisconnectionError() from exc  # the pool replaces it and checks out again
             raise
-
-
-def execute_many(conn: sa.Connection, stmt, rows: list[dict]) -> None:
-    """Run `stmt` (an INSERT, UPDATE or upsert of bound parameters, built once and kept) for every
-    row. SQLAlchemy's own executemany turns every row's parameters into a new dict in Python, a
-    fifth of a `_bulk_docs`; here the statement is compiled once per dialect and the rows go to the
-    driver as they are, only the values whose type needs it (SQLite's datetimes, ...) converted.
-    On PostgreSQL an INSERT goes as one `INSERT ... SELECT FROM unnest(arrays)`: psycopg's
-    executemany sends one statement per row, each planned and run on its own (so the rows of one
-    upsert must not conflict with each other). Every row gives the same keys, and every value the
-    statement needs: no column defaults are filled in."""
-    if not rows:
-        return
-    plan = _plan_for_many(stmt, tuple(rows[0]), conn.dialect)
-    if plan.converters:
-        rows = [{**row, **{k: convert(row[k]) for k, convert in plan.converters}} for row in rows]
-    if plan.unnest is not None and len(rows) > 1:
-        conn.exec_driver_sql(plan.unnest, tuple([row[k] for row in rows] for k in plan.order))
-        return
-    conn.exec_driver_sql(plan.sql, rows if not plan.positional else [tuple(row[k] for k in plan.order) for row in rows])
-
-
-@dataclass(frozen=True)
-class _ManyPlan:
-    sql: str
-    positional: bool  # the driver takes tuples in `order` (else dicts)
-    order: tuple[str, ...]
-    converters: tuple
-    unnest: str | None = None  # the INSERT taking one array per parameter, in `order`
-
-
-_PLANS_FOR_MANY: dict = {}
-_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s(?:::[A-Z ]+(?:\([0-9, ]+\))?)?")
-
-
-def _plan_for_many(stmt, keys: tuple[str, ...], dialect) -> _ManyPlan:
-    cache_key = (id(stmt), keys, dialect.name)
-    found = _PLANS_FOR_MANY.get(cache_key)
-    if found is None or found[0] is not stmt:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
-        converters = tuple((name, convert) for name, bind in compiled.binds.items()
-                           if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)))
-        if compiled.positional:
-            plan = _ManyPlan(compiled.string, True, tuple(compiled.positiontup), converters)
-        elif dialect.name == "postgresql" and isinstance(stmt, sa.Insert):
-            unnest, order = _unnest_insert(compiled, dialect)
-            plan = _ManyPlan(compiled.string, False, order or tuple(keys), converters, unnest)
-        else:
-            plan = _ManyPlan(compiled.string, False, tuple(keys), converters)
-        found = (stmt, plan)  # holding stmt keeps its id from being reused
-        _PLANS_FOR_MANY[cache_key] = found
-    return found[1]
-
-
-def _unnest_insert(compiled, dialect) -> tuple[str | None, tuple[str, ...]]:
-    """`INSERT INTO t (a, b) VALUES (%(a)s, %(b)s) ON CONFLICT ...` as
-    `INSERT INTO t (a, b) SELECT * FROM unnest(%b::INTEGER[], %b::TEXT[]) ON CONFLICT ...`, and the
-    parameter names in order; (None, ()) for a statement with parameters outside its VALUES. A short
-    statement of the same text for any number of rows: psycopg parses it once and PostgreSQL
-    prepares it, where a multi-row VALUES is parsed again in Python for every batch."""
-    head, found, rest = compiled.string.partition(" VALUES (")
-    depth, end = 1, 0
-    while found and depth and end < len(rest):
-        depth += {"(": 1, ")": -1}.get(rest[end], 0)
-        end += 1
-    group, tail = rest[:end - 1], rest[end:]
-    names = tuple(_NAMED_PARAMETER.findall(group))
-    if (not found or depth or not names or _NAMED_PARAMETER.sub("", group).strip(", ")
-            or _NAMED_PARAMETER.search(head) or _NAMED_PARAMETER.search(tail)):
-        return None, ()
-    # %b: arrays in psycopg's binary format. Its text format escapes every element in Python,
-    # three times slower than the executemany this replaces.
-    arrays = ", ".join(f"%b::{_array_element_type(compiled.binds[name].type, dialect)}[]" for name in names)
-    return f"{head} SELECT * FROM unnest({arrays}){tail}", names
-
-
-def _array_element_type(type_, dialect) -> str:
-    """The SQL type of an unnest array's elements: character types as TEXT, so that the INSERT's
-    own assignment to VARCHAR(n) still refuses a value too long (an explicit cast would cut it)."""
-    name = dialect.type_compiler_instance.process(type_.dialect_impl(dialect)).split(" COLLATE ")[0]
-    return "TEXT" if name.startswith(("VARCHAR", "CHAR", "TEXT")) else name
-
-
-_FAILED = object()
-
-
-@dataclass
-class _ReadPlan:
-    sql: str
-    order: tuple[str, ...] | None  # positional parameter names, or None: the driver takes a dict
-    converters: tuple  # (parameter name, convert)
-    row_type: type  # a namedtuple of the selected columns' keys
-    types: tuple  # the selected columns' types, for this dialect
-    readers: tuple | None = None  # a result processor (or None) per column, once a result told the driver's types
-
-    def parameters(self, params: dict):
-        if self.converters:
-            params = {**params, **{k: convert(params[k]) for k, convert in self.converters}}
-        return params if self.order is None else tuple(params[k] for k in self.order)
-
-    def row(self, values, description, dialect):
-        if self.readers is None:
-            self.readers = tuple(type_.result_processor(dialect, column[1])
-                                 for type_, column in zip(self.types, description))
-        return self.row_type._make(v if read is None or v is None else read(v) for v, read in zip(values, self.readers))
-
-
-_READ_PLANS: dict = {}
-
-
-def _read_plan(stmt, dialect) -> _ReadPlan:
-    found = _READ_PLANS.get((id(stmt), dialect.name))
-    if found is None or found[0] is not stmt:
-        compiled = stmt.compile(dialect=dialect)
-        columns = list(stmt.selected_columns)
-        plan = _ReadPlan(
-            sql=compiled.string,
-            order=tuple(compiled.positiontup) if compiled.positional else None,
-            converters=tuple((name, convert) for name, bind in compiled.binds.items()
-                             if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect))),
-            row_type=collections.namedtuple("Row", [c.key for c in columns], rename=True),
-            types=tuple(c.type.dialect_impl(dialect) for c in columns),
-        )
-        found = (stmt, plan)  # holding stmt keeps its id from being reused
-        _READ_PLANS[(id(stmt), dialect.name)] = found
-    return found[1]
 
 
 class Memo(dict):
@@ -323,9 +196,9 @@ class Store:
         the general way, whose errors are SQLAlchemy's. (Reading outside a transaction on
         PostgreSQL, to save the BEGIN and ROLLBACK, measured slower: switching the connection's
         isolation level back and forth cost more.)"""
-        plan = _read_plan(stmt, self.engine.dialect)
+        plan = read_plan(stmt, self.engine.dialect)
         raw = self.engine.raw_connection()
-        cursor = None
+        cursor, failed = None, False
         try:
             cursor = raw.cursor()
             cursor.execute(plan.sql, plan.parameters(params))
@@ -335,12 +208,12 @@ class Store:
         except self.engine.dialect.loaded_dbapi.Error as exc:
             if self.engine.dialect.is_disconnect(exc, raw.dbapi_connection, cursor):
                 raw.invalidate(exc)
-            found = _FAILED
+            failed = True
         finally:
             if cursor is not None:
                 cursor.close()
             raw.close()
-        if found is _FAILED:
+        if failed:
             with self.engine.connect() as conn:
                 return conn.execute(stmt, params).first()
         return found

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sync.access import AcceptedWrite
-from sync.store import execute_many
+from sync.precompiled import execute_many
 from sync.tables import databases, documents, revisions
 
 from ..calendar import tables as calendar_tables

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sync.store import Store, execute_many
+from sync.precompiled import execute_many
+from sync.store import Store
 
 meta = sa.MetaData()
 things = sa.Table(
