@@ -132,16 +132,21 @@ def database_cpu_seconds() -> float:
         if not entry.isdigit():
             continue
         try:
-            if Path(f"/proc/{entry}/comm").read_text().strip() not in ("postgres", "postmaster"):
+            if not _is_postgres(entry):
                 continue
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            is_postmaster = not _is_postgres(fields[1])
         except OSError:
             continue
         ticks = int(fields[11]) + int(fields[12])  # utime + stime
-        if int(fields[1]) == 1 or Path(f"/proc/{fields[1]}/comm").read_text().strip() not in ("postgres", "postmaster"):
-            ticks += int(fields[13]) + int(fields[14])  # the postmaster: its exited children's cutime + cstime
+        if is_postmaster:
+            ticks += int(fields[13]) + int(fields[14])  # its exited children's cutime + cstime
         total += ticks / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def _is_postgres(pid: str) -> bool:
+    return Path(f"/proc/{pid}/comm").read_text().strip() in ("postgres", "postmaster")
 
 
 def with_server_cpu(server, call, database: bool = False) -> dict:
