@@ -18,7 +18,7 @@ from ..calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STA
 from . import charts, exports, queries
 from .i18n import lang, remember, t
 from .security import (CSRF_COOKIE, LoginRequired, area_in_scope, check_csrf, covers, csrf_token,
-                       principal_or_none, set_csrf_cookie, viewer, writer)
+                       set_csrf_cookie, viewer, writer)
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templates",
                static_folder="static", static_url_path="/static")
