@@ -265,6 +265,9 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
     results: dict = {}
     dev = lambda name: str(tmp / "devices" / f"{name}-{time.monotonic_ns()}")  # noqa: E731
 
+    def on_ours(call) -> dict:  # our server's run, with its (and PostgreSQL's) CPU
+        return with_server_cpu(main, call, database=kind == "postgresql")
+
     pouch = pouch_cache.get("server")
     if pouch is None:
         pouch = PouchDBServerProcess(str(tmp / "pouchdb-server"), name="bench-pouchdb-server").start()
@@ -296,16 +299,16 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 n = sizes["push"]
                 log(f"row 1: push {n:,}")
                 docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
-                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha",
-                                                               "auth": cadre(), **docs}))
+                o = on_ours(lambda: node("push", {"dir": dev("push-o"), "remote": main.url + "/paicha",
+                                                  "auth": cadre(), **docs}))
                 p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("push-p"), "remote": pmain, "auth": pauth,
                                                                  **docs}))
                 for side in (o, p):
                     assert side["result"]["docs_written"] == n, side
                 results["1_push"] = throughput(n, o, p, target=">= 1.5")
                 log(f"row 2: pull {n:,}")
-                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
-                                                               "auth": cadre()}))
+                o = on_ours(lambda: node("pull", {"dir": dev("pull-o"), "remote": main.url + "/paicha",
+                                                  "auth": cadre()}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("pull-p"), "remote": pmain, "auth": pauth}))
                 assert o["local_docs"] >= n and p["local_docs"] >= n, (o, p)
                 results["2_pull"] = throughput(n, o, p, target=">= 1.5")
@@ -317,13 +320,13 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 requests.put(main.url + "/plain", auth=("bench-admin", PASSWORD), timeout=60).raise_for_status()
                 log(f"rows 1-2, plain database: push and pull {n:,}")
                 docs = {"count": n, "prefix": "push", "area": OWN_VILLAGE, "created_by": "bench-cadre"}
-                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain",
-                                                               "auth": admin, **docs}))
+                o = on_ours(lambda: node("push", {"dir": dev("ppush-o"), "remote": main.url + "/plain",
+                                                  "auth": admin, **docs}))
                 p = with_server_cpu(pouch, lambda: node("push", {"dir": dev("ppush-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth, **docs}))
                 results["1b_push_plain"] = throughput(n, o, p)
-                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
-                                                               "auth": admin}))
+                o = on_ours(lambda: node("pull", {"dir": dev("ppull-o"), "remote": main.url + "/plain",
+                                                  "auth": admin}))
                 p = with_server_cpu(pouch, lambda: node("pull", {"dir": dev("ppull-p"),
                                                                  "remote": pouch_db(f"plain-{kind}"), "auth": pauth}))
                 results["2b_pull_plain"] = throughput(n, o, p)
@@ -332,7 +335,7 @@ def run_store(kind: str, sizes: dict, rows: set[int], pouch_large: int, tmp: Pat
                 log(f"row 4: {count} devices at once")
                 devices = [{"name": f"dev-{i:03d}", "area": FILLER_VILLAGES[i], "auth": cadre(f"dev-{i:03d}")}
                            for i in range(count)]
-                o = with_server_cpu(main, database=kind == "postgresql", call=lambda: node("concurrent", {
+                o = on_ours(lambda: node("concurrent", {
                     "dir": dev("conc-o"), "remote": main.url + "/paicha", "devices": devices,
                     "docs": sizes["device_docs"], "rounds": 2}))
                 pdevices = [{**d, "auth": pauth} for d in devices]

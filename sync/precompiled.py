@@ -27,7 +27,7 @@ def execute_many(conn: sa.Connection, stmt, rows: list[dict]) -> None:
         return
     plan = _plan_for_many(stmt, tuple(rows[0]), conn.dialect)
     if plan.converters:
-        rows = [{**row, **{k: convert(row[k]) for k, convert in plan.converters}} for row in rows]
+        rows = [_converted(row, plan.converters) for row in rows]
     if plan.unnest is not None and len(rows) > 1:
         conn.exec_driver_sql(plan.unnest, tuple([row[k] for row in rows] for k in plan.order))
         return
@@ -101,7 +101,7 @@ class _ReadPlan:
 
     def parameters(self, params: dict):
         if self.converters:
-            params = {**params, **{k: convert(params[k]) for k, convert in self.converters}}
+            params = _converted(params, self.converters)
         return params if self.order is None else tuple(params[k] for k in self.order)
 
     def row(self, values, description, dialect):
@@ -134,6 +134,10 @@ def _converters(compiled, dialect) -> tuple:
     """(parameter name, convert) for the parameters whose type converts values for the driver."""
     return tuple((name, convert) for name, bind in compiled.binds.items()
                  if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)))
+
+
+def _converted(params: dict, converters: tuple) -> dict:
+    return {**params, **{k: convert(params[k]) for k, convert in converters}}
 
 
 def _cached(cache: dict, key, stmt, build):

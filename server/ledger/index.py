@@ -66,8 +66,8 @@ def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, do
 
 
 def _upsert(conn: sa.Connection, rows: list[dict]) -> None:
-    # One statement per dialect, run as an executemany: a multi-row VALUES would be compiled
-    # afresh for every batch (SQLAlchemy cannot cache it), which was half the cost of a push.
+    # One statement per dialect, built once and run by execute_many: a multi-row VALUES built per
+    # batch would be compiled afresh each time (SQLAlchemy cannot cache it), half the cost of a push.
     execute_many(conn, _upsert_statement(conn.dialect.name), rows)
 
 
