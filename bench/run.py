@@ -449,6 +449,13 @@ def fmt_table(kind: str, r: dict) -> str:
         if x["ours"].get("database_cpu_s") is not None:
             row("  PostgreSQL CPU seconds", f"{x['ours']['database_cpu_s']}", "", None, "")
 
+    def loop_delay_row(name, ours, theirs):
+        # The wait of a response that has arrived for the client's one thread, inside every latency above.
+        shown = [f"{d['p50_ms']} / {d['p99_ms']}" if d else "" for d in
+                 (ours.get("client_loop_delay"), theirs.get("client_loop_delay"))]
+        if shown[0]:
+            row(name, shown[0], shown[1], None, "")
+
     for key, label, target in (("1_push", "1 push {:,} docs", ">= x1.5 "), ("2_pull", "2 pull {:,} docs", ">= x1.5 "),
                                ("1b_push_plain", "1b push {:,}, plain database", "(engine alone) "),
                                ("2b_pull_plain", "2b pull {:,}, plain database", "(engine alone) ")):
@@ -471,6 +478,7 @@ def fmt_table(kind: str, r: dict) -> str:
         row("  request latency p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
             f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", None,
             "p99 < 1000 " + ok(x["ours_p99_ms"] < 1000))
+        loop_delay_row("  client's event-loop delay p50 / p99 (ms)", x["ours"], x["pouch"])
         row("  errors", str(x["ours_errors"]), str(x["pouch_errors"]), None, "0 " + ok(x["ours_errors"] == 0))
         if x["ours"].get("client_cpu_s") is not None:
             row("  ours, both rounds: CPU s server / client", f"{x['ours']['server_cpu_s']} / {x['ours']['client_cpu_s']}",
@@ -480,6 +488,8 @@ def fmt_table(kind: str, r: dict) -> str:
         row("  again: latency p50 / p99 (ms), errors", f"{w['ours_p50_ms']} / {w['ours_p99_ms']}, {w['ours_errors']}",
             f"{w['pouch_p50_ms']} / {w['pouch_p99_ms']}, {w['pouch_errors']}", None,
             "p99 < 1000 " + ok(w["ours_p99_ms"] < 1000 and w["ours_errors"] == 0))
+        rounds = lambda side: (x[side].get("rounds") or [{}, {}])[-1]  # noqa: E731
+        loop_delay_row("  again: client's event-loop delay p50 / p99 (ms)", rounds("ours"), rounds("pouch"))
     if "5_longpoll" in r:
         x = r["5_longpoll"]
         row("5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",

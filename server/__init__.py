@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)  # before the first connection: pragmas apply per connection
         migrations.upgrade_to_head(db.engine)
+        ops.warn_about_database_settings(db.engine)
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = _persistent_secret(db.engine)
     couch.init_app(app)

@@ -224,6 +224,24 @@ def check_ready(engine: sa.Engine) -> dict:
     return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}
 
 
+def warn_about_database_settings(engine: sa.Engine) -> list[str]:
+    """Settings of the database server that production must not run with; each is logged as a
+    warning at start (and returned)."""
+    warnings = []
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            autovacuum = conn.exec_driver_sql("SELECT current_setting('autovacuum')").scalar()
+        if autovacuum != "on":
+            # Without it the planner never learns how the sync tables grew: a batch's lookup by
+            # ids reads a whole database's index range (bench/README.md, "fourth round").
+            warnings.append("PostgreSQL runs with autovacuum off: its statistics of the sync tables go "
+                            "stale and lookups slow down as the tables grow; turn autovacuum on, or "
+                            "ANALYZE after large changes")
+    for text in warnings:
+        log.warning("database settings: %s", text)
+    return warnings
+
+
 # -- logs ---------------------------------------------------------------------------------------------
 
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}

@@ -94,13 +94,13 @@ def server(request, store_kind, store_url):
     srv = ServerClass(store_url, name=f"{request.module.__name__.split('.')[-1]}-{store_kind}")
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture
 def server_factory(request, store_kind, stores):
     """make(store_url=None) -> a started server of its own (fresh store of this kind by default);
-    free to kill and restart. All are stopped at the end of the test."""
+    free to kill and restart. All are ended (`close`) at the end of the test."""
     made = []
 
     def make(store_url: str | None = None, **kw):
@@ -111,7 +111,7 @@ def server_factory(request, store_kind, stores):
 
     yield make
     for srv in made:
-        srv.stop()
+        srv.close()
 
 
 @pytest.fixture(scope="module")

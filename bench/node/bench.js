@@ -25,6 +25,7 @@ process.on('unhandledRejection', (err) => console.error('unhandledRejection:', e
 const path = require('path');
 const fs = require('fs');
 const crypto = require('crypto');
+const { monitorEventLoopDelay } = require('perf_hooks');
 const PouchDB = require(path.join(__dirname, '..', '..', 'tests', 'node_modules', 'pouchdb-node'));
 
 const DISTRICT = '990201';
@@ -173,6 +174,10 @@ async function concurrent(a) {
     for (const d of devices) await writeLocal(d.db, a.docs, `c${round}-${d.name}`, d.area, d.auth.username);
     const meter = new Meter();
     const failures = [];
+    // How long a ready callback (a response that has arrived) waits for the client's single thread:
+    // that wait is part of every latency measured here, whatever the server.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const t0 = now();
     const perDevice = await Promise.all(devices.map(async (d) => {
       const start = now();
@@ -192,7 +197,10 @@ async function concurrent(a) {
       const docs = (await d.db.info()).doc_count;
       return { ms: now() - start, docs };
     }));
+    loopDelay.disable();
     rounds.push({ seconds: (now() - t0) / 1000, devices: devices.length, requests: meter.requests,
+      client_loop_delay: { p50_ms: round(loopDelay.percentile(50) / 1e6), p99_ms: round(loopDelay.percentile(99) / 1e6),
+        max_ms: round(loopDelay.max / 1e6) },
       latency: stats(meter.latencies), device_ms: stats(perDevice.map((d) => d.ms)),
       docs_per_device: stats(perDevice.map((d) => d.docs)),
       errors: meter.errors.length + failures.length, error_samples: [...meter.errors, ...failures].slice(0, 10) });

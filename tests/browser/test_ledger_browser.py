@@ -59,7 +59,7 @@ def site(stores):
     srv = ServerProcess(url, name="ledger-browser", env={"PAICHA_SCHEDULER": "off", "PAICHA_MAP_TILES": DEAD_TILES})
     srv.start()
     yield srv, app
-    srv.stop()
+    srv.close()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

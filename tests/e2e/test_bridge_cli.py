@@ -48,7 +48,7 @@ def peer(tmp_path_factory):
                                admin_password=PASSWORD)
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def demo(store_kind, stores):
     srv = WiredServer(stores.new(store_kind), name=f"mobile-api-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 class Api:

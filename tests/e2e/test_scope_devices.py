@@ -22,7 +22,7 @@ def demo(store_kind, stores):
     srv = ServerProcess(stores.new(store_kind), name=f"scope-devices-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def _dispute(doc_id, area, by):

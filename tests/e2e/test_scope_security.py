@@ -27,7 +27,7 @@ def demo(store_kind, stores):
     srv = ServerProcess(stores.new(store_kind), name=f"scope-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def as_user(srv, name) -> Couch:

@@ -61,7 +61,7 @@ def geo_server(store_kind, stores, tmp_path_factory):
     srv = ServerProcess(url, name=f"visits-{store_kind}")
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def visit(n: int, at: str, point=None, system="WGS-84", accuracy=8.0, household=HH_A) -> dict:

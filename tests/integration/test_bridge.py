@@ -42,7 +42,7 @@ def peer(tmp_path_factory):
     srv = PouchDBServerProcess(str(tmp_path_factory.mktemp("pouchdb-peer")), name="bridge-peer")
     srv.start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 class Remote:

@@ -245,6 +245,26 @@ def test_check_db_command(ops_app, tmp_path):
     assert not (tmp_path / "nothing.sqlite3").exists()  # a health check creates nothing
 
 
+def test_database_settings_production_must_not_run_with_are_warned(ops_app, caplog):
+    from server.extensions import db
+
+    with ops_app.app_context():
+        engine = db.engine
+        with caplog.at_level(logging.WARNING, logger="server.ops"):
+            warnings = ops.warn_about_database_settings(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar()
+                plan_cache_mode = conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
+            # CI's PostgreSQL runs with autovacuum off (a conf.d file of its own); a stock one has it on.
+            assert any("autovacuum off" in w for w in warnings) == (autovacuum != "on")
+            assert plan_cache_mode == "force_custom_plan"  # the store's connections plan for their values
+        else:
+            assert warnings == []
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("database settings:")]
+    assert logged == [f"database settings: {w}" for w in warnings]
+
+
 def test_probe_command_fails_when_nothing_listens():
     from support.server import free_port
 

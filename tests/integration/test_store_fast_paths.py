@@ -170,6 +170,37 @@ def test_read_row_survives_a_dropped_connection(table):
     assert store.read_row(BY_NAME, {"name": "n00000"}).name == "n00000"
 
 
+def test_connections_come_back_from_read_row_transactional(table):
+    """On PostgreSQL read_row reads in the driver's autocommit mode; every pooled connection it
+    used, after a read, a miss, an error or a drop, must be back in transactions: a batch that fails
+    halfway leaves nothing behind."""
+    store = Store(table)
+    with table.begin() as conn:
+        execute_many(conn, INSERT, _rows(1))
+    missing = sa.select(sa.table("no_such_table", sa.column("x")).c.x).where(sa.column("x") == sa.bindparam("x"))
+    for _ in range(3):  # more reads than connections the pool holds at once
+        assert store.read_row(BY_NAME, {"name": "n00000"}) is not None
+        assert store.read_row(BY_NAME, {"name": "nobody"}) is None
+        with pytest.raises(sa.exc.DBAPIError):
+            store.read_row(missing, {"x": 1})
+    raw = table.raw_connection()
+    raw.dbapi_connection.close()  # dropped under the pool
+    raw.close()
+    assert store.read_row(BY_NAME, {"name": "n00000"}) is not None
+    held = [table.connect() for _ in range(4)]  # whatever the pool has, handed out at once
+    try:
+        for conn in held:
+            assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
+        with pytest.raises(sa.exc.IntegrityError):
+            with held[0].begin():
+                held[0].execute(INSERT, _rows(1, start=1)[0])
+                held[0].execute(INSERT, _rows(1)[0])  # a duplicate name: the batch fails here
+    finally:
+        for conn in held:
+            conn.close()
+    assert [r["name"] for r in _stored(table)] == ["n00000"]
+
+
 def test_read_row_error_is_sqlalchemys(table):
     store = Store(table)
     missing = sa.select(sa.table("no_such_table", sa.column("x")).c.x).where(sa.column("x") == sa.bindparam("x"))
