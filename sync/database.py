@@ -738,8 +738,8 @@ class Database:
         return {"k_db": self.id, "k_owner": self.access.user, "k_doc": doc_id}
 
     def get_local(self, doc_id: str) -> dict:
-        with self.store.reading() as conn:
-            row = conn.execute(_LOCAL_SELECT, self._local_key(doc_id)).first()
+        # A replicating phone reads its checkpoint at every batch: one statement, no transaction.
+        row = self.store.read_row(_LOCAL_SELECT, self._local_key(doc_id))
         if row is None:
             raise errors.NotFound("missing")
         return {**jsonio.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
