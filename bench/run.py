@@ -488,8 +488,8 @@ def fmt_table(kind: str, r: dict) -> str:
         row("  again: latency p50 / p99 (ms), errors", f"{w['ours_p50_ms']} / {w['ours_p99_ms']}, {w['ours_errors']}",
             f"{w['pouch_p50_ms']} / {w['pouch_p99_ms']}, {w['pouch_errors']}", None,
             "p99 < 1000 " + ok(w["ours_p99_ms"] < 1000 and w["ours_errors"] == 0))
-        rounds = lambda side: (x[side].get("rounds") or [{}, {}])[-1]  # noqa: E731
-        loop_delay_row("  again: client's event-loop delay p50 / p99 (ms)", rounds("ours"), rounds("pouch"))
+        last_round = {side: (x[side].get("rounds") or [{}])[-1] for side in ("ours", "pouch")}
+        loop_delay_row("  again: client's event-loop delay p50 / p99 (ms)", last_round["ours"], last_round["pouch"])
     if "5_longpoll" in r:
         x = r["5_longpoll"]
         row("5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",
