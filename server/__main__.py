@@ -18,7 +18,9 @@ def main():
 @click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", "1")), type=int, show_default="1")
 @click.option("--threads", default=lambda: int(os.environ.get("WEB_THREADS", "32")), type=int, show_default="32",
               help="Threads per worker; each live _changes feed holds one.")
-def serve(host, port, workers, threads):
+@click.option("--keepalive", default=lambda: int(os.environ.get("WEB_KEEPALIVE", "5")), type=int, show_default="5",
+              help="Seconds an idle connection is kept open for the client's next request.")
+def serve(host, port, workers, threads, keepalive):
     """Serve the CouchDB API, mobile API and ledger pages."""
     from gunicorn.app.base import BaseApplication
 
@@ -38,6 +40,9 @@ def serve(host, port, workers, threads):
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
+            # A replication is a chain of short requests: a phone that keeps its connection skips a
+            # TCP (and TLS) handshake per request, which on a weak link costs more than the request.
+            self.cfg.set("keepalive", keepalive)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", os.environ.get("PAICHA_ACCESS_LOG") or None)
