@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .auth import Principal
-from .extensions import db, write_session
+from .extensions import write_session
 from .models import Account, ApiToken, as_utc, utcnow
 
 ACCESS_TTL = dt.timedelta(hours=12)
@@ -32,17 +34,40 @@ def issue(account_id: int, device_id: str | None, kind: str = "access", ttl: dt.
     return token, expires
 
 
-def lookup(token: str, kind: str = "access") -> tuple[ApiToken, Account] | None:
-    row = db.session.execute(
-        sa.select(ApiToken, Account).join(Account, Account.id == ApiToken.account_id)
-        .where(ApiToken.token_hash == _hash(token), ApiToken.kind == kind)
-    ).first()
-    if row is None:
+class TokenRecord(NamedTuple):
+    id: int
+    device_id: str | None
+    expires_at: dt.datetime
+
+
+class TokenAccount(NamedTuple):
+    id: int
+    name: str
+    role: str
+    scope: str
+
+
+_tokens, _accounts = ApiToken.__table__, Account.__table__
+_TOKEN_WITH_ACCOUNT = (
+    sa.select(_tokens.c.id, _tokens.c.device_id, _tokens.c.expires_at, _tokens.c.revoked_at,
+              _accounts.c.id.label("account_id"), _accounts.c.name, _accounts.c.role, _accounts.c.scope,
+              _accounts.c.active)
+    .select_from(_tokens.join(_accounts, _accounts.c.id == _tokens.c.account_id))
+    .where(_tokens.c.token_hash == sa.bindparam("token_hash"), _tokens.c.kind == sa.bindparam("kind"))
+)
+
+
+def lookup(token: str, kind: str = "access") -> tuple[TokenRecord, TokenAccount] | None:
+    """The live token and its account, or None (unknown, revoked, expired, or the account disabled).
+    Every request of a phone syncing with its token comes here, so it is one plain row on a short
+    connection (as for Basic's account), not the ORM session, and checked afresh each time: a
+    revoked token or a disabled account stops the next request."""
+    row = current_app.extensions["paicha_store"].read_row(
+        _TOKEN_WITH_ACCOUNT, {"token_hash": _hash(token), "kind": kind})
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow() or not row.active:
         return None
-    record, account = row
-    if record.revoked_at is not None or as_utc(record.expires_at) <= utcnow() or not account.active:
-        return None
-    return record, account
+    return (TokenRecord(row.id, row.device_id, row.expires_at),
+            TokenAccount(row.account_id, row.name, row.role, row.scope))
 
 
 def resolve(token: str) -> Principal | None:

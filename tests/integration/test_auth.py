@@ -61,6 +61,32 @@ def test_bearer_tokens_work_and_can_be_revoked(app, client):
     assert client.get("/paicha", headers=auth).status_code == 401
 
 
+def test_a_bearer_token_stops_with_its_account_and_only_access_tokens_open_the_api(app, client):
+    from server import tokens
+    from server.models import Account
+    from server.extensions import db
+    import sqlalchemy as sa
+
+    with app.app_context():
+        account_id = db.session.execute(sa.select(Account.id).where(Account.name == "demo-village")).scalar_one()
+        access, _ = tokens.issue(account_id, "phone-2")
+        refresh, _ = tokens.issue(account_id, "phone-2", kind="refresh")
+    assert client.get("/paicha", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+    assert client.get("/paicha", headers={"Authorization": f"Bearer {refresh}"}).status_code == 401
+
+    def set_active(active: bool) -> None:
+        with app.app_context():
+            db.session.execute(sa.update(Account).where(Account.id == account_id).values(active=active))
+            db.session.commit()
+
+    set_active(False)
+    try:
+        assert client.get("/paicha", headers={"Authorization": f"Bearer {access}"}).status_code == 401
+    finally:
+        set_active(True)
+    assert client.get("/paicha", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+
+
 def test_repeated_failures_lock_the_account_for_a_while(client):
     for _ in range(5):
         assert client.get("/paicha", headers=basic("demo-village2", "guess-guess")).status_code == 401
