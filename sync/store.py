@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import threading
 import time
 import uuid
-from contextlib import contextmanager
+import weakref
+from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
@@ -53,7 +56,48 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
         immediate = conn.get_execution_options().get("sqlite_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    engine._paicha_write_turn = _WriteTurn()
     return engine
+
+
+class _WriteTurn:
+    """SQLite takes one writer at a time, and a writer that finds the lock taken polls for it,
+    sleeping up to 100 ms between tries (its busy handler): under a burst of writers the unlucky
+    ones sleep through many turns (row 4 of bench/README.md: checkpoint writes of ~1 ms waiting
+    seconds). The writers of one process queue here instead and each is woken as the last one
+    commits; between processes SQLite's own lock still decides. Reentrant, so that a nested
+    write waits on SQLite, as it always did, rather than on itself."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        _WRITE_TURNS.add(self)
+
+    def _reset(self) -> None:
+        self.lock = threading.RLock()
+
+    def __enter__(self):
+        self.lock.acquire()
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+_WRITE_TURNS: "weakref.WeakSet[_WriteTurn]" = weakref.WeakSet()
+
+
+def _reset_write_turns_in_child() -> None:
+    # A lock held by another thread when the process forked would stay held in the child forever.
+    for turn in list(_WRITE_TURNS):
+        turn._reset()
+
+
+os.register_at_fork(after_in_child=_reset_write_turns_in_child)
+
+
+def write_turn(engine: sa.Engine):
+    """Held around a write transaction: its place in this process's queue of SQLite writers (a
+    no-op on a database server, which queues writers by row)."""
+    return getattr(engine, "_paicha_write_turn", None) or nullcontext()
 
 
 def _plan_for_the_values(engine: sa.Engine) -> None:
@@ -144,7 +188,7 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with write_turn(self.engine), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_immediate=True)
             with conn.begin():
                 yield conn
