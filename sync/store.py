@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 import time
 import uuid
-import weakref
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator
 
@@ -16,7 +14,7 @@ from sqlalchemy import event
 
 from . import errors
 from .access import PLAIN, Access, DbRules
-from .notify import ChangeNotifier
+from .notify import ChangeNotifier, _after_fork_in_child
 from .precompiled import read_plan
 from .tables import databases, metadata, server_meta
 
@@ -70,7 +68,8 @@ class _WriteTurn:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        _WRITE_TURNS.add(self)
+        # A lock held by another thread when the process forked would stay held in the child forever.
+        _after_fork_in_child(self, _WriteTurn._reset)
 
     def _reset(self) -> None:
         self.lock = threading.RLock()
@@ -80,18 +79,6 @@ class _WriteTurn:
 
     def __exit__(self, *exc):
         self.lock.release()
-
-
-_WRITE_TURNS: "weakref.WeakSet[_WriteTurn]" = weakref.WeakSet()
-
-
-def _reset_write_turns_in_child() -> None:
-    # A lock held by another thread when the process forked would stay held in the child forever.
-    for turn in list(_WRITE_TURNS):
-        turn._reset()
-
-
-os.register_at_fork(after_in_child=_reset_write_turns_in_child)
 
 
 def write_turn(engine: sa.Engine):
