@@ -10,10 +10,11 @@
 //              write `count` ~1 KB docs to a fresh phone (not timed), then time one push.
 //   pull       {dir, remote, auth, batch_size, area}    time one pull into a fresh phone (`area`: through
 //              the replication filter, for pouchdb-server).
-//   concurrent {dir, remote, devices: [{auth, area, name}], docs, batch_size, filter: bool, rounds}
+//   concurrent {dir, remote, devices: [{auth, area, name}], docs, batch_size, filter: bool, rounds, login}
 //              per round, every device writes `docs` docs locally (not timed), then all sync at once (push, and
 //              pull of its scope: Paicha by the account's scope, pouchdb-server with `filter`: by area).
-//              Times every HTTP request.
+//              Times every HTTP request. `login` (a URL): first every device logs in there at once
+//              (timed apart) and syncs with the bearer token it gets, as the field app does.
 //   longpoll   {dir, remote, writer_auth, reader_auth, area, rounds, filter: bool}
 //              device B follows the remote live; device A writes one doc at a time over HTTP; the time
 //              from A starting its write to the doc landing in B's database.
@@ -26,6 +27,7 @@ const path = require('path');
 const fs = require('fs');
 const crypto = require('crypto');
 const { monitorEventLoopDelay } = require('perf_hooks');
+const http = require('http');
 const PouchDB = require(path.join(__dirname, '..', '..', 'tests', 'node_modules', 'pouchdb-node'));
 
 const DISTRICT = '990201';
@@ -45,31 +47,44 @@ function body(id, area, createdBy) {
 
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
+// PouchDB's HTTP in Node is node-fetch 2, which sends `Connection: close` with every request unless
+// it is given an agent; a browser (PouchDB on a phone) keeps its connections open. So the phones here
+// keep theirs too, against both servers. An idle connection is let go after 4 s, before either server
+// (Paicha's WEB_KEEPALIVE and Node's server default are 5 s) closes it under a request: browsers retry
+// such a request on a new connection, node-fetch does not. BENCH_KEEPALIVE=0: node-fetch's way.
+const KEEP_ALIVE = process.env.BENCH_KEEPALIVE === '0' ? null : new http.Agent({ keepAlive: true, timeout: 4000 });
+
 // Every HTTP request the replicator makes, timed (live feeds excluded from latency stats).
 class Meter {
   constructor() { this.latencies = []; this.errors = []; this.requests = 0; this.byKind = {}; }
-  fetch() {
-    return async (url, opts) => {
-      const t0 = now();
-      this.requests += 1;
-      try {
-        const res = await PouchDB.fetch(url, opts);
-        const live = /feed=(longpoll|continuous)/.test(String(url));
-        if (!live) {
-          const ms = now() - t0;
-          this.latencies.push(ms);
-          const kind = `${(opts && opts.method) || 'GET'} ${endpoint(url)}`;
-          (this.byKind[kind] = this.byKind[kind] || []).push(ms);
-          if (process.env.BENCH_TRACE) console.error(`${round(t0 % 100000)} +${round(ms)} ${kind} ${String(url).slice(0, 160)}`);
-        }
-        if (res.status >= 500) this.errors.push(`${res.status} ${String(url).split('?')[0]}`);
-        return res;
-      } catch (err) {
-        this.errors.push(`network: ${err.message}`);
-        throw err;
+  async request(url, opts) {
+    const t0 = now();
+    this.requests += 1;
+    try {
+      const res = await PouchDB.fetch(url, opts);
+      const live = /feed=(longpoll|continuous)/.test(String(url));
+      if (!live) {
+        const ms = now() - t0;
+        this.latencies.push(ms);
+        const kind = `${(opts && opts.method) || 'GET'} ${endpoint(url)}`;
+        (this.byKind[kind] = this.byKind[kind] || []).push(ms);
+        if (process.env.BENCH_TRACE) console.error(`${round(t0 % 100000)} +${round(ms)} ${kind} ${String(url).slice(0, 160)}`);
       }
-    };
+      if (res.status >= 500) this.errors.push(`${res.status} ${String(url).split('?')[0]}`);
+      return res;
+    } catch (err) {
+      this.errors.push(`network: ${err.message}`);
+      throw err;
+    }
   }
+}
+
+// The fetch a phone's remote database uses: the connection policy above, timed by `meter` if given.
+function phoneFetch(meter) {
+  return (url, opts) => {
+    if (KEEP_ALIVE) opts = { ...opts, agent: KEEP_ALIVE };
+    return meter ? meter.request(url, opts) : PouchDB.fetch(url, opts);
+  };
 }
 
 // pouchdb-server has no per-user scope: a replication filter (design doc `bench`, see ensureFilter)
@@ -95,10 +110,12 @@ function byKind(meter) {
   return out;
 }
 
+// `auth`: {username, password} (Basic, on every request), or {token, device_id} (the field app's way:
+// a bearer token from one login, and the device's id).
 function remote(url, auth, meter) {
-  const opts = { skip_setup: true };
-  if (auth) opts.auth = { username: auth.username, password: auth.password };
-  if (meter) opts.fetch = meter.fetch();
+  const opts = { skip_setup: true, fetch: phoneFetch(meter) };
+  if (auth && auth.token) opts.headers = { Authorization: `Bearer ${auth.token}`, 'X-Paicha-Device': auth.device_id };
+  else if (auth) opts.auth = { username: auth.username, password: auth.password };
   return new PouchDB(url, opts);
 }
 
@@ -137,7 +154,7 @@ async function writeLocal(db, count, prefix, area, createdBy) {
 
 function summary(r) {
   return { ok: r.ok, docs_read: r.docs_read, docs_written: r.docs_written,
-    doc_write_failures: r.doc_write_failures, errors: (r.errors || []).map(String) };
+    doc_write_failures: r.doc_write_failures, errors: (r.errors || []).map((e) => (typeof e === "object" ? JSON.stringify(e) : String(e))) };
 }
 
 async function push(a) {
@@ -171,6 +188,7 @@ async function concurrent(a) {
   for (const [i, d] of a.devices.entries()) {
     devices.push({ ...d, db: local(path.join(a.dir, `dev${i}`)) });
   }
+  const logins = a.login ? await logIn(a.login, devices) : null;
   const rounds = [];
   for (let round = 0; round < (a.rounds || 1); round++) {
     // Not timed: every device writes its docs locally first.
@@ -204,12 +222,36 @@ async function concurrent(a) {
     rounds.push({ seconds: (now() - t0) / 1000, devices: devices.length, requests: meter.requests,
       client_loop_delay: { p50_ms: lateMs(loopDelay.percentile(50)), p99_ms: lateMs(loopDelay.percentile(99)),
         max_ms: lateMs(loopDelay.max) },
-      latency: stats(meter.latencies), device_ms: stats(perDevice.map((d) => d.ms)),
+      latency: stats(meter.latencies), by_endpoint: byKind(meter), device_ms: stats(perDevice.map((d) => d.ms)),
       docs_per_device: stats(perDevice.map((d) => d.docs)),
       errors: meter.errors.length + failures.length, error_samples: [...meter.errors, ...failures].slice(0, 10) });
   }
   await Promise.all(devices.map((d) => d.db.close()));
-  return { ...rounds[0], rounds };
+  return { ...rounds[0], rounds, logins };
+}
+
+// The field app's login (`login`: the mobile API's URL), every device at once: each gets a bearer
+// token for its device id, and syncs with it from then on instead of sending its password.
+async function logIn(url, devices) {
+  const latencies = [];
+  const errors = [];
+  const t0 = now();
+  await Promise.all(devices.map(async (d) => {
+    const start = now();
+    try {
+      const res = await PouchDB.fetch(url, {
+        method: 'POST', agent: KEEP_ALIVE || undefined, headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: d.auth.username, password: d.auth.password, device_id: d.name }) });
+      const body = await res.json();
+      if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      latencies.push(now() - start);
+      d.auth = { token: body.access_token, device_id: d.name, username: d.auth.username };
+    } catch (err) {
+      errors.push(`${d.name}: ${err.message}`);
+    }
+  }));
+  if (errors.length) throw new Error(`${errors.length} logins failed: ${errors.slice(0, 3).join('; ')}`);
+  return { seconds: (now() - t0) / 1000, latency: stats(latencies) };
 }
 
 async function longpoll(a) {
