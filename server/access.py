@@ -8,6 +8,8 @@ authenticated account, with `_local` checkpoints private to each account.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, current_app, has_request_context, request
 
 import schemas
@@ -36,6 +38,23 @@ def device_id() -> str | None:
     return value[:100] if value else None
 
 
+@dataclass(frozen=True)
+class DocumentAlone:
+    """What the domain makes of an incoming revision by itself (`Access.precheck`)."""
+    refusal: Refusal | None
+
+
+def document_alone(new: dict) -> DocumentAlone:
+    """The checks that need no stored state: the schema and the coordinates (a deletion has none)."""
+    if new.get("_deleted") is True:
+        return DocumentAlone(None)
+    problems = schemas.validate_document(new)
+    if problems:
+        return DocumentAlone(Refusal("invalid_document", "Invalid document: " + "; ".join(problems[:5])))
+    bad_place = _coordinates_problem(new)
+    return DocumentAlone(Refusal("bad_coordinates", bad_place) if bad_place else None)
+
+
 def domain_write_check(actor: Actor):
     def check(attempt: WriteAttempt) -> str | None:
         new = attempt.new
@@ -45,12 +64,9 @@ def domain_write_check(actor: Actor):
                 # keep and nothing to refuse.
                 return None
             return check_write(actor, attempt.old, new, deleting=True)
-        problems = schemas.validate_document(new)
-        if problems:
-            return Refusal("invalid_document", "Invalid document: " + "; ".join(problems[:5]))
-        bad_place = _coordinates_problem(new)
-        if bad_place:
-            return Refusal("bad_coordinates", bad_place)
+        alone = attempt.prechecked if isinstance(attempt.prechecked, DocumentAlone) else document_alone(new)
+        if alone.refusal:
+            return alone.refusal
         return check_write(actor, attempt.old, new)
 
     return check
@@ -78,6 +94,7 @@ def access_for(principal: Principal, db_name: str) -> Access:
         is_admin=principal.is_admin,
         read_prefixes=None if principal.is_admin and not principal.scope else (principal.scope,),
         check_write=domain_write_check(actor),
+        precheck=document_alone,
         record_writes=run_write_hooks(app, context),
         record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
     )

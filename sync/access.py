@@ -21,6 +21,7 @@ class WriteAttempt:
     new: dict  # the incoming revision's fields (CouchDB members included)
     deleting: bool
     new_edits: bool
+    prechecked: object = None  # what Access.precheck made of `new`, if there is one
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class Access:
     # None: the whole database. Otherwise documents whose scope starts with one of these.
     read_prefixes: tuple[str, ...] | None = None
     check_write: WriteCheck | None = None
+    # The part of the write check that needs the incoming document alone (a schema check): run on
+    # every incoming revision before the write transaction, so not while the database's writers
+    # queue behind it, and its result handed to `check_write` as `WriteAttempt.prechecked`. It
+    # refuses nothing itself: `check_write` decides, at the point and in the order it always did.
+    precheck: Callable[[dict], object] | None = None
     # Called inside the write transaction with what was accepted (audit trails).
     record_writes: Callable[[sa.Connection, list[AcceptedWrite]], None] | None = None
     # Called (outside the write transaction) with each refused document, so nothing is lost.

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from . import attachments as atts
 from . import errors, jsonio, revtree, treecodec
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
-from .docs import IncomingDoc, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
+from .docs import IncomingDoc, canonical_json, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
 from .jsonio import dumps
 from .precompiled import execute_many
 from .tables import databases, documents, local_docs, revisions
@@ -491,6 +491,7 @@ class Database:
                 results[i] = self._bulk_local(doc)
             else:
                 parsed.append((i, doc))
+        self._prepare([doc for _, doc in parsed], new_edits)
         outcome = self._write_with_retries(parsed, new_edits)
         for i, result in enumerate(outcome.results):
             results[parsed[i][0]] = result
@@ -505,6 +506,7 @@ class Database:
                 raise errors.BadRequest("Document rev from request body and query string have different values")
             raw = {**raw, "_rev": rev}
         doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
+        self._prepare([doc], new_edits)
         outcome = self._write_with_retries([(0, doc)], new_edits)
         self._after_write(outcome)
         result = outcome.results[0]
@@ -546,6 +548,16 @@ class Database:
         if self.access.record_refusal:
             for attempt, reason in outcome.refused:
                 self.access.record_refusal(attempt, reason)
+
+    def _prepare(self, docs: list[IncomingDoc], new_edits: bool) -> None:
+        """What needs only the incoming documents is done before the write transaction: the
+        database's other writers wait for that transaction, not for this."""
+        precheck = self.access.precheck
+        for doc in docs:
+            if precheck is not None:
+                doc.prechecked = precheck(doc.raw)
+            if new_edits:
+                doc.body_json = canonical_json(doc.body)
 
     def _write_with_retries(self, parsed: list[tuple[int, IncomingDoc]], new_edits: bool) -> WriteOutcome:
         if not parsed:
@@ -599,7 +611,7 @@ class Database:
         if row is not None and not row.deleted:
             loaded = self._batch_body(conn, outcome, doc.id, row.winning_rev)
             old_body = outgoing(doc.id, row.winning_rev, False, loaded[1]) if loaded else None
-        attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits)
+        attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits, doc.prechecked)
         if self.access.check_write is not None:
             reason = self.access.check_write(attempt)
             if reason:
@@ -621,7 +633,7 @@ class Database:
         body = stored_body(doc, stubs)
         if new_edits:
             digests = [s["digest"] for s in (stubs or {}).values()]
-            rev_hash = new_rev_hash(parent, doc.deleted, doc.body, digests)
+            rev_hash = new_rev_hash(parent, doc.deleted, doc.body, digests, doc.body_json)
             ids = [rev_hash] + ([revtree.parse_rev(parent)[1]] if parent else [])
             revisions_obj = {"start": pos, "ids": ids}
         else:

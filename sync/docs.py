@@ -31,6 +31,9 @@ class IncomingDoc:
     attachments: dict | None
     body: dict  # fields without any underscore member
     raw: dict = field(repr=False, default_factory=dict)
+    # Worked out before the write transaction (Database._prepare), used inside it.
+    prechecked: object = field(repr=False, default=None)
+    body_json: str | None = field(repr=False, default=None)  # canonical_json(body), for the rev id
 
     @property
     def is_local(self) -> bool:
@@ -114,10 +117,16 @@ def _validate_revisions(revisions, rev) -> dict:
     return {"start": start, "ids": list(ids)}
 
 
-def new_rev_hash(parent_rev: str | None, deleted: bool, body: dict, attachment_digests: list[str]) -> str:
+def new_rev_hash(parent_rev: str | None, deleted: bool, body: dict, attachment_digests: list[str],
+                 body_json: str | None = None) -> str:
     """Deterministic rev ids, as CouchDB makes them: the same edit of the same parent gives the same
-    rev on every retry and on every device that makes it, so retried writes converge."""
-    material = canonical_json([parent_rev, deleted, body, sorted(attachment_digests)])
+    rev on every retry and on every device that makes it, so retried writes converge. The text
+    hashed is canonical_json([parent_rev, deleted, body, sorted digests]); `body_json`, the body's
+    part of it made beforehand, saves making it again."""
+    if body_json is None:
+        body_json = canonical_json(body)
+    material = (f"[{canonical_json(parent_rev)},{'true' if deleted else 'false'},{body_json},"
+                f"{canonical_json(sorted(attachment_digests))}]")
     return hashlib.md5(material.encode("utf-8")).hexdigest()
 
 
