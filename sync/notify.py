@@ -52,7 +52,7 @@ class ChangeNotifier:
         self._recheck = recheck_seconds
         self._poll = poll_seconds
         self._transport: _Transport | None = None
-        _after_fork_in_child(self, ChangeNotifier._reset_after_fork)
+        after_fork_in_child(self, ChangeNotifier._reset_after_fork)
 
     def _reset_after_fork(self) -> None:
         # A lock held by another thread at fork time (a scheduler thread notifying in the gunicorn
@@ -137,7 +137,9 @@ def _file_backed(engine) -> bool:
     return not isinstance(engine.pool, (StaticPool, SingletonThreadPool))
 
 
-def _after_fork_in_child(obj, method) -> None:
+def after_fork_in_child(obj, method) -> None:
+    """Run `method(obj)` in every child forked from now on, while `obj` lives (the hook holds it
+    weakly): locks and threads do not survive a fork in a usable state."""
     ref = weakref.ref(obj)
 
     def hook() -> None:
@@ -168,7 +170,7 @@ class _PostgresChannel(_Transport):
         self._sender_pid: int | None = None
         self._token = uuid.uuid4().hex[:12]
         self._listening = False
-        _after_fork_in_child(self, _PostgresChannel._reset_after_fork)
+        after_fork_in_child(self, _PostgresChannel._reset_after_fork)
 
     def _reset_after_fork(self) -> None:
         # The child has no listener thread and must not use the parent's connections or locks.
@@ -262,7 +264,7 @@ class _SqlitePoller(_Transport):
         self.interval = interval
         self._pid: int | None = None
         self._lock = threading.Lock()
-        _after_fork_in_child(self, _SqlitePoller._reset_after_fork)
+        after_fork_in_child(self, _SqlitePoller._reset_after_fork)
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()

@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from . import errors
 from .access import PLAIN, Access, DbRules
-from .notify import ChangeNotifier, _after_fork_in_child
+from .notify import ChangeNotifier, after_fork_in_child
 from .precompiled import read_plan
 from .tables import databases, metadata, server_meta
 
@@ -69,22 +69,17 @@ class _WriteTurn:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         # A lock held by another thread when the process forked would stay held in the child forever.
-        _after_fork_in_child(self, _WriteTurn._reset)
+        after_fork_in_child(self, _WriteTurn._reset)
 
     def _reset(self) -> None:
         self.lock = threading.RLock()
-
-    def __enter__(self):
-        self.lock.acquire()
-
-    def __exit__(self, *exc):
-        self.lock.release()
 
 
 def write_turn(engine: sa.Engine):
     """Held around a write transaction: its place in this process's queue of SQLite writers (a
     no-op on a database server, which queues writers by row)."""
-    return getattr(engine, "_paicha_write_turn", None) or nullcontext()
+    turn = getattr(engine, "_paicha_write_turn", None)
+    return turn.lock if turn is not None else nullcontext()
 
 
 def _plan_for_the_values(engine: sa.Engine) -> None:
