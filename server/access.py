@@ -109,6 +109,7 @@ def server_access(app: Flask, name: str = "server") -> Access:
         is_admin=True,
         read_prefixes=None,
         check_write=domain_write_check(Actor(name, "server", "")),
+        precheck=document_alone,
         record_writes=run_write_hooks(app, context),
         record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
     )

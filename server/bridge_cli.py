@@ -47,7 +47,7 @@ def bridge_access(app: Flask, db_name: str, scope: str, remote: RemoteURL) -> Ac
         return Access(user=BRIDGE_ACCOUNT, is_admin=True)
     from schemas.rules import Actor
 
-    from .access import domain_write_check
+    from .access import document_alone, domain_write_check
     from .hooks import WriteContext, run_write_hooks
     from .quarantine import hold
 
@@ -60,7 +60,7 @@ def bridge_access(app: Flask, db_name: str, scope: str, remote: RemoteURL) -> Ac
 
     return Access(
         user=BRIDGE_ACCOUNT, is_admin=True, read_prefixes=None,
-        check_write=domain_write_check(actor),
+        check_write=domain_write_check(actor), precheck=document_alone,
         record_writes=run_write_hooks(app, context),
         record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
     )
