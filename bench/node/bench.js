@@ -154,7 +154,7 @@ async function writeLocal(db, count, prefix, area, createdBy) {
 
 function summary(r) {
   return { ok: r.ok, docs_read: r.docs_read, docs_written: r.docs_written,
-    doc_write_failures: r.doc_write_failures, errors: (r.errors || []).map((e) => (typeof e === "object" ? JSON.stringify(e) : String(e))) };
+    doc_write_failures: r.doc_write_failures, errors: (r.errors || []).map((e) => (typeof e === 'object' ? JSON.stringify(e) : String(e))) };
 }
 
 async function push(a) {
@@ -239,8 +239,8 @@ async function logIn(url, devices) {
   await Promise.all(devices.map(async (d) => {
     const start = now();
     try {
-      const res = await PouchDB.fetch(url, {
-        method: 'POST', agent: KEEP_ALIVE || undefined, headers: { 'Content-Type': 'application/json' },
+      const res = await phoneFetch(null)(url, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ name: d.auth.username, password: d.auth.password, device_id: d.name }) });
       const body = await res.json();
       if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
