@@ -247,10 +247,14 @@ def cadre(name: str = "bench-cadre") -> dict:
 
 
 def throughput(n: int, o: dict, p: dict, **extra) -> dict:
-    """A row 1/2 result entry: both sides' times and docs/s for `n` docs, and their ratio."""
+    """A row 1/2 result entry: both sides' times and docs/s for `n` docs, and their ratio; and the
+    highest ratio this client allows: our run cannot take less time than the client's thread was busy
+    in it, whatever our server does."""
+    busy = (o.get("client_thread") or {}).get("busy_s")
     return {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
             "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
-            "ratio": ratio(n / o["seconds"], n / p["seconds"], True), **extra, "ours": o, "pouch": p}
+            "ratio": ratio(n / o["seconds"], n / p["seconds"], True),
+            "client_bound_ratio": ratio(p["seconds"], busy, True) if busy else None, **extra, "ours": o, "pouch": p}
 
 
 def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> float | None:
@@ -450,6 +454,13 @@ def fmt_table(kind: str, r: dict) -> str:
             row("  client (PouchDB) CPU seconds", f"{o}", f"{p}", None, "")
         if x["ours"].get("database_cpu_s") is not None:
             row("  PostgreSQL CPU seconds", f"{x['ours']['database_cpu_s']}", "", None, "")
+        o, p = x["ours"].get("client_thread"), x["pouch"].get("client_thread")
+        if o and p:
+            row("  client's thread busy: s (share of the wall)", f"{o['busy_s']} ({o['utilization']:.0%})",
+                f"{p['busy_s']} ({p['utilization']:.0%})", None, "")
+        if x.get("client_bound_ratio"):
+            row("  highest ratio this client allows", "", "", x["client_bound_ratio"],
+                "their time / our client's busy time")
 
     def loop_delay_row(name, ours, theirs):
         # The wait of a response that has arrived for the client's one thread, inside every latency above.
@@ -457,6 +468,10 @@ def fmt_table(kind: str, r: dict) -> str:
                  (ours.get("client_loop_delay"), theirs.get("client_loop_delay"))]
         if shown[0]:
             row(name, shown[0], shown[1], None, "")
+
+    def busy_row(name, ours):
+        if ours.get("client_thread"):
+            row(name, f"{ours['client_thread']['busy_s']} ({ours['client_thread']['utilization']:.0%})", "", None, "")
 
     for key, label, target in (("1_push", "1 push {:,} docs", ">= x1.5 "), ("2_pull", "2 pull {:,} docs", ">= x1.5 "),
                                ("1b_push_plain", "1b push {:,}, plain database", "(engine alone) "),
@@ -486,6 +501,7 @@ def fmt_table(kind: str, r: dict) -> str:
             f"{x['pouch_p50_ms']} / {x['pouch_p99_ms']}", None,
             "p99 < 1000 " + ok(x["ours_p99_ms"] < 1000))
         loop_delay_row("  client's event-loop delay p50 / p99 (ms)", x["ours"], x["pouch"])
+        busy_row("  client's thread busy: s (share of the wall)", x["ours"])
         row("  errors", str(x["ours_errors"]), str(x["pouch_errors"]), None, "0 " + ok(x["ours_errors"] == 0))
         if x["ours"].get("client_cpu_s") is not None:
             row("  ours, both rounds: CPU s server / client", f"{x['ours']['server_cpu_s']} / {x['ours']['client_cpu_s']}",
@@ -497,6 +513,7 @@ def fmt_table(kind: str, r: dict) -> str:
             "p99 < 1000 " + ok(w["ours_p99_ms"] < 1000 and w["ours_errors"] == 0))
         last_round = {side: (x[side].get("rounds") or [{}])[-1] for side in ("ours", "pouch")}
         loop_delay_row("  again: client's event-loop delay p50 / p99 (ms)", last_round["ours"], last_round["pouch"])
+        busy_row("  again: client's thread busy: s (share)", last_round["ours"])
     if "5_longpoll" in r:
         x = r["5_longpoll"]
         row("5 live write A -> B, p50 / p99 (ms)", f"{x['ours_p50_ms']} / {x['ours_p99_ms']}",

@@ -26,7 +26,7 @@ process.on('unhandledRejection', (err) => console.error('unhandledRejection:', e
 const path = require('path');
 const fs = require('fs');
 const crypto = require('crypto');
-const { monitorEventLoopDelay } = require('perf_hooks');
+const { monitorEventLoopDelay, performance } = require('perf_hooks');
 const http = require('http');
 const PouchDB = require(path.join(__dirname, '..', '..', 'tests', 'node_modules', 'pouchdb-node'));
 
@@ -139,6 +139,14 @@ const LOOP_TICK_MS = 10;
 const lateMs = (ns) => Math.round(Math.max(0, ns / 1e6 - LOOP_TICK_MS) * 10) / 10;
 const round = (x) => (x === null || x === undefined ? x : Math.round(x * 10) / 10);
 
+// How long the client's one thread was busy (running PouchDB, parsing and building bodies, HTTP)
+// since `start` (an earlier eventLoopUtilization()): a replication can never take less wall time than
+// this, whatever the server, so it bounds the ratio any server can reach with this client.
+function clientBusy(start) {
+  const elu = performance.eventLoopUtilization(start);
+  return { busy_s: Math.round(elu.active) / 1000, utilization: Math.round(elu.utilization * 1000) / 1000 };
+}
+
 async function writeLocal(db, count, prefix, area, createdBy) {
   for (let start = 0; start < count; start += 1000) {
     const docs = [];
@@ -161,12 +169,14 @@ async function push(a) {
   const db = local(a.dir);
   await writeLocal(db, a.count, a.prefix || 'p', a.area || OWN_VILLAGE, a.created_by);
   const meter = new Meter();
+  const busy0 = performance.eventLoopUtilization();
   const t0 = now();
   const res = await PouchDB.replicate(db, remote(a.remote, a.auth, meter), { batch_size: a.batch_size || 100 });
   const seconds = (now() - t0) / 1000;
+  const client = clientBusy(busy0);
   await db.close();
   return { seconds, requests: meter.requests, latency: stats(meter.latencies), by_endpoint: byKind(meter),
-    result: summary(res) };
+    client_thread: client, result: summary(res) };
 }
 
 async function pull(a) {
@@ -174,13 +184,15 @@ async function pull(a) {
   const meter = new Meter();
   const opts = { batch_size: a.batch_size || 100 };
   if (a.area) Object.assign(opts, byArea(a.area));
+  const busy0 = performance.eventLoopUtilization();
   const t0 = now();
   const res = await PouchDB.replicate(remote(a.remote, a.auth, meter), db, opts);
   const seconds = (now() - t0) / 1000;
+  const client = clientBusy(busy0);
   const info = await db.info();
   await db.close();
   return { seconds, requests: meter.requests, local_docs: info.doc_count, latency: stats(meter.latencies),
-    by_endpoint: byKind(meter), result: summary(res) };
+    by_endpoint: byKind(meter), client_thread: client, result: summary(res) };
 }
 
 async function concurrent(a) {
@@ -199,6 +211,7 @@ async function concurrent(a) {
     // that wait is part of every latency measured here, whatever the server.
     const loopDelay = monitorEventLoopDelay({ resolution: LOOP_TICK_MS });
     loopDelay.enable();
+    const busy0 = performance.eventLoopUtilization();
     const t0 = now();
     const perDevice = await Promise.all(devices.map(async (d) => {
       const start = now();
@@ -219,7 +232,8 @@ async function concurrent(a) {
       return { ms: now() - start, docs };
     }));
     loopDelay.disable();
-    rounds.push({ seconds: (now() - t0) / 1000, devices: devices.length, requests: meter.requests,
+    const client = clientBusy(busy0);
+    rounds.push({ seconds: (now() - t0) / 1000, devices: devices.length, requests: meter.requests, client_thread: client,
       client_loop_delay: { p50_ms: lateMs(loopDelay.percentile(50)), p99_ms: lateMs(loopDelay.percentile(99)),
         max_ms: lateMs(loopDelay.max) },
       latency: stats(meter.latencies), by_endpoint: byKind(meter), device_ms: stats(perDevice.map((d) => d.ms)),
