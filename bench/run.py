@@ -456,8 +456,7 @@ def fmt_table(kind: str, r: dict) -> str:
             row("  PostgreSQL CPU seconds", f"{x['ours']['database_cpu_s']}", "", None, "")
         o, p = x["ours"].get("client_thread"), x["pouch"].get("client_thread")
         if o and p:
-            row("  client's thread busy: s (share of the wall)", f"{o['busy_s']} ({o['utilization']:.0%})",
-                f"{p['busy_s']} ({p['utilization']:.0%})", None, "")
+            row("  client's thread busy: s (share of the wall)", busy_text(o), busy_text(p), None, "")
         if x.get("client_bound_ratio"):
             row("  highest ratio this client allows", "", "", x["client_bound_ratio"],
                 "their time / our client's busy time")
@@ -471,7 +470,7 @@ def fmt_table(kind: str, r: dict) -> str:
 
     def busy_row(name, ours):
         if ours.get("client_thread"):
-            row(name, f"{ours['client_thread']['busy_s']} ({ours['client_thread']['utilization']:.0%})", "", None, "")
+            row(name, busy_text(ours["client_thread"]), "", None, "")
 
     for key, label, target in (("1_push", "1 push {:,} docs", ">= x1.5 "), ("2_pull", "2 pull {:,} docs", ">= x1.5 "),
                                ("1b_push_plain", "1b push {:,}, plain database", "(engine alone) "),
@@ -530,6 +529,11 @@ def fmt_table(kind: str, r: dict) -> str:
     if r.get("pouch_note"):
         lines.append(r["pouch_note"])
     return "\n".join(lines)
+
+
+def busy_text(client_thread: dict) -> str:
+    """How long the client's thread was busy, and its share of the row's wall time."""
+    return f"{client_thread['busy_s']} ({client_thread['utilization']:.0%})"
 
 
 def ok(flag: bool) -> str:
