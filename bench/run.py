@@ -254,7 +254,7 @@ def throughput(n: int, o: dict, p: dict, **extra) -> dict:
     return {"docs": n, "ours_s": round(o["seconds"], 2), "pouch_s": round(p["seconds"], 2),
             "ours_docs_per_s": round(n / o["seconds"]), "pouch_docs_per_s": round(n / p["seconds"]),
             "ratio": ratio(n / o["seconds"], n / p["seconds"], True),
-            "client_bound_ratio": ratio(p["seconds"], busy, True) if busy else None, **extra, "ours": o, "pouch": p}
+            "client_bound_ratio": ratio(p["seconds"], busy, True), **extra, "ours": o, "pouch": p}
 
 
 def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> float | None:
