@@ -67,9 +67,11 @@ class ChangesFeed:
         ("idle",) when it is about to wait for a commit, so a transport can send what it holds."""
         o = self.o
         notifier = self.db.store.notifier
-        with self.db.store.reading() as conn:
-            current = self._update_seq(conn)
-        since = current if o.since == "now" else int(o.since)
+        if o.since == "now":
+            with self.db.store.reading() as conn:
+                since = self._update_seq(conn)
+        else:
+            since = int(o.since)
         sent = 0
         deadline = time.monotonic() + o.timeout
         last_beat = time.monotonic()
@@ -131,39 +133,46 @@ class ChangesFeed:
         return stmt.order_by(key.desc() if descending else key)
 
     def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
-        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited)."""
+        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited).
+
+        Each page is read, and made into its entries, before any of it is sent: a phone on a weak
+        link takes its time to read a page, and meanwhile its connection to the database is back in
+        the pool for the others."""
         o = self.o
-        with self.db.store.reading() as conn:
-            upto = self._update_seq(conn)
-        last, sent = since, 0
         if o.descending:
             with self.db.store.reading() as conn:
+                upto = self._update_seq(conn)
                 stmt = self._in_seq_order(self._base().where(self._seq(conn) <= upto), conn, descending=True)
                 if limit is not None:
                     stmt = stmt.limit(limit)
-                for entry in self._entries(conn, conn.execute(stmt).all()):
-                    yield ("change", entry)
-            yield ("end", 0 if limit is None else last, upto, False)
+                entries = list(self._entries(conn, conn.execute(stmt).all()))
+            for entry in entries:
+                yield ("change", entry)
+            yield ("end", 0 if limit is None else since, upto, False)
             return
-        while limit is None or sent < limit:
+        last, sent, upto = since, 0, None
+        while True:
+            # No more rows than the page still needs: a phone's page is 100 changes, and each row
+            # carries its revision tree.
+            page = BATCH if limit is None else min(BATCH, limit - sent)
             with self.db.store.reading() as conn:
+                if upto is None:
+                    upto = self._update_seq(conn)  # first: nothing at or below it can commit later
                 seq = self._seq(conn)
-                # No more rows than the page still needs: a phone's page is 100 changes, and
-                # each row carries its revision tree.
-                page = BATCH if limit is None else min(BATCH, limit - sent)
                 rows = conn.execute(self._in_seq_order(
                     self._base().where(seq > last, seq <= upto), conn
-                ).limit(page)).all()
-                if not rows:
-                    break
-                for entry in self._entries(conn, rows):
-                    yield ("change", entry)
-                    sent += 1
-                    last = entry["seq"]
-                    if limit is not None and sent >= limit:
-                        yield ("end", last, upto, last < upto)
-                        return
-                last = rows[-1].seq
+                ).limit(page)).all() if page > 0 else []
+                entries = list(self._entries(conn, rows))
+            for entry in entries:
+                yield ("change", entry)
+                sent += 1
+                last = entry["seq"]
+                if limit is not None and sent >= limit:
+                    yield ("end", last, upto, last < upto)
+                    return
+            if not rows:
+                break
+            last = rows[-1].seq
             if len(rows) < page:
                 break
         yield ("end", upto, upto, False)

@@ -164,9 +164,30 @@ class Store:
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:
+        """A connection for reads. On PostgreSQL its statements run in the driver's autocommit
+        mode: under READ COMMITTED a transaction gives a group of reads nothing (each statement
+        sees the commits made before it either way), and its BEGIN and COMMIT were two round
+        trips of the three or four of a phone's `_revs_diff` or `_changes` page."""
         with self.engine.connect() as conn:
-            with conn.begin():
+            with self._outside_transaction(conn), conn.begin():
                 yield conn
+
+    @contextmanager
+    def _outside_transaction(self, conn: sa.Connection):
+        if not self._reads_outside_transaction:
+            yield
+            return
+        raw = conn.connection
+        raw.dbapi_connection.autocommit = True  # psycopg's switch is client-side: no statement
+        try:
+            yield
+        finally:
+            # Never back into the pool committing statement by statement.
+            if raw.is_valid:
+                try:
+                    raw.dbapi_connection.autocommit = False
+                except self.engine.dialect.loaded_dbapi.Error as exc:
+                    raw.invalidate(exc)
 
     @contextmanager
     def writing(self) -> Iterator[sa.Connection]:

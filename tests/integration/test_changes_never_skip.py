@@ -97,3 +97,22 @@ def test_concurrent_edits_of_one_document_never_lose_a_revision(store):
     assert "_conflicts" not in final
     assert len(set(winners)) == 40
     assert first["rev"].startswith("1-")
+
+
+def test_a_slow_feed_reader_holds_no_database_connection(store):
+    """A phone on a weak link reads a long feed slowly. Between pages the feed holds no pooled
+    connection (the pool is shared by every request of the worker), and the pages still give every
+    change once, in order, with writes committed while the reader dawdles."""
+    store.create_database("slow")
+    db = store.open("slow", ADMIN)
+    db.bulk_docs([{"_id": f"d{n:05d}"} for n in range(1200)])  # more than two pages of the feed
+    pool = store.engine.pool
+    seen = []
+    for event in db.changes(ChangesOptions(since=0, include_docs=True)):
+        if event[0] == "change":
+            assert pool.checkedout() == 0, f"a connection held while change {len(seen)} is being sent"
+            seen.append(event[1]["id"])
+            if len(seen) == 600:  # mid-feed, in the second page: a write that commits meanwhile
+                db.bulk_docs([{"_id": "late"}])
+    assert seen[:1200] == [f"d{n:05d}" for n in range(1200)]
+    assert len(seen) == len(set(seen))

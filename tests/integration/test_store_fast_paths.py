@@ -207,3 +207,53 @@ def test_read_row_error_is_sqlalchemys(table):
     with pytest.raises(sa.exc.DBAPIError):
         store.read_row(missing, {"x": 1})
     assert store.read_row(BY_NAME, {"name": "nobody"}) is None  # the pool is still usable
+
+
+def _in_transaction(conn: sa.Connection) -> bool:
+    """Whether the database server holds a transaction open on this connection now."""
+    driver = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        return driver.pgconn.transaction_status != TransactionStatus.IDLE
+    return driver.in_transaction
+
+
+def test_reads_on_postgresql_open_no_transaction(table):
+    """`Store.reading` on PostgreSQL runs its statements in autocommit mode (no BEGIN, no COMMIT:
+    two round trips of a phone's `_revs_diff`); SQLite keeps its read transaction, which is what
+    gives a group of its reads one snapshot."""
+    store = Store(table)
+    with table.begin() as conn:
+        execute_many(conn, INSERT, _rows(2))
+    with store.reading() as conn:
+        assert [r.name for r in conn.execute(sa.select(things.c.name).order_by(things.c.name))] == ["n00000", "n00001"]
+        assert _in_transaction(conn) is (table.dialect.name == "sqlite")
+
+
+def test_connections_come_back_from_reading_transactional(table):
+    """After reads outside a transaction, a failed read, or a connection dropped under a read, every
+    pooled connection is back in transactions: a write batch that fails halfway leaves nothing."""
+    store = Store(table)
+    with table.begin() as conn:
+        execute_many(conn, INSERT, _rows(1))
+    for _ in range(3):  # more reads than the pool holds connections at once
+        with store.reading() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(things)).scalar_one() == 1
+        with pytest.raises(sa.exc.DBAPIError), store.reading() as conn:
+            conn.execute(sa.text("SELECT x FROM no_such_table"))
+    with pytest.raises(sa.exc.DBAPIError), store.reading() as conn:
+        conn.connection.dbapi_connection.close()  # dropped while in use
+        conn.execute(sa.select(things.c.name))
+    held = [table.connect() for _ in range(4)]
+    try:
+        for conn in held:
+            assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
+        with pytest.raises(sa.exc.IntegrityError):
+            with held[0].begin():
+                held[0].execute(INSERT, _rows(1, start=1)[0])
+                held[0].execute(INSERT, _rows(1)[0])  # a duplicate name: the batch fails here
+    finally:
+        for conn in held:
+            conn.close()
+    assert [r["name"] for r in _stored(table)] == ["n00000"]
