@@ -108,10 +108,27 @@ _LOCAL_WHERE = sa.and_(local_docs.c.db_id == sa.bindparam("k_db"), local_docs.c.
                        local_docs.c.doc_id == sa.bindparam("k_doc"))
 _LOCAL_SELECT = sa.select(local_docs.c.rev, local_docs.c.body).where(_LOCAL_WHERE)
 _LOCAL_DELETE = local_docs.delete().where(_LOCAL_WHERE)
-_LOCAL_UPDATE = local_docs.update().where(_LOCAL_WHERE).values(rev=sa.bindparam("rev"), body=sa.bindparam("body"))
-_LOCAL_INSERT = local_docs.insert().values(db_id=sa.bindparam("k_db"), owner=sa.bindparam("k_owner"),
-                                           doc_id=sa.bindparam("k_doc"), rev=sa.bindparam("rev"),
-                                           body=sa.bindparam("body"))
+_LOCAL_UPDATE_IF_AT = (local_docs.update().where(_LOCAL_WHERE, local_docs.c.rev == sa.bindparam("expected"))
+                       .values(rev=sa.bindparam("rev"), body=sa.bindparam("body")).returning(local_docs.c.rev))
+
+
+@functools.cache
+def _local_insert_new(dialect: str):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return (insert(local_docs).values(db_id=sa.bindparam("k_db"), owner=sa.bindparam("k_owner"),
+                                      doc_id=sa.bindparam("k_doc"), rev=sa.bindparam("rev"), body=sa.bindparam("body"))
+            .on_conflict_do_nothing().returning(local_docs.c.rev))
+
+
+def _local_number(rev) -> int | None:
+    """N of a `_local` revision "0-N", or None when `rev` is not one (so matches none stored)."""
+    if not isinstance(rev, str) or not rev.startswith("0-") or not rev[2:].isdigit():
+        return None
+    return int(rev[2:])
+
+
 _ROWS_BY_ID = (sa.select(documents).where(documents.c.db_id == sa.bindparam("k_db"),
                                           documents.c.doc_id.in_(sa.bindparam("k_ids", expanding=True)))
                .order_by(documents.c.doc_id))
@@ -764,20 +781,22 @@ class Database:
             if key.startswith("_"):
                 raise errors.DocValidation(f"Bad special document member: {key}")
         key = self._local_key(doc_id)
-        with self.store.writing() as conn:
-            row = conn.execute(_LOCAL_SELECT, key).first()
-            if raw.get("_deleted"):
-                if row is None:
-                    raise errors.NotFound("missing")
-                conn.execute(_LOCAL_DELETE, key)
-                return {"ok": True, "id": f"_local/{doc_id}", "rev": "0-0"}
-            if row is not None and raw.get("_rev") != row.rev:
+        if raw.get("_deleted"):
+            return self.delete_local(doc_id, None)
+        expected = raw.get("_rev")
+        if expected in (None, "0-0"):  # a new checkpoint: refused if one is there already
+            rev, stmt = "0-1", _local_insert_new(self.store.engine.dialect.name)
+        else:  # the next revision of the one the writer read: refused if it has moved on
+            number = _local_number(expected)
+            if number is None:
                 raise errors.Conflict()
-            if row is None and raw.get("_rev") not in (None, "0-0"):
-                raise errors.Conflict()
-            number = int(row.rev.split("-")[1]) + 1 if row is not None else 1
-            rev = f"0-{number}"
-            conn.execute(_LOCAL_INSERT if row is None else _LOCAL_UPDATE, {**key, "rev": rev, "body": dumps(body)})
+            rev, stmt = f"0-{number + 1}", _LOCAL_UPDATE_IF_AT
+        # One statement, which both checks the revision and writes (a phone writes a checkpoint
+        # after every batch): it is written, or it conflicts.
+        with self.store.writing_alone() as conn:
+            written = conn.execute(stmt, {**key, "expected": expected, "rev": rev, "body": dumps(body)}).first()
+        if written is None:
+            raise errors.Conflict()
         return {"ok": True, "id": f"_local/{doc_id}", "rev": rev}
 
     def delete_local(self, doc_id: str, rev: str | None) -> dict:

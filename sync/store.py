@@ -153,7 +153,7 @@ class Store:
         self.notifier = notifier or ChangeNotifier()
         self.notifier.bind(engine)  # cross-process wakes: PostgreSQL LISTEN/NOTIFY, SQLite polling
         self.default_revs_limit = revs_limit
-        self._reads_outside_transaction = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        self._autocommit_statements = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self._uuid: str | None = None
         # Answers this process remembers because a replicating phone asks them at every batch;
         # each can always be recomputed, and each says when it stops being true.
@@ -174,7 +174,7 @@ class Store:
 
     @contextmanager
     def _outside_transaction(self, conn: sa.Connection):
-        if not self._reads_outside_transaction:
+        if not self._autocommit_statements:
             yield
             return
         raw = conn.connection
@@ -194,6 +194,20 @@ class Store:
         with write_turn(self.engine), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_immediate=True)
             with conn.begin():
+                yield conn
+
+    @contextmanager
+    def writing_alone(self) -> Iterator[sa.Connection]:
+        """A connection for a write that is one statement, a transaction by itself: on PostgreSQL
+        it runs in autocommit mode, one round trip where BEGIN and COMMIT made three (a phone
+        writes a checkpoint after every batch); on SQLite it is a write transaction, queued for
+        SQLite's one writer like every other."""
+        if not self._autocommit_statements:
+            with self.writing() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            with self._outside_transaction(conn), conn.begin():
                 yield conn
 
     def create_tables(self) -> None:
@@ -269,7 +283,7 @@ class Store:
         plan = read_plan(stmt, self.engine.dialect)
         raw = self.engine.raw_connection()
         driver = raw.dbapi_connection
-        outside = self._reads_outside_transaction
+        outside = self._autocommit_statements
         cursor, failed = None, False
         try:
             if outside:

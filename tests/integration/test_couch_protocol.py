@@ -235,6 +235,50 @@ def test_local_documents_revs(db):
     assert get(db, "/plain/_local/cp")[0] == 404
 
 
+
+@pytest.mark.parametrize("stale", ["0-1", "0-3", "0-0", "0-x", "1-abc", "0-", 5, None])
+def test_a_checkpoint_is_written_only_over_the_revision_it_read(db, stale):
+    """A checkpoint write checks and writes in one statement: anything but the current revision is
+    a conflict, and the stored checkpoint stays as it was."""
+    url = f"/plain/_local/only-over-{stale}"
+    assert db.put(url, json={"last_seq": 1}, headers=ADMIN).json["rev"] == "0-1"
+    assert db.put(url, json={"_rev": "0-1", "last_seq": 2}, headers=ADMIN).json["rev"] == "0-2"
+    body = {"last_seq": 99, **({} if stale is None else {"_rev": stale})}
+    assert db.put(url, json=body, headers=ADMIN).status_code == 409
+    assert get(db, url)[1] == {"_id": url[len("/plain/"):], "_rev": "0-2", "last_seq": 2}
+
+
+def test_a_checkpoint_deleted_by_put_and_written_again(db):
+    url = "/plain/_local/deleted-by-put"
+    assert db.put(url, json={"_deleted": True}, headers=ADMIN).status_code == 404
+    assert db.put(url, json={"last_seq": 1}, headers=ADMIN).json["rev"] == "0-1"
+    assert db.put(url, json={"_deleted": True}, headers=ADMIN).json == {"ok": True, "id": "_local/deleted-by-put",
+                                                                       "rev": "0-0"}
+    assert get(db, url)[0] == 404
+    assert db.put(url, json={"last_seq": 2}, headers=ADMIN).json["rev"] == "0-1"
+
+
+def test_two_writers_of_one_checkpoint_revision_one_wins(db):
+    """Two replications of one account that read the same checkpoint revision: exactly one write
+    lands, the other conflicts (and rereads), whatever the interleaving."""
+    url = "/plain/_local/two-writers"
+    rev = db.put(url, json={"last_seq": 0}, headers=ADMIN).json["rev"]
+    for round_ in range(10):
+        statuses, barrier = [], threading.Barrier(2)
+
+        def write(n):
+            barrier.wait()
+            statuses.append(db.put(url, json={"_rev": rev, "last_seq": n}, headers=ADMIN).status_code)
+
+        threads = [threading.Thread(target=write, args=(round_ * 2 + k,)) for k in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == [201, 409], statuses
+        rev = get(db, url)[1]["_rev"]
+        assert rev == f"0-{round_ + 2}"
+
 def test_responses_are_gzipped_for_slow_links(db):
     for n in range(30):
         put(db, f"g{n:02d}", {"text": "排查台账 " * 20})
