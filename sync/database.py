@@ -147,6 +147,11 @@ _DOCUMENT_UPDATE = (documents.update()
 _DOCUMENT_INSERT = documents.insert().values(db_id=sa.bindparam("k_db"), doc_id=sa.bindparam("k_doc"),
                                              **{c: sa.bindparam(c) for c in _DOCUMENT_COLUMNS})
 _REVISION_INSERT = revisions.insert()
+_COUNTERS_ADVANCE = (databases.update().where(databases.c.id == sa.bindparam("k_db"))
+                     .values(update_seq=databases.c.update_seq + sa.bindparam("changed", type_=sa.BigInteger),
+                             doc_count=databases.c.doc_count + sa.bindparam("doc_delta", type_=sa.BigInteger),
+                             doc_del_count=databases.c.doc_del_count + sa.bindparam("del_delta", type_=sa.BigInteger))
+                     .returning(databases.c.update_seq))
 
 
 class Database:
@@ -730,13 +735,8 @@ class Database:
                 doc_delta += -1 if row.deleted else 1
                 del_delta += 1 if row.deleted else -1
         # Last statement before commit: the row lock on the counter orders commits by seq.
-        top = conn.execute(
-            databases.update().where(databases.c.id == self.id).values(
-                update_seq=databases.c.update_seq + len(changed),
-                doc_count=databases.c.doc_count + doc_delta,
-                doc_del_count=databases.c.doc_del_count + del_delta,
-            ).returning(databases.c.update_seq)
-        ).scalar_one()
+        top = conn.execute(_COUNTERS_ADVANCE, {"k_db": self.id, "changed": len(changed), "doc_delta": doc_delta,
+                                               "del_delta": del_delta}).scalar_one()
         first = top - len(changed) + 1
         inserts, updates = [], []
         for offset, doc_id in enumerate(changed):
