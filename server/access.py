@@ -96,7 +96,7 @@ def access_for(principal: Principal, db_name: str) -> Access:
         check_write=domain_write_check(actor),
         precheck=document_alone,
         record_writes=run_write_hooks(app, context),
-        record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
+        record_refusals=lambda refused: hold(app, context, refused),
     )
 
 
@@ -111,5 +111,5 @@ def server_access(app: Flask, name: str = "server") -> Access:
         check_write=domain_write_check(Actor(name, "server", "")),
         precheck=document_alone,
         record_writes=run_write_hooks(app, context),
-        record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
+        record_refusals=lambda refused: hold(app, context, refused),
     )

@@ -62,7 +62,7 @@ def bridge_access(app: Flask, db_name: str, scope: str, remote: RemoteURL) -> Ac
         user=BRIDGE_ACCOUNT, is_admin=True, read_prefixes=None,
         check_write=domain_write_check(actor), precheck=document_alone,
         record_writes=run_write_hooks(app, context),
-        record_refusal=lambda attempt, reason: hold(app, context, attempt, reason),
+        record_refusals=lambda refused: hold(app, context, refused),
     )
 
 

@@ -22,21 +22,24 @@ from .models import QuarantinedDoc, utcnow
 log = logging.getLogger(__name__)
 
 
-def hold(app: Flask, context: WriteContext, attempt: WriteAttempt, reason: str) -> None:
-    code = getattr(reason, "code", "refused")
-    with app.app_context():
-        engine = db.engine
-    with engine.begin() as conn:
-        conn.execute(sa.insert(QuarantinedDoc.__table__).values(
-            db_name=context.db_name, doc_id=attempt.doc_id, rev=attempt.new.get("_rev"),
-            account=context.account, device_id=context.device_id, reason=f"[{code}] {reason}",
-            body=json.dumps(attempt.new, ensure_ascii=False), new_edits=attempt.new_edits,
-            received_at=utcnow(), status="held",
-        ))
+def hold(app: Flask, context: WriteContext, refused: list[tuple[WriteAttempt, str]]) -> None:
+    """Keep the refused documents of one write, all in one transaction (a phone on an old app
+    version may send a thousand the schema now refuses), queued with the store's other writers."""
     from . import ops
 
-    ops.count_rejection(code, ops.via_for_account(context.account))
-    log.info("quarantined %s from %s: %s", attempt.doc_id, context.account, code)
+    now = utcnow()
+    rows = [dict(db_name=context.db_name, doc_id=attempt.doc_id, rev=attempt.new.get("_rev"),
+                 account=context.account, device_id=context.device_id,
+                 reason=f"[{getattr(reason, 'code', 'refused')}] {reason}",
+                 body=json.dumps(attempt.new, ensure_ascii=False), new_edits=attempt.new_edits,
+                 received_at=now, status="held") for attempt, reason in refused]
+    with app.extensions["paicha_store"].writing() as conn:
+        conn.execute(sa.insert(QuarantinedDoc.__table__), rows)
+    via = ops.via_for_account(context.account)
+    for attempt, reason in refused:
+        code = getattr(reason, "code", "refused")
+        ops.count_rejection(code, via)
+        log.info("quarantined %s from %s: %s", attempt.doc_id, context.account, code)
 
 
 def list_held(status: str = "held", limit: int = 100) -> list[QuarantinedDoc]:
@@ -61,7 +64,7 @@ def readmit(entry_id: int, admin_name: str) -> dict:
     db_name, new_edits, doc = entry.db_name, entry.new_edits, json.loads(entry.body)
     db.session.rollback()  # no read transaction held while the store writes
     # A refused re-admission stays this one entry; it is not held a second time.
-    access = dataclasses.replace(access_for(principal, db_name), record_refusal=None)
+    access = dataclasses.replace(access_for(principal, db_name), record_refusals=None)
     database = get_store().open(db_name, access)
     result = database.bulk_docs([doc], new_edits=new_edits)
     result = result[0] if result else {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}

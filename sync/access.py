@@ -58,8 +58,9 @@ class Access:
     precheck: Callable[[dict], object] | None = None
     # Called inside the write transaction with what was accepted (audit trails).
     record_writes: Callable[[sa.Connection, list[AcceptedWrite]], None] | None = None
-    # Called (outside the write transaction) with each refused document, so nothing is lost.
-    record_refusal: Callable[[WriteAttempt, str], None] | None = None
+    # Called (outside the write transaction) with the refused documents of a write and why each
+    # was refused, so nothing is lost: once per write, however many it refused.
+    record_refusals: Callable[[list[tuple[WriteAttempt, str]]], None] | None = None
 
     def can_read_scope(self, scope: str) -> bool:
         return self.read_prefixes is None or any(scope.startswith(p) for p in self.read_prefixes)

@@ -567,9 +567,8 @@ class Database:
     def _after_write(self, outcome: WriteOutcome) -> None:
         if outcome.accepted:
             self.store.notifier.notify(self.name, max(a.seq for a in outcome.accepted))
-        if self.access.record_refusal:
-            for attempt, reason in outcome.refused:
-                self.access.record_refusal(attempt, reason)
+        if self.access.record_refusals and outcome.refused:
+            self.access.record_refusals(outcome.refused)
 
     def _prepare(self, docs: list[IncomingDoc], new_edits: bool) -> None:
         """What needs only the incoming documents is done before the write transaction: the
