@@ -170,6 +170,23 @@ def test_read_row_survives_a_dropped_connection(table):
     assert store.read_row(BY_NAME, {"name": "n00000"}).name == "n00000"
 
 
+def _assert_pool_transactional(table) -> None:
+    """Every connection the pool holds (handed out at once) is in transactions: a batch that fails
+    halfway leaves nothing behind. The table holds the one row "n00000"."""
+    held = [table.connect() for _ in range(4)]
+    try:
+        for conn in held:
+            assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
+        with pytest.raises(sa.exc.IntegrityError):
+            with held[0].begin():
+                held[0].execute(INSERT, _rows(1, start=1)[0])
+                held[0].execute(INSERT, _rows(1)[0])  # a duplicate name: the batch fails here
+    finally:
+        for conn in held:
+            conn.close()
+    assert [r["name"] for r in _stored(table)] == ["n00000"]
+
+
 def test_connections_come_back_from_read_row_transactional(table):
     """On PostgreSQL read_row reads in the driver's autocommit mode; every pooled connection it
     used, after a read, a miss, an error or a drop, must be back in transactions: a batch that fails
@@ -187,18 +204,7 @@ def test_connections_come_back_from_read_row_transactional(table):
     raw.dbapi_connection.close()  # dropped under the pool
     raw.close()
     assert store.read_row(BY_NAME, {"name": "n00000"}) is not None
-    held = [table.connect() for _ in range(4)]  # whatever the pool has, handed out at once
-    try:
-        for conn in held:
-            assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
-        with pytest.raises(sa.exc.IntegrityError):
-            with held[0].begin():
-                held[0].execute(INSERT, _rows(1, start=1)[0])
-                held[0].execute(INSERT, _rows(1)[0])  # a duplicate name: the batch fails here
-    finally:
-        for conn in held:
-            conn.close()
-    assert [r["name"] for r in _stored(table)] == ["n00000"]
+    _assert_pool_transactional(table)
 
 
 def test_read_row_error_is_sqlalchemys(table):
@@ -245,15 +251,4 @@ def test_connections_come_back_from_reading_transactional(table):
     with pytest.raises(sa.exc.DBAPIError), store.reading() as conn:
         conn.connection.dbapi_connection.close()  # dropped while in use
         conn.execute(sa.select(things.c.name))
-    held = [table.connect() for _ in range(4)]
-    try:
-        for conn in held:
-            assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
-        with pytest.raises(sa.exc.IntegrityError):
-            with held[0].begin():
-                held[0].execute(INSERT, _rows(1, start=1)[0])
-                held[0].execute(INSERT, _rows(1)[0])  # a duplicate name: the batch fails here
-    finally:
-        for conn in held:
-            conn.close()
-    assert [r["name"] for r in _stored(table)] == ["n00000"]
+    _assert_pool_transactional(table)
