@@ -169,15 +169,15 @@ class Store:
         sees the commits made before it either way), and its BEGIN and COMMIT were two round
         trips of the three or four of a phone's `_revs_diff` or `_changes` page."""
         with self.engine.connect() as conn:
-            with self._outside_transaction(conn), conn.begin():
+            with self._outside_transaction(conn.connection), conn.begin():
                 yield conn
 
     @contextmanager
-    def _outside_transaction(self, conn: sa.Connection):
+    def _outside_transaction(self, raw):
+        """On PostgreSQL, the pooled connection `raw` in autocommit mode for the block."""
         if not self._autocommit_statements:
             yield
             return
-        raw = conn.connection
         raw.dbapi_connection.autocommit = True  # psycopg's switch is client-side: no statement
         try:
             yield
@@ -202,13 +202,8 @@ class Store:
         it runs in autocommit mode, one round trip where BEGIN and COMMIT made three (a phone
         writes a checkpoint after every batch); on SQLite it is a write transaction, queued for
         SQLite's one writer like every other."""
-        if not self._autocommit_statements:
-            with self.writing() as conn:
-                yield conn
-            return
-        with self.engine.connect() as conn:
-            with self._outside_transaction(conn), conn.begin():
-                yield conn
+        with (self.reading() if self._autocommit_statements else self.writing()) as conn:
+            yield conn
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
@@ -282,29 +277,21 @@ class Store:
         way, whose errors are SQLAlchemy's."""
         plan = read_plan(stmt, self.engine.dialect)
         raw = self.engine.raw_connection()
-        driver = raw.dbapi_connection
-        outside = self._autocommit_statements
         cursor, failed = None, False
         try:
-            if outside:
-                driver.autocommit = True
-            cursor = raw.cursor()
-            cursor.execute(plan.sql, plan.parameters(params))
-            found = cursor.fetchone()
-            if found is not None:
-                found = plan.row(found, cursor.description, self.engine.dialect)
+            with self._outside_transaction(raw):
+                cursor = raw.cursor()
+                cursor.execute(plan.sql, plan.parameters(params))
+                found = cursor.fetchone()
+                if found is not None:
+                    found = plan.row(found, cursor.description, self.engine.dialect)
         except self.engine.dialect.loaded_dbapi.Error as exc:
-            if self.engine.dialect.is_disconnect(exc, driver, cursor):
+            if raw.is_valid and self.engine.dialect.is_disconnect(exc, raw.dbapi_connection, cursor):
                 raw.invalidate(exc)
             failed = True
         finally:
             if cursor is not None:
                 cursor.close()
-            if outside and raw.is_valid:
-                try:
-                    driver.autocommit = False
-                except self.engine.dialect.loaded_dbapi.Error as exc:
-                    raw.invalidate(exc)  # never back into the pool committing statement by statement
             raw.close()
         if failed:
             with self.engine.connect() as conn:
