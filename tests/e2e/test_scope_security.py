@@ -136,8 +136,16 @@ def test_attachments_of_foreign_documents_are_missing(demo):
 def test_local_documents_are_private_to_each_account(demo):
     neighbour = as_user(demo, "demo-village2")
     assert neighbour.put(f"{DB}/_local/checkpoint-x", json={"last_seq": 42}).status_code == 201
-    assert as_user(demo, "demo-village").get(f"{DB}/_local/checkpoint-x").status_code == 404
-    assert neighbour.ok_json("GET", f"{DB}/_local/checkpoint-x")["last_seq"] == 42
+    village = as_user(demo, "demo-village")
+    assert village.get(f"{DB}/_local/checkpoint-x").status_code == 404
+    # Writing over it with its revision, or deleting it, reaches only the writer's own checkpoints.
+    assert village.put(f"{DB}/_local/checkpoint-x", json={"_rev": "0-1", "last_seq": 0}).status_code == 409
+    assert village.delete(f"{DB}/_local/checkpoint-x", params={"rev": "0-1"}).status_code == 404
+    assert village.put(f"{DB}/_local/checkpoint-x", json={"_deleted": True}).status_code == 404
+    assert village.put(f"{DB}/_local/checkpoint-x", json={"last_seq": 7}).json()["rev"] == "0-1"  # its own
+    assert neighbour.ok_json("GET", f"{DB}/_local/checkpoint-x") == {"_id": "_local/checkpoint-x", "_rev": "0-1",
+                                                                      "last_seq": 42}
+    assert village.ok_json("GET", f"{DB}/_local/checkpoint-x")["last_seq"] == 7
 
 
 def test_not_logged_in_is_401_and_wrong_password_too(demo):
