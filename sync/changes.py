@@ -140,15 +140,7 @@ class ChangesFeed:
         the pool for the others."""
         o = self.o
         if o.descending:
-            with self.db.store.reading() as conn:
-                upto = self._update_seq(conn)
-                stmt = self._in_seq_order(self._base().where(self._seq(conn) <= upto), conn, descending=True)
-                if limit is not None:
-                    stmt = stmt.limit(limit)
-                entries = list(self._entries(conn, conn.execute(stmt).all()))
-            for entry in entries:
-                yield ("change", entry)
-            yield ("end", 0 if limit is None else since, upto, False)
+            yield from self._scan_descending(since, limit)
             return
         last, sent, upto = since, 0, None
         while True:
@@ -176,6 +168,27 @@ class ChangesFeed:
             if len(rows) < page:
                 break
         yield ("end", upto, upto, False)
+
+    def _scan_descending(self, since: int, limit: int | None) -> Iterator[tuple]:
+        """Newest first, from the update_seq read now, page by page as `_scan`; `limit` counts rows."""
+        below, read, upto = None, 0, None
+        while True:
+            page = BATCH if limit is None else min(BATCH, limit - read)
+            with self.db.store.reading() as conn:
+                if upto is None:
+                    upto = self._update_seq(conn)
+                seq = self._seq(conn)
+                newest = seq <= upto if below is None else seq < below
+                rows = conn.execute(self._in_seq_order(self._base().where(newest), conn, descending=True)
+                                    .limit(page)).all() if page > 0 else []
+                entries = list(self._entries(conn, rows))
+            for entry in entries:
+                yield ("change", entry)
+            read += len(rows)
+            if len(rows) < page or not rows:
+                break
+            below = rows[-1].seq
+        yield ("end", 0 if limit is None else since, upto, False)
 
     def _entries(self, conn, rows) -> Iterator[dict]:
         o = self.o

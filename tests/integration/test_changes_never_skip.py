@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+import sqlalchemy as sa
+
 from sync.access import ADMIN
 from sync.changes import ChangesOptions
 
@@ -116,3 +118,39 @@ def test_a_slow_feed_reader_holds_no_database_connection(store):
                 db.bulk_docs([{"_id": "late"}])
     assert seen[:1200] == [f"d{n:05d}" for n in range(1200)]
     assert len(seen) == len(set(seen))
+
+
+def test_a_descending_feed_is_read_page_by_page_newest_first(store):
+    """Newest first, every change once, pages of the feed read before they are sent (no connection
+    held while the reader reads), and a limit counts from the newest."""
+    store.create_database("newest")
+    db = store.open("newest", ADMIN)
+    db.bulk_docs([{"_id": f"d{n:05d}"} for n in range(1200)])
+    db.bulk_docs([{"_id": "d00000", "_rev": db.get("d00000")["_rev"], "edited": True}])  # now the newest change
+    pool = store.engine.pool
+
+    def read(**options):
+        seqs, ids = [], []
+        for event in db.changes(ChangesOptions(since=0, descending=True, **options)):
+            if event[0] == "change":
+                assert pool.checkedout() == 0, "a connection held while a change is being sent"
+                seqs.append(event[1]["seq"])
+                ids.append(event[1]["id"])
+        return seqs, ids
+
+    statements = []
+
+    def executed(conn, cursor, statement, *args):
+        if "FROM sync_documents" in statement:
+            statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", executed)
+    try:
+        seqs, ids = read()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", executed)
+    assert statements and all("LIMIT" in s for s in statements), "a feed read without a bound on its rows"
+    assert ids == ["d00000"] + [f"d{n:05d}" for n in range(1199, 0, -1)]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 1200
+    assert read(limit=700)[1] == ids[:700]
+    assert read(limit=0)[1] == []
