@@ -28,16 +28,15 @@ def hold(app: Flask, context: WriteContext, refused: list[tuple[WriteAttempt, st
     from . import ops
 
     now = utcnow()
+    coded = [(attempt, getattr(reason, "code", "refused"), reason) for attempt, reason in refused]
     rows = [dict(db_name=context.db_name, doc_id=attempt.doc_id, rev=attempt.new.get("_rev"),
-                 account=context.account, device_id=context.device_id,
-                 reason=f"[{getattr(reason, 'code', 'refused')}] {reason}",
+                 account=context.account, device_id=context.device_id, reason=f"[{code}] {reason}",
                  body=json.dumps(attempt.new, ensure_ascii=False), new_edits=attempt.new_edits,
-                 received_at=now, status="held") for attempt, reason in refused]
+                 received_at=now, status="held") for attempt, code, reason in coded]
     with app.extensions["paicha_store"].writing() as conn:
         conn.execute(sa.insert(QuarantinedDoc.__table__), rows)
     via = ops.via_for_account(context.account)
-    for attempt, reason in refused:
-        code = getattr(reason, "code", "refused")
+    for attempt, code, _ in coded:
         ops.count_rejection(code, via)
         log.info("quarantined %s from %s: %s", attempt.doc_id, context.account, code)
 

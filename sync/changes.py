@@ -133,13 +133,8 @@ class ChangesFeed:
         return stmt.order_by(key.desc() if descending else key)
 
     def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
-        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited).
-
-        Each page is read, and made into its entries, before any of it is sent: a phone on a weak
-        link takes its time to read a page, and meanwhile its connection to the database is back in
-        the pool for the others."""
-        o = self.o
-        if o.descending:
+        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited)."""
+        if self.o.descending:
             yield from self._scan_descending(since, limit)
             return
         last, sent, upto = since, 0, None
@@ -147,14 +142,7 @@ class ChangesFeed:
             # No more rows than the page still needs: a phone's page is 100 changes, and each row
             # carries its revision tree.
             page = BATCH if limit is None else min(BATCH, limit - sent)
-            with self.db.store.reading() as conn:
-                if upto is None:
-                    upto = self._update_seq(conn)  # first: nothing at or below it can commit later
-                seq = self._seq(conn)
-                rows = conn.execute(self._in_seq_order(
-                    self._base().where(seq > last, seq <= upto), conn
-                ).limit(page)).all() if page > 0 else []
-                entries = list(self._entries(conn, rows))
+            upto, rows, entries = self._page(upto, last, page)
             for entry in entries:
                 yield ("change", entry)
                 sent += 1
@@ -174,14 +162,7 @@ class ChangesFeed:
         below, read, upto = None, 0, None
         while True:
             page = BATCH if limit is None else min(BATCH, limit - read)
-            with self.db.store.reading() as conn:
-                if upto is None:
-                    upto = self._update_seq(conn)
-                seq = self._seq(conn)
-                newest = seq <= upto if below is None else seq < below
-                rows = conn.execute(self._in_seq_order(self._base().where(newest), conn, descending=True)
-                                    .limit(page)).all() if page > 0 else []
-                entries = list(self._entries(conn, rows))
+            upto, rows, entries = self._page(upto, below, page, descending=True)
             for entry in entries:
                 yield ("change", entry)
             read += len(rows)
@@ -189,6 +170,26 @@ class ChangesFeed:
                 break
             below = rows[-1].seq
         yield ("end", 0 if limit is None else since, upto, False)
+
+    def _page(self, upto: int | None, bound: int | None, size: int, descending: bool = False):
+        """(upto, rows, entries) of one page of at most `size` changes: after `bound` up to `upto`,
+        or newest first below `bound` (None: from `upto`). `upto` None is read first, in the same
+        read: nothing at or below it can commit later. The page is read, and made into its entries,
+        before any of it is sent: a phone on a weak link takes its time to read a page, and
+        meanwhile its connection to the database is back in the pool for the others."""
+        with self.db.store.reading() as conn:
+            if upto is None:
+                upto = self._update_seq(conn)
+            if size <= 0:
+                return upto, [], []
+            seq = self._seq(conn)
+            if descending:
+                where = (seq <= upto,) if bound is None else (seq < bound,)
+            else:
+                where = (seq > bound, seq <= upto)
+            rows = conn.execute(self._in_seq_order(self._base().where(*where), conn, descending=descending)
+                                .limit(size)).all()
+            return upto, rows, list(self._entries(conn, rows))
 
     def _entries(self, conn, rows) -> Iterator[dict]:
         o = self.o

@@ -779,7 +779,6 @@ class Database:
         for key in body:
             if key.startswith("_"):
                 raise errors.DocValidation(f"Bad special document member: {key}")
-        key = self._local_key(doc_id)
         if raw.get("_deleted"):
             return self.delete_local(doc_id, None)
         expected = raw.get("_rev")
@@ -793,7 +792,7 @@ class Database:
         # One statement, which both checks the revision and writes (a phone writes a checkpoint
         # after every batch): it is written, or it conflicts.
         with self.store.writing_alone() as conn:
-            written = conn.execute(stmt, {**key, "expected": expected, "rev": rev, "body": dumps(body)}).first()
+            written = conn.execute(stmt, {**self._local_key(doc_id), "expected": expected, "rev": rev, "body": dumps(body)}).first()
         if written is None:
             raise errors.Conflict()
         return {"ok": True, "id": f"_local/{doc_id}", "rev": rev}
