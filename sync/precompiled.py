@@ -8,6 +8,7 @@ passed here are built once and kept (module constants): plans are remembered by 
 from __future__ import annotations
 
 import collections
+import operator
 import re
 from dataclasses import dataclass
 
@@ -26,12 +27,32 @@ def execute_many(conn: sa.Connection, stmt, rows: list[dict]) -> None:
     if not rows:
         return
     plan = _plan_for_many(stmt, tuple(rows[0]), conn.dialect)
+    if plan.positional:
+        conn.exec_driver_sql(plan.sql, _positional_rows(plan, rows))
+        return
     if plan.converters:
         rows = [_converted(row, plan.converters) for row in rows]
     if plan.unnest is not None and len(rows) > 1:
         conn.exec_driver_sql(plan.unnest, tuple([row[k] for row in rows] for k in plan.order))
         return
-    conn.exec_driver_sql(plan.sql, rows if not plan.positional else [tuple(row[k] for k in plan.order) for row in rows])
+    conn.exec_driver_sql(plan.sql, rows)
+
+
+def _positional_rows(plan: "_ManyPlan", rows: list[dict]) -> list[tuple]:
+    """Each row as the tuple the driver takes, its values picked in C (`itemgetter`): a generator
+    per row and a converted copy of every row's dict were a tenth of a `_bulk_docs` on SQLite."""
+    pick = operator.itemgetter(*plan.order)
+    picked = [(pick(row),) for row in rows] if len(plan.order) == 1 else list(map(pick, rows))
+    if not plan.converters:
+        return picked
+    convert_at = [(i, convert) for i, name in enumerate(plan.order) for key, convert in plan.converters if key == name]
+    out = []
+    for values in picked:
+        values = list(values)
+        for i, convert in convert_at:
+            values[i] = convert(values[i])
+        out.append(tuple(values))
+    return out
 
 
 @dataclass(frozen=True)

@@ -280,6 +280,7 @@ BAD = [
     ("household_visit", _set(["fix", "lon"], True), "fix.lon: expected a number"),
     ("household_visit", _set(["fix", "lat"], float("nan")), "fix.lat: nan is not a finite number"),
     ("household_visit", _set(["fix", "lon"], float("inf")), "fix.lon:"),
+    ("household_visit", _set(["photos"], ["a.jpg", float("-inf")]), "photos[1]: -inf is not a finite number"),
     ("household_visit", _set(["fix", "crs"], "CGCS2000"), "fix.crs:"),
     ("household_visit", _set(["fix", "accuracy_m"], -1), "fix.accuracy_m:"),
     ("household_visit", _del("fix", "fix_time"), "fix: missing required field 'fix_time'"),
