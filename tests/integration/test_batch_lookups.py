@@ -85,10 +85,14 @@ def _explained(engine, statements) -> list[tuple[str, int]]:
     return out
 
 
+def _winners(db, ids) -> dict[str, str]:
+    return {r["id"]: r["docs"][0]["ok"]["_rev"] for r in db.bulk_get([{"id": i} for i in ids])}
+
+
 def test_a_batch_reads_only_its_own_rows_with_stale_statistics(stale_store, engine):
     db = stale_store.open("big", ADMIN)
     ids = [f"d{i:05}" for i in range(1500, 1500 + BATCH)]
-    winners = {r["id"]: r["docs"][0]["ok"]["_rev"] for r in db.bulk_get([{"id": i} for i in ids])}
+    winners = _winners(db, ids)
     assert len(winners) == BATCH
 
     with StatementLog(engine) as log:
@@ -100,10 +104,6 @@ def test_a_batch_reads_only_its_own_rows_with_stale_statistics(stale_store, engi
     explained = _explained(engine, log.seen)
     for statement, touched in explained:
         assert touched <= 2 * BATCH, (statement, touched, explained)
-
-
-def _winners(db, ids) -> dict[str, str]:
-    return {r["id"]: r["docs"][0]["ok"]["_rev"] for r in db.bulk_get([{"id": i} for i in ids])}
 
 
 @pytest.mark.parametrize("new_edits", [True, False], ids=["edits", "replicated"])
