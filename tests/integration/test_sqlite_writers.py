@@ -85,3 +85,53 @@ def test_a_forked_worker_can_write_while_its_parent_held_the_turn(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, "the child could not take its turn to write"
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(counter.c.n)).scalar_one() == 41
+
+
+def test_a_logins_token_waits_for_the_write_turn_not_at_sqlites_lock(tmp_path):
+    # The server's other writes (tokens at login, quarantine decisions) queue with the store's
+    # writers. SQLite's patience is cut to 50 ms: a token write that waited at SQLite's lock behind
+    # the store's 8 x 30 ms transactions would fail with "database is locked".
+    from server import create_app, tokens
+    from server.accounts import add_account
+    from server.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}", "TESTING": True})
+    with app.app_context():
+        account = add_account("cadre", "a long enough password", "village_cadre", "990101001001")
+        db.session.commit()
+        account_id = account.id
+        store = app.extensions["paicha_store"]
+        db.engine.dispose()
+
+        @event.listens_for(db.engine, "connect")
+        def _short_patience(dbapi_conn, _record):
+            dbapi_conn.execute("PRAGMA busy_timeout=50")
+
+        store.create_database("burst")
+    failures: list[str] = []
+    issued: list[str] = []
+
+    def store_write(i: int) -> None:
+        try:
+            with app.app_context(), store.writing() as conn:
+                conn.exec_driver_sql("UPDATE sync_databases SET doc_count = doc_count WHERE name = 'burst'")
+                time.sleep(0.03)
+        except Exception as exc:  # noqa: BLE001
+            failures.append(repr(exc))
+
+    def login(i: int) -> None:
+        try:
+            with app.app_context():
+                issued.append(tokens.issue(account_id, f"phone-{i}")[0])
+        except Exception as exc:  # noqa: BLE001
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=f, args=(i,)) for i in range(8) for f in (store_write, login)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == []
+    with app.app_context():
+        assert all(tokens.lookup(token) is not None for token in issued) and len(issued) == 8
+        db.engine.dispose()
