@@ -158,18 +158,22 @@ class ChangesFeed:
         yield ("end", upto, upto, False)
 
     def _scan_descending(self, since: int, limit: int | None) -> Iterator[tuple]:
-        """Newest first, from the update_seq read now, page by page as `_scan`; `limit` counts rows."""
-        below, read, upto = None, 0, None
+        """Newest first, from the update_seq read now, page by page as `_scan`; `limit` counts rows.
+        `since` is ignored, as CouchDB does; last_seq is the seq of the last row read, or the
+        update_seq when there was none (CouchDB's and PouchDB's)."""
+        below, read, upto, last = None, 0, None, None
         while True:
             page = BATCH if limit is None else min(BATCH, limit - read)
             upto, rows, entries = self._page(upto, below, page, descending=True)
             for entry in entries:
                 yield ("change", entry)
             read += len(rows)
+            if rows:
+                last = rows[-1].seq
             if len(rows) < page or not rows:
                 break
             below = rows[-1].seq
-        yield ("end", 0 if limit is None else since, upto, False)
+        yield ("end", upto if last is None else last, upto, False)
 
     def _page(self, upto: int | None, bound: int | None, size: int, descending: bool = False):
         """(upto, rows, entries) of one page of at most `size` changes: after `bound` up to `upto`,

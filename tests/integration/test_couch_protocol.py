@@ -80,6 +80,21 @@ def test_changes_since_limit_and_now(db):
     assert [r["id"] for r in everything["results"]] == ["d1", "d2", "d3", "d4", "d0"], "once, at its latest seq"
 
 
+def test_a_descending_feeds_last_seq_is_its_last_rows(db):
+    # As CouchDB and PouchDB: `since` is ignored, last_seq is the seq of the last row given (the
+    # update_seq when there is none).
+    _, empty = get(db, "/plain/_changes", descending="true")
+    assert empty["results"] == [] and empty["last_seq"] == 0
+    for n in range(5):
+        put(db, f"d{n}", {"n": n})
+    _, newest = get(db, "/plain/_changes", descending="true", limit=2, since=1)
+    assert [(r["id"], r["seq"]) for r in newest["results"]] == [("d4", 5), ("d3", 4)] and newest["last_seq"] == 4
+    _, whole = get(db, "/plain/_changes", descending="true")
+    assert [r["seq"] for r in whole["results"]] == [5, 4, 3, 2, 1] and whole["last_seq"] == 1
+    _, fresh = get(db, "/plain/_changes", descending="true", limit=0)  # CouchDB's (PouchDB reads 0 as 1)
+    assert fresh["results"] == [] and fresh["last_seq"] == 5
+
+
 def test_changes_styles_docs_and_conflicts(db):
     conflicted(db)
     _, main = get(db, "/plain/_changes")
