@@ -46,6 +46,9 @@ def log(msg: str) -> None:
 def node(command: str, args: dict, timeout: float = 3600) -> dict:
     proc = subprocess.run(["node", str(BENCH_JS), command, "-"], input=json.dumps(args), capture_output=True,
                           text=True, timeout=timeout)
+    if os.environ.get("BENCH_TRACE"):  # bench.js traces every request on stderr: keep it, appended
+        with open(os.environ["BENCH_TRACE"], "a", encoding="utf-8") as trace:
+            trace.write(f"## {command}\n{proc.stderr}")
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     out = json.loads(lines[-1]) if lines else {"error": "no output", "reason": proc.stderr[-2000:]}
     if proc.returncode != 0 or "error" in out:
