@@ -135,7 +135,7 @@ class ChangesFeed:
     def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
         """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited)."""
         if self.o.descending:
-            yield from self._scan_descending(since, limit)
+            yield from self._scan_descending(limit)
             return
         last, sent, upto = since, 0, None
         while True:
@@ -157,7 +157,7 @@ class ChangesFeed:
                 break
         yield ("end", upto, upto, False)
 
-    def _scan_descending(self, since: int, limit: int | None) -> Iterator[tuple]:
+    def _scan_descending(self, limit: int | None) -> Iterator[tuple]:
         """Newest first, from the update_seq read now, page by page as `_scan`; `limit` counts rows.
         `since` is ignored, as CouchDB does; last_seq is the seq of the last row read, or the
         update_seq when there was none (CouchDB's and PouchDB's)."""
