@@ -721,8 +721,9 @@ class Database:
     def _winner_bodies(self, conn, rows: dict[str, DocRow], docs: list[IncomingDoc], new_edits: bool) -> dict:
         """The current bodies of the documents a batch edits (the write rules compare old and new),
         read in one statement: one each was a round trip per edited document inside the write."""
+        readable = self.access.can_read_scope  # an edit outside the writer's scope is refused unread
         wanted = {(row.doc_id, row.winning_rev) for row in (rows.get(doc.id) for doc in docs)
-                  if row is not None and not row.deleted}
+                  if row is not None and not row.deleted and readable(row.scope)}
         if not new_edits:  # revisions we already hold are skipped unread
             known = {doc.id for doc in docs
                      if doc.id in rows and doc.rev is not None and revtree.rev_exists(rows[doc.id].tree, doc.rev)}

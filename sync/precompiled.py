@@ -43,13 +43,12 @@ def _positional_rows(plan: "_ManyPlan", rows: list[dict]) -> list[tuple]:
     per row and a converted copy of every row's dict were a tenth of a `_bulk_docs` on SQLite."""
     pick = operator.itemgetter(*plan.order)
     picked = [(pick(row),) for row in rows] if len(plan.order) == 1 else list(map(pick, rows))
-    if not plan.converters:
+    if not plan.convert_at:
         return picked
-    convert_at = [(i, convert) for i, name in enumerate(plan.order) for key, convert in plan.converters if key == name]
     out = []
     for values in picked:
         values = list(values)
-        for i, convert in convert_at:
+        for i, convert in plan.convert_at:
             values[i] = convert(values[i])
         out.append(tuple(values))
     return out
@@ -62,6 +61,7 @@ class _ManyPlan:
     order: tuple[str, ...]
     converters: tuple
     unnest: str | None = None  # the INSERT taking one array per parameter, in `order`
+    convert_at: tuple = ()  # positional: (index in `order`, convert) for the values that need it
 
 
 _PLANS_FOR_MANY: dict = {}
@@ -73,7 +73,9 @@ def _plan_for_many(stmt, keys: tuple[str, ...], dialect) -> _ManyPlan:
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
         converters = _converters(compiled, dialect)
         if compiled.positional:
-            return _ManyPlan(compiled.string, True, tuple(compiled.positiontup), converters)
+            order = tuple(compiled.positiontup)
+            convert_at = tuple((i, convert) for i, name in enumerate(order) for key, convert in converters if key == name)
+            return _ManyPlan(compiled.string, True, order, converters, convert_at=convert_at)
         if dialect.name == "postgresql" and isinstance(stmt, sa.Insert):
             unnest, order = _unnest_insert(compiled, dialect)
             return _ManyPlan(compiled.string, False, order or tuple(keys), converters, unnest)
