@@ -19,7 +19,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from sync.access import ADMIN, DbRules
+from sync.access import ADMIN, Access, DbRules
 from sync.store import Store
 
 STORE_DOCS = 3000
@@ -131,3 +131,16 @@ def test_a_batch_of_edits_reads_the_current_bodies_in_one_statement(store, engin
     # The write rules still saw each document as it was.
     assert sorted(seen_by_rules) == ids
     assert all(old["_rev"] == winners[i] and old["text"] == "x" * 300 for i, old in seen_by_rules.items())
+
+
+def test_edits_outside_the_writers_scope_are_refused_unread(store, engine):
+    _filled(store, engine)
+    ids = [f"d{i:05}" for i in range(900, 900 + BATCH)]
+    winners = _winners(store.open("big", ADMIN), ids)
+    outsider = Access(user="other-village", read_prefixes=("22",))
+    with StatementLog(engine) as log:
+        results = store.open("big", outsider).bulk_docs(
+            [{"_id": i, "_rev": winners[i], "area": "22", "text": "taken over"} for i in ids])
+    assert all(r.get("error") == "forbidden" for r in results), results[:3]
+    assert [s for s, _ in log.seen if "body" in s and "sync_revisions" in s] == []
+    assert _winners(store.open("big", ADMIN), ids) == winners  # nothing written
