@@ -52,6 +52,8 @@ class WriteOutcome:
     new_revisions: dict[tuple[str, str], tuple[bool, dict]] = field(default_factory=dict)
     # Bodies of the edited documents' winners when the batch began, read together.
     winner_bodies: dict[tuple[str, str], tuple[bool, dict]] = field(default_factory=dict)
+    # The commit carried the change notice to the other processes (notify.commit_notice).
+    notice_sent: bool = False
 
 
 def scope_clause(column, prefixes: tuple[str, ...] | None):
@@ -171,6 +173,14 @@ _COUNTERS_ADVANCE = (databases.update().where(databases.c.id == sa.bindparam("k_
                              doc_count=databases.c.doc_count + sa.bindparam("doc_delta", type_=sa.BigInteger),
                              doc_del_count=databases.c.doc_del_count + sa.bindparam("del_delta", type_=sa.BigInteger))
                      .returning(databases.c.update_seq))
+# On PostgreSQL the same statement also queues the change notice for the other server processes
+# (notify.py), which PostgreSQL delivers at commit: no statement of its own after the commit, on a
+# connection that every writer of the process took turns on.
+_PG_COUNTERS_ADVANCE_WITH_NOTICE = _COUNTERS_ADVANCE.returning(sa.func.pg_notify(
+    sa.cast(sa.bindparam("k_channel"), sa.Text),
+    sa.cast(sa.func.json_build_object(sa.literal_column("'p'"), sa.cast(sa.bindparam("k_token"), sa.Text),
+                                      sa.literal_column("'db'"), databases.c.name,
+                                      sa.literal_column("'seq'"), databases.c.update_seq), sa.Text)))
 
 
 class Database:
@@ -585,7 +595,7 @@ class Database:
 
     def _after_write(self, outcome: WriteOutcome) -> None:
         if outcome.accepted:
-            self.store.notifier.notify(self.name, max(a.seq for a in outcome.accepted))
+            self.store.notifier.notify(self.name, max(a.seq for a in outcome.accepted), sent=outcome.notice_sent)
         if self.access.record_refusals and outcome.refused:
             self.access.record_refusals(outcome.refused)
 
@@ -765,9 +775,16 @@ class Database:
             elif before != row.deleted:
                 doc_delta += -1 if row.deleted else 1
                 del_delta += 1 if row.deleted else -1
-        # Last statement before commit: the row lock on the counter orders commits by seq.
-        top = conn.execute(_COUNTERS_ADVANCE, {"k_db": self.id, "changed": len(changed), "doc_delta": doc_delta,
-                                               "del_delta": del_delta}).scalar_one()
+        # The row lock on the counter, held to the commit, orders commits by seq.
+        counters = {"k_db": self.id, "changed": len(changed), "doc_delta": doc_delta, "del_delta": del_delta}
+        notice = self.store.notifier.commit_notice() if conn.dialect.name == "postgresql" else None
+        if notice is None:
+            top = conn.execute(_COUNTERS_ADVANCE, counters).scalar_one()
+        else:
+            channel, token = notice
+            top = conn.execute(_PG_COUNTERS_ADVANCE_WITH_NOTICE,
+                               {**counters, "k_channel": channel, "k_token": token}).one()[0]
+            outcome.notice_sent = True
         first = top - len(changed) + 1
         inserts, updates = [], []
         for offset, doc_id in enumerate(changed):

@@ -6,9 +6,12 @@ version, scans, and waits for the version to move. A write calls `notify(db, seq
 Several server processes (gunicorn workers, the scheduler) share one store, so a commit in one must
 wake the feeds of all. Once bound to the store's engine (`Store` does that), the notifier adds:
 
-- PostgreSQL: `NOTIFY paicha_sync_changes, '{"p": <process token>, "db": <name>, "seq": <n>}'` sent
-  after the commit on a small autocommit connection of its own, and one listener thread per process
-  with its own connection doing `LISTEN`; it wakes the local feeds of that database. The listener
+- PostgreSQL: `NOTIFY paicha_sync_changes, '{"p": <process token>, "db": <name>, "seq": <n>}'`, and
+  one listener thread per process with its own connection doing `LISTEN`; it wakes the local feeds of
+  that database. A document write sends its notice inside its own transaction, on the statement that
+  advances the database's counter (`commit_notice()`), so PostgreSQL delivers it at commit, and never
+  for a write rolled back; other changes (a database deleted) send it after their commit on a small
+  autocommit connection of the process's. The listener
   reconnects on failure (with back-off) and, once back, wakes every feed so nothing missed while it
   was down stays unseen.
 - SQLite: no server to talk through, so one poller thread per process reads every database's
@@ -109,10 +112,16 @@ class ChangeNotifier:
         return self._waiting > 0
 
     # -- the writers' side --------------------------------------------------------------------------
-    def notify(self, db_name: str, seq: int | None = None) -> None:
-        """Called after a commit that changed `db_name` (up to `seq`)."""
+    def commit_notice(self) -> tuple[str, str] | None:
+        """(channel, process token) for a writer to send its notice inside its write transaction,
+        or None when the transport has no such way (SQLite's poller, none at all)."""
+        return self._transport.commit_notice() if self._transport is not None else None
+
+    def notify(self, db_name: str, seq: int | None = None, *, sent: bool = False) -> None:
+        """Called after a commit that changed `db_name` (up to `seq`); `sent` when the commit
+        itself carried the notice to other processes (`commit_notice`)."""
         self._wake(db_name)
-        if self._transport is not None:
+        if self._transport is not None and not sent:
             self._transport.send(db_name, seq)
 
     def _wake(self, db_name: str) -> None:
@@ -155,6 +164,9 @@ class _Transport:
 
     def send(self, db_name: str, seq: int | None) -> None: ...
 
+    def commit_notice(self) -> tuple[str, str] | None:
+        return None
+
     def healthy(self) -> bool:
         return True
 
@@ -192,6 +204,10 @@ class _PostgresChannel(_Transport):
 
     def healthy(self) -> bool:
         return self._pid == os.getpid() and self._listening
+
+    def commit_notice(self) -> tuple[str, str]:
+        # Read at every write: a forked worker has a token of its own.
+        return CHANNEL, self._token
 
     def send(self, db_name: str, seq: int | None) -> None:
         # Sending needs no listener: a process that only writes (the scheduler) listens to nothing.
