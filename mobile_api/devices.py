@@ -11,20 +11,23 @@ from server.extensions import db
 from server.models import Account, ApiToken, Device, utcnow
 
 
-def register(account_id: int, device_id: str, label: str | None) -> bool:
-    """Record the device (label kept in `user_agent`); True if it was new."""
+def register(account_id: int, device_id: str, label: str | None, *, conn: sa.Connection | None = None) -> bool:
+    """Record the device (label kept in `user_agent`); True if it was new. Written on `conn` when
+    given (inside the caller's write transaction), else in a write transaction of its own."""
+    if conn is None:
+        with get_store().writing() as own:
+            return register(account_id, device_id, label, conn=own)
     table = Device.__table__
     now = utcnow()
-    with get_store().writing() as conn:
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-        created = conn.execute(insert.values(account_id=account_id, device_id=device_id,
-                                             user_agent=(label or "")[:300], first_seen_at=now, last_sync_at=None)
-                               .on_conflict_do_nothing(index_elements=["account_id", "device_id"])
-                               .returning(table.c.id)).first() is not None
-        if not created and label:
-            conn.execute(table.update().where(table.c.account_id == account_id, table.c.device_id == device_id)
-                         .values(user_agent=label[:300]))
-        return created
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    created = conn.execute(insert.values(account_id=account_id, device_id=device_id,
+                                         user_agent=(label or "")[:300], first_seen_at=now, last_sync_at=None)
+                           .on_conflict_do_nothing(index_elements=["account_id", "device_id"])
+                           .returning(table.c.id)).first() is not None
+    if not created and label:
+        conn.execute(table.update().where(table.c.account_id == account_id, table.c.device_id == device_id)
+                     .values(user_agent=label[:300]))
+    return created
 
 
 def listing(account_id: int) -> list[dict]:

@@ -21,16 +21,29 @@ ACCESS_TTL = dt.timedelta(hours=12)
 REFRESH_TTL = dt.timedelta(days=30)
 
 
+_tokens, _accounts = ApiToken.__table__, Account.__table__
+_TOKEN_INSERT = _tokens.insert()
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue(account_id: int, device_id: str | None, kind: str = "access", ttl: dt.timedelta | None = None) -> tuple[str, dt.datetime]:
+def issue(account_id: int, device_id: str | None, kind: str = "access", ttl: dt.timedelta | None = None,
+          *, conn: sa.Connection | None = None) -> tuple[str, dt.datetime]:
+    """A new token of `kind` for the account's device; written on `conn` when given (inside the
+    caller's write transaction: a login stores its device and both its tokens together, or none),
+    else in a write transaction of its own."""
     token = secrets.token_urlsafe(32)
-    expires = utcnow() + (ttl or (ACCESS_TTL if kind == "access" else REFRESH_TTL))
-    with write_session() as session, session.begin():
-        session.add(ApiToken(account_id=account_id, token_hash=_hash(token), device_id=device_id, kind=kind,
-                             created_at=utcnow(), expires_at=expires))
+    now = utcnow()
+    expires = now + (ttl or (ACCESS_TTL if kind == "access" else REFRESH_TTL))
+    row = dict(account_id=account_id, token_hash=_hash(token), device_id=device_id, kind=kind,
+               created_at=now, expires_at=expires)
+    if conn is not None:
+        conn.execute(_TOKEN_INSERT, row)
+    else:
+        with current_app.extensions["paicha_store"].writing() as own:
+            own.execute(_TOKEN_INSERT, row)
     return token, expires
 
 
@@ -47,7 +60,6 @@ class TokenAccount(NamedTuple):
     scope: str
 
 
-_tokens, _accounts = ApiToken.__table__, Account.__table__
 _TOKEN_WITH_ACCOUNT = (
     sa.select(_tokens.c.id, _tokens.c.device_id, _tokens.c.expires_at, _tokens.c.revoked_at,
               _accounts.c.id.label("account_id"), _accounts.c.name, _accounts.c.role, _accounts.c.scope,

@@ -8,6 +8,7 @@ from flask import current_app
 
 from server import tokens
 from server.auth import TooManyAttempts, check_credentials
+from server.couch import get_store
 from server.extensions import db
 from server.models import Account, utcnow
 from sync import errors
@@ -114,10 +115,13 @@ def login():
     except errors.Unauthorized:
         raise ApiProblem("invalid_credentials") from None
     device_id = body["device_id"]
-    devices.register(who.account_id, device_id, body.get("device_label"))
-    access, expires = tokens.issue(who.account_id, device_id, "access", _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL))
-    refresh, refresh_expires = tokens.issue(who.account_id, device_id, "refresh",
-                                            _ttl("PAICHA_API_REFRESH_SECONDS", tokens.REFRESH_TTL))
+    # One write transaction: the device and both tokens are stored together, or none of them.
+    with get_store().writing() as conn:
+        devices.register(who.account_id, device_id, body.get("device_label"), conn=conn)
+        access, expires = tokens.issue(who.account_id, device_id, "access",
+                                       _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL), conn=conn)
+        refresh, refresh_expires = tokens.issue(who.account_id, device_id, "refresh",
+                                                _ttl("PAICHA_API_REFRESH_SECONDS", tokens.REFRESH_TTL), conn=conn)
     return ok({"access_token": access, "token_type": "Bearer", "expires_at": _iso(expires),
                "expires_in": _seconds_left(expires), "refresh_token": refresh,
                "refresh_expires_at": _iso(refresh_expires), "device_id": device_id,

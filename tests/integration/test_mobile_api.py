@@ -118,6 +118,47 @@ def test_refresh_token_is_not_an_access_token(client, login):
     problem(client.post(f"{API}/auth/refresh", json={"refresh_token": access}), "invalid_token", 401)
 
 
+def _stored_for_device(app, device_id: str) -> tuple[int, int]:
+    from server.extensions import db
+    from server.models import ApiToken, Device
+    with app.app_context():
+        devices = db.session.execute(sa.select(sa.func.count()).where(Device.device_id == device_id)).scalar()
+        tokens = db.session.execute(sa.select(sa.func.count()).where(ApiToken.device_id == device_id)).scalar()
+        db.session.rollback()
+    return devices, tokens
+
+
+def test_a_login_stores_its_device_and_both_tokens_in_one_transaction(app, client):
+    from server.couch import get_store
+    with app.app_context():
+        engine = get_store().engine
+    commits = []
+    listener = lambda conn: commits.append(conn)  # noqa: E731
+    sa.event.listen(engine, "commit", listener)
+    try:
+        r = client.post(f"{API}/auth/login", json={"name": "demo-village", "password": PW,
+                                                    "device_id": "one-commit-phone", "device_label": "Redmi"})
+    finally:
+        sa.event.remove(engine, "commit", listener)
+    assert r.status_code == 200, r.json
+    assert _stored_for_device(app, "one-commit-phone") == (1, 2)
+    assert len(commits) == 1, commits  # device, access token and refresh token together
+
+
+def test_a_login_that_fails_half_way_stores_nothing(app, client, monkeypatch):
+    from server import tokens
+    # Both tokens get the same secret: the refresh token's insert breaks the unique hash, after the
+    # device and the access token were written in the same transaction.
+    monkeypatch.setattr(tokens.secrets, "token_urlsafe", lambda n: "the-same-secret-twice")
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # the answer a phone would get
+    r = client.post(f"{API}/auth/login", json={"name": "demo-village", "password": PW, "device_id": "half-way-phone"})
+    assert r.status_code == 500
+    assert _stored_for_device(app, "half-way-phone") == (0, 0)
+    monkeypatch.undo()
+    r = client.post(f"{API}/auth/login", json={"name": "demo-village", "password": PW, "device_id": "half-way-phone"})
+    assert r.status_code == 200 and _stored_for_device(app, "half-way-phone") == (1, 2)
+
+
 def test_failed_logins_use_the_lockout(app, client):
     from server.accounts import add_account
 
@@ -283,8 +324,13 @@ def test_tasks_show_overdue_reminders_until_the_round_is_reported(app, client, a
     from server.access import server_access
     from server.couch import get_store
 
+    from server.calendar.periods import period_containing
+
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    round_id = _round_doc(app, VILLAGE, today - dt.timedelta(days=15), today - dt.timedelta(days=5))
+    start = today - dt.timedelta(days=15)
+    if period_containing("xun", start).start == start:  # the demo district may have reported that round
+        start -= dt.timedelta(days=1)
+    round_id = _round_doc(app, VILLAGE, start, today - dt.timedelta(days=5))
     reminder = {"_id": f"reminder-{round_id}-overdue", "type": "reminder", "area": VILLAGE, "target_area": VILLAGE,
                 "created_by": "server", "created_at": f"{(today - dt.timedelta(days=4)).isoformat()}T00:10:00+08:00",
                 "round_id": round_id, "kind": "overdue", "due_date": (today - dt.timedelta(days=5)).isoformat(),
