@@ -322,9 +322,8 @@ def test_tasks_list_unreported_rounds_of_my_scope_and_drop_them_once_reported(ap
 
 def test_tasks_show_overdue_reminders_until_the_round_is_reported(app, client, auth):
     from server.access import server_access
-    from server.couch import get_store
-
     from server.calendar.periods import period_containing
+    from server.couch import get_store
 
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     start = today - dt.timedelta(days=15)
