@@ -54,6 +54,12 @@ def set_password(name: str, password: str) -> None:
     account.password_hash = hash_password(password)
     account.failed_logins = 0
     account.locked_until = None
+    # A new password logs the account out everywhere (cookies and the app's tokens), in the same
+    # transaction: whoever knew the old one keeps no session.
+    from . import auth, tokens
+
+    auth.end_all_sessions(db.session, account.id)
+    tokens.revoke_account(db.session, account.id)
     db.session.commit()
     forget(name)
 

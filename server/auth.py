@@ -1,5 +1,8 @@
 """Who is calling: HTTP Basic, CouchDB's `AuthSession` cookie, or a bearer token.
 
+Each cookie names a session recorded on the server (`auth_sessions`): logging out ends it there, so
+a copied cookie is refused afterwards; a new password ends all of the account's sessions.
+
 Failed logins are counted per account; after a few, the account is locked for a time that doubles
 with each further failure, so guessing a password over the network is slow.
 """
@@ -7,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -17,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sync import errors
 from sync.http import couch_json, error_response
 
-from .models import Account, utcnow
+from .models import Account, AuthSession, as_utc, utcnow
 from .passwords import verify_password
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,10 @@ class TooManyAttempts(errors.CouchError):
     status = 429
     error = "too_many_requests"
     default_reason = "Too many failed logins. Try again later."
+
+
+class SessionEnded(errors.Unauthorized):
+    default_reason = "Your session has ended (logged out, or the password was changed). Log in again."
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,56 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="paicha-session")
 
 
+_sessions = AuthSession.__table__
+
+
+def _session_key(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def start_session(principal: Principal) -> str:
+    """A new server-side session for `principal`, and the cookie value that names it: a random
+    session id, signed (clients treat the cookie as opaque, as CouchDB's). Only the id's hash is
+    stored. The account's expired sessions are cleared in the same transaction."""
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    lifetime = dt.timedelta(seconds=current_app.config["PAICHA_SESSION_SECONDS"])
+    with current_app.extensions["paicha_store"].writing() as conn:
+        conn.execute(sa.delete(_sessions).where(_sessions.c.account_id == principal.account_id,
+                                                _sessions.c.expires_at <= now))
+        conn.execute(_sessions.insert(), dict(account_id=principal.account_id, session_hash=_session_key(session_id),
+                                              created_at=now, expires_at=now + lifetime))
+    return _serializer().dumps({"sid": session_id})
+
+
 def set_session_cookie(response, principal: Principal):
     """Log the browser in: the one AuthSession cookie (CouchDB's name) that every client shares."""
-    response.set_cookie(COOKIE, _serializer().dumps(principal.name), httponly=True, samesite="Lax",
+    response.set_cookie(COOKIE, start_session(principal), httponly=True, samesite="Lax",
                         max_age=current_app.config["PAICHA_SESSION_SECONDS"], secure=request.is_secure)
     return response
+
+
+def end_session(account_id: int | None = None) -> bool:
+    """Log out: end, on the server, the session of this request's AuthSession cookie (only if it
+    is `account_id`'s, when given). The same cookie value is refused from then on, wherever it
+    was copied to; the account's other sessions go on. False if there was no live session."""
+    key = _cookie_session_key()
+    if not key:
+        return False
+    condition = [_sessions.c.session_hash == key, _sessions.c.revoked_at.is_(None)]
+    if account_id is not None:
+        condition.append(_sessions.c.account_id == account_id)
+    with current_app.extensions["paicha_store"].writing() as conn:
+        ended = conn.execute(sa.update(_sessions).where(*condition).values(revoked_at=utcnow())).rowcount
+    return ended > 0
+
+
+def end_all_sessions(conn, account_id: int) -> int:
+    """End every session of the account (a new password), on the caller's connection or ORM
+    session, inside its transaction."""
+    return conn.execute(sa.update(_sessions).where(_sessions.c.account_id == account_id,
+                                                   _sessions.c.revoked_at.is_(None))
+                        .values(revoked_at=utcnow())).rowcount
 
 
 def _principal(account) -> Principal:
@@ -101,16 +155,42 @@ def _set_failures(account_id: int, failures: int, locked_until) -> None:
                      .values(failed_logins=failures, locked_until=locked_until))
 
 
-def _from_session_cookie() -> Principal | None:
+def _cookie_session_key() -> str | None:
+    """The stored key of the session this request's cookie names: None without a cookie, or with
+    one that is forged or past its lifetime; "" for a genuine cookie without a session id (signed
+    before sessions were recorded), which no session matches."""
     token = request.cookies.get(COOKIE)
     if not token:
         return None
     try:
-        name = _serializer().loads(token, max_age=current_app.config["PAICHA_SESSION_SECONDS"])
+        payload = _serializer().loads(token, max_age=current_app.config["PAICHA_SESSION_SECONDS"])
     except (BadSignature, SignatureExpired):
         return None
-    account = _account_row(name)
-    return _principal(account) if account is not None and account.active else None
+    session_id = payload.get("sid") if isinstance(payload, dict) else None
+    return _session_key(session_id) if isinstance(session_id, str) and session_id else ""
+
+
+_SESSION_WITH_ACCOUNT = (
+    sa.select(_sessions.c.expires_at, _sessions.c.revoked_at, Account.__table__.c.id, Account.__table__.c.name,
+              Account.__table__.c.role, Account.__table__.c.scope, Account.__table__.c.active)
+    .select_from(_sessions.join(Account.__table__, Account.__table__.c.id == _sessions.c.account_id))
+    .where(_sessions.c.session_hash == sa.bindparam("session_hash"))
+)
+
+
+def _from_session_cookie() -> Principal | None:
+    """The caller of a live cookie session: one indexed read of the session and its account (as
+    for a bearer token), so a session ended on the server, or a disabled account, stops the next
+    request. A genuine cookie whose session has ended marks the request (`g.session_ended`): the
+    caller is anonymous, and told so with a 401 where CouchDB would say "nobody"."""
+    key = _cookie_session_key()
+    if key is None:
+        return None
+    row = current_app.extensions["paicha_store"].read_row(_SESSION_WITH_ACCOUNT, {"session_hash": key}) if key else None
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow() or not row.active:
+        g.session_ended = True
+        return None
+    return _principal(row)
 
 
 def _from_bearer(token: str) -> Principal | None:
@@ -143,6 +223,8 @@ def current_principal() -> Principal | None:
 def require_principal() -> Principal:
     principal = current_principal()
     if principal is None:
+        if g.get("session_ended"):
+            raise SessionEnded()
         raise errors.Unauthorized("You are not authorized to access this db.")
     return principal
 
@@ -164,6 +246,11 @@ def session_blueprint() -> Blueprint:
     @bp.get("/_session")
     def get_session():
         principal = current_principal()
+        if principal is None and g.get("session_ended"):
+            # The cookie's session was ended on the server: say so (401), and drop the cookie.
+            response = error_response(SessionEnded())
+            response.delete_cookie(COOKIE)
+            return response
         return couch_json({"ok": True, "userCtx": _user_ctx(principal),
                            "info": {"authentication_handlers": ["cookie", "default"]}})
 
@@ -181,6 +268,7 @@ def session_blueprint() -> Blueprint:
 
     @bp.delete("/_session")
     def delete_session():
+        end_session()  # on the server too: a copy of the cookie stops working
         response = couch_json({"ok": True})
         response.delete_cookie(COOKIE)
         return response

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from server import tokens
-from server.auth import TooManyAttempts, check_credentials
+from server.auth import COOKIE, TooManyAttempts, check_credentials, end_session
 from server.couch import get_store
 from server.extensions import db
 from server.models import Account, utcnow
@@ -115,13 +115,16 @@ def login():
     except errors.Unauthorized:
         raise ApiProblem("invalid_credentials") from None
     device_id = body["device_id"]
+    family = tokens.new_family()  # every token descended from this login
     # One write transaction: the device and both tokens are stored together, or none of them.
     with get_store().writing() as conn:
         devices.register(who.account_id, device_id, body.get("device_label"), conn=conn)
         access, expires = tokens.issue(who.account_id, device_id, "access",
-                                       _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL), conn=conn)
+                                       _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL), conn=conn,
+                                       family=family)
         refresh, refresh_expires = tokens.issue(who.account_id, device_id, "refresh",
-                                                _ttl("PAICHA_API_REFRESH_SECONDS", tokens.REFRESH_TTL), conn=conn)
+                                                _ttl("PAICHA_API_REFRESH_SECONDS", tokens.REFRESH_TTL), conn=conn,
+                                                family=family)
     return ok({"access_token": access, "token_type": "Bearer", "expires_at": _iso(expires),
                "expires_in": _seconds_left(expires), "refresh_token": refresh,
                "refresh_expires_at": _iso(refresh_expires), "device_id": device_id,
@@ -129,39 +132,52 @@ def login():
 
 
 @bp.post("/auth/refresh")
-@operation(summary="A new access token from a refresh token", tag="session", auth=False, body="RefreshRequest",
-           ok={200: "Token"}, problems=(401, 415),
-           description="The refresh token stays valid until it expires or the device is logged out, so a "
-                       "refresh whose answer was lost can simply be repeated.")
+@operation(summary="A new access token and a new refresh token from a refresh token", tag="session", auth=False,
+           body="RefreshRequest", ok={200: "Token"}, problems=(401, 415),
+           description="Refresh tokens rotate: the answer carries a new refresh token (with the same "
+                       "refresh_expires_at: a login lasts the refresh lifetime) and the one sent is used up. "
+                       "Keep the new one before discarding the old. Sending a used refresh token again is "
+                       "taken as theft: 401 invalid_token with reason refresh_token_reused, and every access "
+                       "and refresh token of that login is revoked, so the app must log in again.")
 def refresh():
     body = checked(json_body(), REFRESH)
-    found = tokens.lookup(body["refresh_token"], kind="refresh")
-    if found is None:
+    try:
+        rotated = tokens.rotate(body["refresh_token"], _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL))
+    except tokens.RefreshReused as reused:
+        raise ApiProblem("invalid_token", reason="refresh_token_reused", revoked=reused.revoked) from None
+    if rotated is None:
         raise ApiProblem("invalid_token")
-    record, account = found
-    access, expires = tokens.issue(account.id, record.device_id, "access",
-                                   _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL))
-    return ok({"access_token": access, "token_type": "Bearer", "expires_at": _iso(expires),
-               "expires_in": _seconds_left(expires), "refresh_expires_at": _iso(record.expires_at),
-               "device_id": record.device_id, "account": {"name": account.name, "role": account.role,
-                                                           "scope": account.scope}})
+    account = rotated.account
+    return ok({"access_token": rotated.access, "token_type": "Bearer", "expires_at": _iso(rotated.access_expires),
+               "expires_in": _seconds_left(rotated.access_expires), "refresh_token": rotated.refresh,
+               "refresh_expires_at": _iso(rotated.refresh_expires), "device_id": rotated.device_id,
+               "account": {"name": account.name, "role": account.role, "scope": account.scope}})
 
 
 @bp.post("/auth/logout")
 @operation(summary="Log this device out: revoke its access and refresh tokens", tag="session",
            body="LogoutRequest", body_optional=True, ok={200: "Revoked"}, problems=(415,),
            description="With a bearer token: every token of that token's device. With Basic or the cookie: "
-                       "the refresh token given in the body, if any.")
+                       "the refresh token given in the body, if any. In every case, an AuthSession cookie of "
+                       "this account sent along is ended on the server (and cleared); `revoked` counts it too.")
 def logout():
     who = principal()
     body = checked(json_body(optional=True), LOGOUT)
     record = token_record()
+    ended = int(end_session(who.account_id))
     if record is not None and record.device_id:
         count = tokens.revoke_device(who.account_id, record.device_id)
-        return ok({"revoked": count, "device_id": record.device_id, "account": who.name})
-    count = int(tokens.revoke(bearer())) if record is not None else 0
+        return _cleared(ok({"revoked": count + ended, "device_id": record.device_id, "account": who.name}), ended)
+    count = ended + (int(tokens.revoke(bearer())) if record is not None else 0)
     if body.get("refresh_token"):
         found = tokens.lookup(body["refresh_token"], kind="refresh")
         if found is not None and found[1].id == who.account_id:
             count += int(tokens.revoke(body["refresh_token"]))
-    return ok({"revoked": count, "device_id": None, "account": who.name})
+    return _cleared(ok({"revoked": count, "device_id": None, "account": who.name}), ended)
+
+
+def _cleared(response, session_ended: int):
+    """The answer, dropping the AuthSession cookie if its session was just ended."""
+    if session_ended:
+        response.delete_cookie(COOKIE)
+    return response

@@ -1,7 +1,8 @@
 """Who may see which ledger page, and the CSRF check of every form post.
 
 Login reuses `server.auth`: `check_credentials` (with its lockout) and the same signed `AuthSession`
-cookie that `POST /_session` sets, so there is one session mechanism for phones and browsers.
+cookie that `POST /_session` sets, so there is one session mechanism for phones and browsers. Logging
+out ends the session on the server (`server.auth.end_session`): a copy of the cookie is sent to login.
 
 Scope is checked exactly like sync: a user sees an area only if its code starts with the user's scope
 prefix. Every area a page is asked for goes through `area_in_scope`; documents are read through the
