@@ -78,3 +78,16 @@ local_docs = sa.Table(
     sa.Column("rev", sa.String(80), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
 )
+
+# Documents whose winning revision a reader could not take (stored by an older version, or brought
+# in before today's checks): held back from the changes feed, with the reason, until a new
+# revision replaces that one or an administrator releases it.
+held_docs = sa.Table(
+    "sync_held_docs",
+    metadata,
+    sa.Column("db_id", sa.Integer, sa.ForeignKey("sync_databases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("doc_id", DocId, primary_key=True),
+    sa.Column("rev", sa.String(80), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
+)

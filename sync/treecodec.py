@@ -6,7 +6,7 @@ per level and fails near 500 revisions. Stored instead, per path, is a flat pre-
 """
 from __future__ import annotations
 
-from .jsonio import dumps, loads
+from .jsonio import dumps_stored, loads_stored
 
 
 def encode(tree: list) -> str:
@@ -21,12 +21,12 @@ def encode(tree: list) -> str:
             for child in reversed(node[2]):
                 stack.append((child, index))
         paths.append({"pos": path["pos"], "nodes": flat})
-    return dumps(paths)
+    return dumps_stored(paths)
 
 
 def decode(text: str) -> list:
     tree = []
-    for path in loads(text):
+    for path in loads_stored(text):
         nodes = []
         for rev_hash, opts, parent in path["nodes"]:
             node = [rev_hash, opts, []]
