@@ -30,6 +30,7 @@ DOC_TYPES: frozenset[str] = frozenset(
         "supervision_notice",
         "reminder",
         "report_review",
+        "refusal_notice",
     }
 )
 

@@ -40,8 +40,9 @@ ESCALATE = "escalate"  # append to a dispute's escalation trail (in addition to 
 MEDIATE = "mediate"  # append to a dispute's mediation records (in addition to UPDATE)
 OPERATIONS: frozenset[str] = frozenset({CREATE, UPDATE, DELETE, ESCALATE, MEDIATE})
 
-#: Types only the server's calendar (or an administrator) writes; devices only read them.
-SERVER_OWNED_TYPES: frozenset[str] = frozenset({"screening_round", "reminder"})
+#: Types only the server (its calendar, its refusal notices) or an administrator writes; devices
+#: only read them.
+SERVER_OWNED_TYPES: frozenset[str] = frozenset({"screening_round", "reminder", "refusal_notice"})
 
 _CRUD = frozenset({CREATE, UPDATE, DELETE})
 _FIELD_WORK = MappingProxyType(
@@ -71,8 +72,10 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
                 "supervision_notice": frozenset({CREATE, UPDATE}),
             }
         ),
-        # the scheduler: calendar rounds and reminders only; it never edits device documents
-        SERVER: MappingProxyType({"screening_round": _CRUD, "reminder": _CRUD}),
+        # the scheduler: calendar rounds and reminders only; it never edits device documents. And
+        # the notices that tell a writer an edit was refused (created, then marked resolved).
+        SERVER: MappingProxyType({"screening_round": _CRUD, "reminder": _CRUD,
+                                  "refusal_notice": frozenset({CREATE, UPDATE})}),
         # everything, within the admin's scope ("" = everywhere)
         ADMIN: MappingProxyType({t: OPERATIONS for t in sorted(DOC_TYPES)}),
     }
@@ -156,6 +159,7 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "escalation_out_of_scope",  # new escalation entry escalates from outside the actor's scope
         "nothing_to_delete",  # delete of a document the server does not have
         "invalid_document",  # the document does not match its JSON Schema
+        "malformed_document",  # not a document the store can keep as sent (bad JSON, ids, names)
         "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
     }
 )
@@ -183,6 +187,7 @@ _NOUN = {
     "supervision_notice": "supervision notice",
     "reminder": "reminder",
     "report_review": "report review",
+    "refusal_notice": "refusal notice",
 }
 _ROLE_NOUN = {
     VILLAGE_CADRE: "village cadre",
@@ -257,8 +262,9 @@ def _check_type(actor: Actor, doc_type: Any, op: str) -> Refusal | None:
         if doc_type in SERVER_OWNED_TYPES:
             return Refusal(
                 "server_owned",
-                f"{_plural(doc_type).capitalize()} are written by the server's calendar; "
-                "a device cannot create, change or delete them.",
+                f"{_plural(doc_type).capitalize()} are written by the server"
+                + ("'s calendar" if doc_type in ("screening_round", "reminder") else "")
+                + "; a device cannot create, change or delete them.",
             )
         return Refusal(
             "role_not_allowed",

@@ -92,44 +92,124 @@ def users_import(path, fmt):
     click.echo(f"{len(created)} accounts created")
 
 
-@quarantine_cli.command("list")
-@click.option("--status", default="held", type=click.Choice(["held", "readmitted", "discarded"]))
-def quarantine_list(status):
-    """List refused documents."""
-    from .quarantine import list_held
+def _entry_line(entry) -> str:
+    times = f" x{entry.times_received}" if entry.times_received > 1 else ""
+    return (f"#{entry.id}\t{entry.received_at:%Y-%m-%d %H:%M}\t{entry.status}\t{entry.account}\t{entry.doc_id}\t"
+            f"{entry.reason}{times}")
 
-    for entry in list_held(status):
-        click.echo(f"#{entry.id}\t{entry.received_at:%Y-%m-%d %H:%M}\t{entry.account}\t{entry.doc_id}\t{entry.reason}")
+
+@quarantine_cli.command("list")
+@click.option("--status", default="held", show_default=True,
+              type=click.Choice(["held", "readmitted", "discarded", "superseded", "all"]))
+@click.option("--account", default=None, help="Only this account's refused edits.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
+def quarantine_list(status, account, limit):
+    """List refused documents (one line per refused revision, newest first)."""
+    from flask import current_app
+
+    from .quarantine import Filters, search
+
+    filters = Filters(status=None if status == "all" else status, account=account)
+    with current_app.extensions["paicha_store"].reading() as conn:
+        total, rows = search(conn, filters, limit=limit)
+    for entry in rows:
+        click.echo(_entry_line(entry))
+    if total > len(rows):
+        click.echo(f"... {total - len(rows)} more (--limit)")
 
 
 @quarantine_cli.command("show")
 @click.argument("entry_id", type=int)
 def quarantine_show(entry_id):
-    """Show one refused document in full."""
-    from .models import QuarantinedDoc
+    """Show one refused document in full, with what became of it."""
+    from flask import current_app
 
-    entry = db.session.get(QuarantinedDoc, entry_id)
+    from .quarantine import entries
+
+    with current_app.extensions["paicha_store"].reading() as conn:
+        entry = entries.get(conn, entry_id)
     if entry is None:
         raise click.ClickException(f"no quarantine entry #{entry_id}")
-    click.echo(f"#{entry.id} {entry.status} from {entry.account} (device {entry.device_id or '-'})")
+    click.echo(f"#{entry.id} {entry.status} {entry.doc_id} ({entry.doc_type or '?'}, area {entry.area or '-'})")
+    how = f"direct edit of {entry.rev or 'nothing'}" if entry.new_edits else f"replicated revision {entry.rev or '-'}"
+    click.echo(f"from {entry.account} (device {entry.device_id or '-'}), {how}")
+    click.echo(f"received {entry.times_received} time(s): first {entry.received_at:%Y-%m-%d %H:%M:%S}, "
+               f"last {entry.last_received_at:%Y-%m-%d %H:%M:%S} (UTC)")
     click.echo(f"reason: {entry.reason}")
+    if entry.status != "held":
+        click.echo(f"{entry.status} by {entry.resolved_by or '-'} at {entry.resolved_at:%Y-%m-%d %H:%M:%S}"
+                   + (f" as {entry.resolved_rev}" if entry.resolved_rev else "")
+                   + (f": {entry.note}" if entry.note else ""))
+    click.echo(f"notice: {entry.notice_id or '-'} ({entry.notice_state})")
     click.echo(entry.body)
+
+
+def _administrator(name):
+    from .quarantine import DecisionError, administrator
+
+    try:
+        return administrator(name)
+    except DecisionError as exc:
+        raise click.ClickException(exc.detail or exc.code) from None
 
 
 @quarantine_cli.command("readmit")
 @click.argument("entry_id", type=int)
 @click.option("--as", "admin_name", required=True, help="The administrator account re-admitting it.")
-def quarantine_readmit(entry_id, admin_name):
-    """Write a held document again through the normal rules, as an administrator."""
-    from .quarantine import readmit
+@click.option("--file", "corrected", type=click.File("r", encoding="utf-8-sig"), default=None,
+              help="A corrected document (JSON) to write instead of the one that was sent.")
+def quarantine_readmit(entry_id, admin_name, corrected):
+    """Write a held document again (or its corrected version) through the normal rules, as an
+    administrator. Refused again, it stays held and the reason is printed."""
+    from flask import current_app
 
+    from .quarantine import DecisionError, decisions, readmit
+
+    admin = _administrator(admin_name)
     try:
-        result = readmit(entry_id, admin_name)
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
-    if "error" in result:
-        raise click.ClickException(f"still refused: {result.get('reason')}")
-    click.echo(f"re-admitted {result['id']} as {result.get('rev')}")
+        doc = None
+        if corrected is not None:
+            with current_app.extensions["paicha_store"].reading() as conn:
+                entry = decisions.entries.get(conn, entry_id)
+            if entry is None:
+                raise DecisionError("not_found", f"no quarantine entry #{entry_id}")
+            doc = decisions.parse_correction(corrected.read(), entry.doc_id)
+        outcome = readmit(current_app._get_current_object(), entry_id, admin, doc)
+    except DecisionError as exc:
+        raise click.ClickException(exc.detail or exc.code) from None
+    if not outcome.ok:
+        raise click.ClickException(f"still refused ({outcome.code or outcome.error}): {outcome.reason}")
+    click.echo(f"re-admitted {outcome.doc_id} as {outcome.rev}{' (corrected)' if outcome.corrected else ''}")
+
+
+@quarantine_cli.command("discard")
+@click.argument("entry_id", type=int)
+@click.option("--as", "admin_name", required=True, help="The administrator account discarding it.")
+@click.option("--reason", "note", required=True, help="Why (kept on the entry and told to the writer).")
+def quarantine_discard(entry_id, admin_name, note):
+    """Drop a held document, with a reason; its writer's refusal notice says so."""
+    from flask import current_app
+
+    from .quarantine import DecisionError, discard
+
+    admin = _administrator(admin_name)
+    try:
+        discard(current_app._get_current_object(), entry_id, admin, note)
+    except DecisionError as exc:
+        raise click.ClickException(exc.detail or exc.code) from None
+    click.echo(f"discarded #{entry_id}")
+
+
+@quarantine_cli.command("notify")
+def quarantine_notify():
+    """Write every refusal notice still owed and resolve those of decided entries (each refusal
+    and decision does this for its own; run it once after upgrading)."""
+    from flask import current_app
+
+    from .quarantine import settle
+
+    written = settle(current_app._get_current_object(), limit=None)
+    click.echo(f"{written} refusal notices written")
 
 
 @users.command("add")

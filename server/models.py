@@ -77,21 +77,50 @@ class AuditEntry(db.Model):
 
 
 class QuarantinedDoc(db.Model):
-    """A refused document, kept so a cadre's work is never silently lost."""
+    """A refused revision, kept so a cadre's work is never silently lost (server/quarantine/).
+
+    One row per refused revision however often it is sent again: `fingerprint` names the document
+    and the revision (a replicated revision by its rev, a direct edit by its parent rev and a hash
+    of its fields); a re-send counts in `times_received`. `status`: held (waiting for a decision),
+    readmitted, discarded (with the administrator's `note`), or superseded (a valid revision of the
+    document was accepted since). `notice_state` follows the `refusal_notice` document that tells
+    the writer: owed (to be written), open, resolved, none (no one to tell), failed."""
     __tablename__ = "quarantine"
     id = sa.Column(sa.Integer, primary_key=True)
     db_name = sa.Column(sa.String(255), nullable=False)
     doc_id = sa.Column(sa.String(255), nullable=False, index=True)
+    # The rev sent: the refused revision itself (new_edits=false), or the one it edits (true).
     rev = sa.Column(sa.String(80), nullable=True)
+    fingerprint = sa.Column(sa.String(64), nullable=False)
+    body_hash = sa.Column(sa.String(64), nullable=False)
+    doc_type = sa.Column(sa.String(40), nullable=True)
+    area = sa.Column(sa.String(64), nullable=True)  # the document's area, as sent
     account = sa.Column(sa.String(100), nullable=False)
+    writer_scope = sa.Column(sa.String(12), nullable=True)  # the account's scope when it was refused
     device_id = sa.Column(sa.String(100), nullable=True)
+    reason_code = sa.Column(sa.String(40), nullable=False, default="refused")
     reason = sa.Column(sa.Text, nullable=False)
     body = sa.Column(sa.Text, nullable=False)
     new_edits = sa.Column(sa.Boolean, nullable=False)
-    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
-    status = sa.Column(sa.String(20), nullable=False, default="held")  # held | readmitted | discarded
+    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)  # first time
+    last_received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    times_received = sa.Column(sa.Integer, nullable=False, default=1)
+    status = sa.Column(sa.String(20), nullable=False, default="held")  # held | readmitted | discarded | superseded
     resolved_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
     resolved_by = sa.Column(sa.String(100), nullable=True)
+    resolved_rev = sa.Column(sa.String(80), nullable=True)  # the revision written at re-admission
+    note = sa.Column(sa.Text, nullable=True)  # why it was discarded
+    notice_id = sa.Column(sa.String(255), nullable=True)
+    notice_area = sa.Column(sa.String(12), nullable=True)
+    notice_state = sa.Column(sa.String(10), nullable=False, default="none")
+    __table_args__ = (
+        sa.Index("ux_quarantine_fingerprint", "db_name", "fingerprint", unique=True),
+        # Only the held entries: what an accepted write looks up, in its own transaction.
+        sa.Index("ix_quarantine_held", "db_name", "doc_id", sqlite_where=sa.text("status = 'held'"),
+                 postgresql_where=sa.text("status = 'held'")),
+        sa.Index("ix_quarantine_status_received", "status", "received_at"),
+        sa.Index("ix_quarantine_notice_state", "notice_state", "status"),
+    )
 
 
 class ApiToken(db.Model):
@@ -102,6 +131,24 @@ class ApiToken(db.Model):
     token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
     device_id = sa.Column(sa.String(100), nullable=True)
     kind = sa.Column(sa.String(10), nullable=False, default="access")  # access | refresh
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    # Every token descended from one login shares its family: a refresh token used a second time
+    # revokes the whole family (server/tokens.py, `rotate`).
+    family = sa.Column(sa.String(32), nullable=True, index=True)
+    # When this refresh token was exchanged for its successors (it is revoked at the same moment).
+    used_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+
+
+class AuthSession(db.Model):
+    """A login behind an `AuthSession` cookie (browsers, CouchDB clients). The cookie carries a
+    random session id, signed; only its hash is stored. Logging out or a new password ends the
+    session here, so a copied cookie stops working at once, not when it expires."""
+    __tablename__ = "auth_sessions"
+    id = sa.Column(sa.Integer, primary_key=True)
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    session_hash = sa.Column(sa.String(64), nullable=False, unique=True)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)

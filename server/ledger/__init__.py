@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
         raise ValueError(f"PAICHA_MAP_TILES_CRS must be one of {', '.join(MAP_TILE_SYSTEMS)} "
                          f"(Baidu's BD-09 tiles use their own projection and are not supported)")
     from ..hooks import register_write_hook
-    from . import index
+    from . import index, quarantine_views  # noqa: F401  (its routes are on the ledger's blueprint)
     from .views import bp
 
     register_write_hook(app, index.make_hook(app))

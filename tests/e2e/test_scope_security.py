@@ -184,7 +184,8 @@ def test_a_batch_keeps_the_good_documents_and_refuses_the_bad_with_reasons(demo)
     assert "calendar" in by_id["t-round"]["reason"] or "server" in by_id["t-round"]["reason"]
     admin = as_user(demo, "demo-admin")
     assert admin.get(f"{DB}/t-into-neighbour").status_code == 404
-    assert admin.ok_json("GET", DB)["update_seq"] == before + 2
+    # The two accepted documents, and the server's four refusal notices telling the cadre why.
+    assert admin.ok_json("GET", DB)["update_seq"] == before + 2 + 4
     held = flask_cli(demo, "quarantine", "list")
     for refused in ("t-into-neighbour", "t-round", "t-forged-author", "t-unknown"):
         assert refused in held

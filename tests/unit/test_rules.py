@@ -59,7 +59,7 @@ EXPECTED = {
     "village_cadre": _FIELD,
     "township_staff": _FIELD,
     "district_supervisor": {"report_review": "cu", "supervision_notice": "cu"},
-    "server": {"screening_round": "cud", "reminder": "cud"},
+    "server": {"screening_round": "cud", "reminder": "cud", "refusal_notice": "cu"},
     "admin": {t: "cud" for t in DOC_TYPES},
 }
 OPS = {"c": "create", "u": "update", "d": "delete"}
@@ -598,9 +598,10 @@ def _all_refusals():
 def test_refusals_are_sentences_with_known_codes():
     refusals = _all_refusals()
     assert None not in refusals
-    # Every rule code is reachable and covered here; the two validator codes come from the schema
-    # and coordinate checks in server/access.py and are covered by the visit and API tests.
-    validator_codes = {"invalid_document", "bad_coordinates"}
+    # Every rule code is reachable and covered here; the validator codes come from the schema and
+    # coordinate checks in server/access.py and from the engine's reading of a document (malformed),
+    # and are covered by the visit, API and hostile-input tests.
+    validator_codes = {"invalid_document", "bad_coordinates", "malformed_document"}
     assert {r.code for r in refusals} == REFUSAL_CODES - validator_codes
     for r in refusals:
         assert r.code in REFUSAL_CODES

@@ -61,6 +61,7 @@ def test_doc_types():
         "supervision_notice",
         "reminder",
         "report_review",
+        "refusal_notice",
     }
     assert isinstance(DOC_TYPES, frozenset)
 
