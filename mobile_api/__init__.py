@@ -14,6 +14,7 @@ same store, rules, quarantine and audit trail as replication, so it syncs to eve
     tasks.py      due rounds and overdue reminders
     devices.py    an account's devices
     context.py    the caller, their database handle, request inputs
+    bodies.py     JSON request bodies: half characters, NaN, deep nesting, unholdable numbers refused
     resources/    the routes
 
 Configuration (app config): PAICHA_API_MAX_ATTACHMENT_BYTES (10 MiB), PAICHA_API_MAX_JSON_BYTES

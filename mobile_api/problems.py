@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, has_request_context, json, request
 
+from server.quarantine.reasons import REASONS
+
 TYPE_BASE = "https://paicha.example/problems/"
 LANGUAGES = ("zh", "en")
 
@@ -32,7 +34,10 @@ class Entry:
 CATALOGUE: dict[str, Entry] = {
     # 400 -- the request itself is wrong
     "invalid_json": Entry(400, "请求体不是有效的 JSON", "Request body is not valid JSON",
-                          "请求体必须是一个 JSON 对象。", "The request body must be a JSON object."),
+                          "请求体必须是一个 JSON 对象。{reason_zh}",
+                          "The request body must be a JSON object: {reason}."),
+    "invalid_unicode": Entry(400, "文本不是有效的 Unicode", "Text is not valid Unicode",
+                             "{field}：{reason_zh}", "{field}: {reason}."),
     "invalid_body": Entry(400, "请求内容不符合要求", "Request body does not match its schema",
                           "请求内容有 {count} 处不符合要求，见 errors。",
                           "The request body has {count} problem(s); see errors."),
@@ -102,30 +107,11 @@ CATALOGUE: dict[str, Entry] = {
                          "服务器繁忙，请稍后重试。", "The server is busy. Try again later."),
 }
 
-#: Chinese sentences for the write rules' refusal codes (`schemas.rules.REFUSAL_CODES`); the rules
-#: give the English sentence themselves.
-REFUSALS_ZH: dict[str, str] = {
-    "bad_document": "这不是一条有效的记录。",
-    "unknown_type": "记录类型未知。",
-    "type_changed": "记录的类型不能更改。",
-    "server_owned": "排查轮次和提醒由系统生成，手机端不能新建、修改或删除。",
-    "role_not_allowed": "您的角色不能保存此类记录。",
-    "operation_not_allowed": "您的角色不能对此类记录进行这项操作。",
-    "bad_area": "记录缺少区域代码。",
-    "out_of_scope": "该记录所属区域不在您的辖区内。",
-    "area_changed": "记录的所属区域不能更改（纠纷需上报时请使用上报记录）。",
-    "created_by_mismatch": "created_by 必须是您自己的账号。",
-    "visitor_mismatch": "只能登记您本人的走访：visitor 必须是您自己的账号。",
-    "immutable_field": "记录保存后，创建人、创建时间和走访人不能更改。",
-    "not_creator": "只有记录的创建人可以删除它。",
-    "history_rewritten": "已有的上报和调解记录不能修改或删除，只能追加。",
-    "escalation_by_mismatch": "追加的上报记录必须署您自己的账号。",
-    "escalation_out_of_scope": "只能从您的辖区向上报送。",
-    "nothing_to_delete": "服务器上没有这条记录，无需删除。",
-    "invalid_document": "记录内容不符合格式要求。",
-    "bad_coordinates": "定位坐标不可能是真实位置（例如 0,0 或超出范围）。",
-}
-REFUSAL_TO_PROBLEM = {"invalid_document": "invalid_document", "bad_coordinates": "invalid_document"}
+#: Chinese sentences for the write rules' refusal codes (`schemas.rules.REFUSAL_CODES`), the same
+#: words the refusal notices and the quarantine pages use; the rules give the English sentence.
+REFUSALS_ZH: dict[str, str] = {code: words.reason_zh for code, words in REASONS.items()}
+REFUSAL_TO_PROBLEM = {"invalid_document": "invalid_document", "malformed_document": "invalid_document",
+                      "bad_coordinates": "invalid_document"}
 
 
 class ApiProblem(Exception):

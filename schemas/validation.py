@@ -11,6 +11,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
+from ._formats import OUT_OF_RANGE, out_of_range
 from ._loader import DOC_TYPES, accepts_for, validator_for
 
 _TYPE_WORDS = {
@@ -112,6 +113,8 @@ def _describe(error: ValidationError) -> list[str]:
         return [f"{prefix}expected {words}, got {_short(instance)}"]
     if keyword == "const" and where == "type":
         return [f"unknown document type {instance!r}"]
+    if keyword == "format" and out_of_range(instance):
+        return [f"{prefix}{_short(instance)} is {OUT_OF_RANGE}"]
     if keyword in _DESCRIBED and isinstance(schema, Mapping) and schema.get("description"):
         return [f"{prefix}{_short(instance)} is not {schema['description']}"]
     if keyword == "enum":

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from sync import errors
 from sync.http import couch_json, error_response
+from sync.jsonio import is_unicode
 
 from .models import Account, AuthSession, as_utc, utcnow
 from .passwords import verify_password
@@ -121,7 +122,16 @@ def _account_row(name: str):
     looks its account up (a disabled account or a changed password must take effect at once), so
     this skips the ORM session, and no read transaction is held across the slow hash (SQLite
     writers would wait on it)."""
+    if not _could_be_a_name(name):
+        return None  # no account has it, and PostgreSQL could not even compare a NUL
     return current_app.extensions["paicha_store"].read_row(_ACCOUNT_BY_NAME, {"name": name})
+
+
+def _could_be_a_name(name) -> bool:
+    """False for text no account name holds: control characters (NUL among them), half a
+    character, or longer than the column."""
+    return (isinstance(name, str) and len(name) <= 100 and name.isprintable()
+            and (name.isascii() or is_unicode(name)))
 
 
 def check_credentials(name: str, password: str) -> Principal:

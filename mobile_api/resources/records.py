@@ -136,7 +136,7 @@ def _routes(collection: Collection) -> None:
     def attach_view(doc_id: str, name: str):
         who = principal()
         _doc_id(doc_id)
-        if not _ATTACHMENT_NAME.match(name):
+        if not _ATTACHMENT_NAME.match(name) or name in (".", "..") or len(name) > ATTACHMENT_NAME["maxLength"]:
             raise ApiProblem("invalid_parameter", name="name", reason="not an attachment name")
         rev = request.args.get("rev")
         if rev is not None and not re.match(REV_PARAM["schema"]["pattern"], rev):

@@ -24,6 +24,8 @@ from typing import Any
 
 from geopy.distance import geodesic
 
+from schemas._formats import FIRST_YEAR, LAST_YEAR, OUT_OF_RANGE
+
 from . import crs as crs_mod
 from .settings import Thresholds
 
@@ -67,17 +69,34 @@ def validate_point(lat: Any, lon: Any, where: str = "") -> str | None:
     return None
 
 
-def parse_time(value: Any) -> dt.datetime | None:
-    """An ISO 8601 timestamp with a UTC offset, as an aware datetime in UTC; None if it is not one."""
+def _local_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    if moment.tzinfo is None:
+    return moment if moment.tzinfo is not None else None
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp with a UTC offset, as an aware datetime in UTC; None if it is not one,
+    or if its year is outside 1900 to 2100 (year 1 with a positive offset, or 9999 with a negative
+    one, would overflow datetime on the way to UTC)."""
+    moment = _local_time(value)
+    if moment is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
         return None
     return moment.astimezone(dt.timezone.utc)
+
+
+def time_problem(value: Any, name: str) -> str | None:
+    """Why `value` (the field `name`) is not a timestamp `parse_time` can use, or None."""
+    moment = _local_time(value)
+    if moment is None:
+        return f"{name} {value!r} is not an ISO 8601 timestamp with a UTC offset"
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return f"{name} {value!r} is {OUT_OF_RANGE}"
+    return None
 
 
 def validate_location(location: Any, where: str = "location.") -> str | None:
@@ -99,7 +118,7 @@ def validate_fix(fix: Any) -> str | None:
     """Why a visit's `fix` must be refused, or None. No fix at all (None) is accepted: the visit is
     then flagged missing_fix. Refused: not an object; lat/lon missing, text, booleans, NaN or
     infinite, out of range, or 0,0; an unknown crs; a negative or non-finite accuracy_m; a fix_time
-    that is not an ISO 8601 timestamp with an offset."""
+    that is not an ISO 8601 timestamp with an offset, or not in the years 1900 to 2100."""
     if fix is None:
         return None
     reason = validate_location(fix, "fix.")
@@ -108,8 +127,8 @@ def validate_fix(fix: Any) -> str | None:
     accuracy = fix.get("accuracy_m")
     if accuracy is not None and not (_is_number(accuracy) and math.isfinite(accuracy) and accuracy >= 0):
         return f"fix.accuracy_m must be a number of metres, 0 or more, not {accuracy!r}"
-    if "fix_time" in fix and parse_time(fix["fix_time"]) is None:
-        return f"fix.fix_time {fix['fix_time']!r} is not an ISO 8601 timestamp with a UTC offset"
+    if "fix_time" in fix:
+        return time_problem(fix["fix_time"], "fix.fix_time")
     return None
 
 

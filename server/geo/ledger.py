@@ -19,12 +19,15 @@ from flask import Blueprint, request
 from sync import errors
 from sync.http import couch_json
 
-from .checks import FLAGS, parse_time
+from schemas._formats import FIRST_YEAR, LAST_YEAR, OUT_OF_RANGE
+
+from .checks import FLAGS, parse_time, time_problem
 from .tables import geo_households, visit_checks
 from .visits import as_utc
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 LEDGER_ROLES = ("township_staff", "district_supervisor", "admin")
+DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -116,18 +119,42 @@ def coverage(conn: sa.Connection, area: str = "", *, since: dt.datetime | None =
 # -- HTTP ------------------------------------------------------------------------------------------------
 
 def _moment(name: str, end: bool) -> dt.datetime | None:
+    """`since` / `until`: a day (Asia/Shanghai; `until` counts to the day's end) or a timestamp with
+    an offset, in the years 1900 to 2100 (beyond them datetime overflows turning the bounds into UTC)."""
     value = request.args.get(name)
     if not value:
         return None
     try:
-        day = dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value) if len(value) == 10 and value.isascii() else None
     except ValueError:
-        moment = parse_time(value)
-        if moment is None:
-            raise errors.BadRequest(f"{name} must be a date (YYYY-MM-DD) or a timestamp with an offset") from None
-        return moment
-    start = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), SHANGHAI)
-    return start.astimezone(dt.timezone.utc)
+        day = None
+    if day is not None:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise errors.BadRequest(f"{name} is {OUT_OF_RANGE}")
+        start = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), SHANGHAI)
+        return start.astimezone(dt.timezone.utc)
+    reason = time_problem(value, name)
+    if reason is not None:
+        raise errors.BadRequest(f"{name} is {OUT_OF_RANGE}" if reason.endswith(OUT_OF_RANGE)
+                                else f"{name} must be a date (YYYY-MM-DD) or a timestamp with an offset")
+    return parse_time(value)
+
+
+def _limit() -> int:
+    """`limit`: a whole number (of at most 64 bits), kept to 1..MAX_LIMIT."""
+    value = request.args.get("limit") or str(DEFAULT_LIMIT)
+    digits = value[1:] if value[:1] in "+-" else value
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19 and -2**63 <= int(value) < 2**63):
+        raise errors.BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return min(max(int(value), 1), MAX_LIMIT)
+
+
+def _text(name: str, max_length: int = 100) -> str | None:
+    """A free-text filter: printable, bounded (a NUL is not text, and PostgreSQL refuses it)."""
+    value = request.args.get(name) or None
+    if value is not None and (len(value) > max_length or not value.isprintable()):
+        raise errors.BadRequest(f"{name} must be at most {max_length} printable characters")
+    return value
 
 
 def _area_for(principal) -> str:
@@ -135,8 +162,8 @@ def _area_for(principal) -> str:
         raise errors.Forbidden("Visit checks are for township staff, district supervisors and administrators.")
     scope = principal.scope or ""
     area = request.args.get("area") or scope
-    if not area.isdigit() and area:
-        raise errors.BadRequest("area must be an area code")
+    if area and not (area.isascii() and area.isdigit() and len(area) <= 12):
+        raise errors.BadRequest("area must be an area code (6, 9 or 12 digits)")
     if area.startswith(scope):
         return area
     raise errors.Forbidden("That area is outside your scope.")
@@ -156,13 +183,9 @@ def blueprint() -> Blueprint:
     @bp.get("/visits")
     def list_visits():
         area = _area_for(require_principal())
-        flag = request.args.get("flag") or None
-        try:
-            limit = min(max(int(request.args.get("limit", 500)), 1), 5000)
-        except ValueError:
-            raise errors.BadRequest("limit must be a whole number") from None
+        flag, visitor, limit = _text("flag"), _text("visitor"), _limit()
         with db.engine.connect() as conn:
-            rows = visits(conn, area, flag=flag, visitor=request.args.get("visitor") or None,
+            rows = visits(conn, area, flag=flag, visitor=visitor,
                           since=_moment("since", False), until=_moment("until", True), limit=limit)
         return couch_json({"area": area, "visits": rows})
 

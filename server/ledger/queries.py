@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from schemas._formats import FIRST_YEAR, LAST_YEAR
 from sync.database import scope_clause
 
 from ..auth import Principal
@@ -573,10 +574,27 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
+def parse_day(text: str) -> dt.date | None:
+    """A YYYY-MM-DD day the ledger can show (1900 to 2100: a day's bounds, windows and quarters then
+    stay inside what datetime handles); None for anything else."""
+    if not (len(text) == 10 and text.isascii() and text[4] == text[7] == "-"):
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
 def quarter_bounds(text: str | None) -> tuple[str, dt.date, dt.date]:
+    """(label, first day, last day) of the quarter `text` (YYYYQn, 1900 to 2100), or of today's
+    when `text` is empty; ValueError for anything else."""
     day = today()
     year, q = day.year, (day.month - 1) // 3 + 1
-    if text and len(text) == 6 and text[:4].isdigit() and text[4] in "Qq" and text[5] in "1234":
+    if text:
+        if not (len(text) == 6 and text.isascii() and text[:4].isdigit() and text[4] in "Qq"
+                and text[5] in "1234" and FIRST_YEAR <= int(text[:4]) <= LAST_YEAR):
+            raise ValueError(f"not a quarter from {FIRST_YEAR}Q1 to {LAST_YEAR}Q4: {text!r}")
         year, q = int(text[:4]), int(text[5])
     start = dt.date(year, 3 * q - 2, 1)
     end = (dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - dt.timedelta(days=1)

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import uuid
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from sync import errors
 
 from .. import audit
-from ..auth import COOKIE, TooManyAttempts, check_credentials, set_session_cookie
+from ..auth import COOKIE, TooManyAttempts, check_credentials, end_session, set_session_cookie
 from ..calendar.periods import SHANGHAI, stamp
 from ..calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
 from . import charts, exports, queries
@@ -57,10 +59,19 @@ def _login_required(_exc):
 def _http_error(exc):
     key = exc.description if isinstance(exc.description, str) and exc.description in _ERROR_KEYS else None
     key = key or {403: "forbidden", 404: "not_found", 400: "bad_request"}.get(exc.code, "error")
-    return render_template("error.html", code=exc.code, message=t(key)), exc.code
+    params = getattr(exc, "ledger_params", None) or {}
+    return render_template("error.html", code=exc.code, message=t(key, **params)), exc.code
 
 
-_ERROR_KEYS = {"forbidden_role", "forbidden_area", "forbidden_write", "csrf_failed", "bad_request", "not_found"}
+_ERROR_KEYS = {"forbidden_role", "forbidden_area", "forbidden_write", "csrf_failed", "bad_request", "not_found",
+               "bad_date", "bad_window", "bad_page", "bad_quarter"}
+
+
+def _bad_param(key: str, name: str) -> NoReturn:
+    """400: the error page says which query parameter is wrong and what it must be."""
+    exc = BadRequest(description=key)
+    exc.ledger_params = {"name": name}
+    raise exc
 
 
 def _area_name(code: str | None) -> str:
@@ -107,31 +118,29 @@ def url_with(**changes) -> str:
 
 
 def _date(name: str, default: dt.date) -> dt.date:
+    """A YYYY-MM-DD query parameter in the years the ledger covers (1900 to 2100)."""
     value = request.args.get(name)
     if not value:
         return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        abort(400, description="bad_request")
+    day = queries.parse_day(value)
+    if day is None:
+        _bad_param("bad_date", name)
+    return day
 
 
 def _window(default_days: int) -> tuple[dt.date, dt.date]:
     until = _date("until", queries.today())
     since = _date("since", until - dt.timedelta(days=default_days))
     if since > until or (until - since).days > 800:
-        abort(400, description="bad_request")
+        abort(400, description="bad_window")
     return since, until
 
 
 def _page() -> int:
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        abort(400, description="bad_request")
-    if page < 1 or page > 100000:
-        abort(400, description="bad_request")
-    return page
+    value = request.args.get("page", "1")
+    if not (value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= 100000):
+        _bad_param("bad_page", "page")
+    return int(value)
 
 
 def _choice(name: str, allowed) -> str | None:
@@ -160,6 +169,9 @@ def login():
         check_csrf()
         name, password = request.form.get("name", ""), request.form.get("password", "")
         try:
+            if not (0 < len(name) <= 100 and name.isprintable() and len(password) <= 1000):
+                # no account has such a name; a NUL would not even reach PostgreSQL
+                raise errors.Unauthorized("Name or password is incorrect.")
             who = check_credentials(name, password)
         except TooManyAttempts:
             error = t("login_locked")
@@ -176,6 +188,7 @@ def login():
 @bp.post("/logout")
 def logout():
     check_csrf()
+    end_session()  # on the server: the same cookie, copied elsewhere, no longer logs anyone in
     response = redirect(url_for("ledger.login"))
     response.delete_cookie(COOKIE)
     response.delete_cookie(CSRF_COOKIE)
@@ -264,9 +277,20 @@ def ledger_export(fmt):
 
 # -- one report and its review -------------------------------------------------------------------------------
 
+_DOC_ID = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+
+
+def _doc_id(value: str) -> str:
+    """An id (or attachment name) from the URL that a document could have; else 404. A NUL never
+    reaches the database (PostgreSQL refuses it in text: that was a 500)."""
+    if not _DOC_ID.fullmatch(value):
+        abort(404, description="not_found")
+    return value
+
+
 def _report(database, report_id: str) -> dict:
     try:
-        doc = database.get(report_id)
+        doc = database.get(_doc_id(report_id))
     except errors.NotFound:
         abort(404, description="not_found")
     if doc.get("type") != "screening_report":
@@ -366,7 +390,7 @@ def dispute(dispute_id):
     who = viewer()
     database = queries.domain(who)
     try:
-        doc = database.get(dispute_id, conflicts=True, revs_info=True)
+        doc = database.get(_doc_id(dispute_id), conflicts=True, revs_info=True)
     except errors.NotFound:
         abort(404, description="not_found")
     if doc.get("type") != "dispute":
@@ -395,7 +419,7 @@ def attachment(doc_id, name):
     who = viewer()
     database = queries.domain(who)
     try:
-        stub, data = database.get_attachment(doc_id, name)
+        stub, data = database.get_attachment(_doc_id(doc_id), _doc_id(name))
     except (errors.NotFound, errors.CouchError):
         abort(404, description="not_found")
     content_type = stub.get("content_type") or "application/octet-stream"
@@ -447,7 +471,10 @@ def notice():
 def quarterly():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
-    label, start, end = queries.quarter_bounds(request.args.get("quarter"))
+    try:
+        label, start, end = queries.quarter_bounds(request.args.get("quarter"))
+    except ValueError:
+        _bad_param("bad_quarter", "quarter")
     database = queries.domain(who)
     facts = queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
     key = [f for f in facts if f["risk_level"] in queries.KEY_RISKS and (

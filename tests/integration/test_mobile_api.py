@@ -100,15 +100,16 @@ def test_login_token_works_here_and_for_sync_then_refresh_and_logout(client):
     fresh = {"Authorization": f"Bearer {r.json['access_token']}"}
     assert r.json["access_token"] != t["access_token"]
     assert client.get(f"{API}/me", headers=fresh).status_code == 200
-    # A refresh whose answer was lost can be repeated.
-    assert client.post(f"{API}/auth/refresh", json={"refresh_token": t["refresh_token"]}).status_code == 200
+    # Refresh tokens rotate (tests/integration/test_sessions.py: a used one presented again revokes the login).
+    rotated = r.json["refresh_token"]
+    assert rotated != t["refresh_token"] and r.json["refresh_expires_at"] == t["refresh_expires_at"]
 
     r = client.post(f"{API}/auth/logout", headers=fresh)  # no body needed
     assert r.status_code == 200 and r.json["revoked"] >= 3 and r.json["device_id"] == "login-phone"
     for headers in (bearer, fresh):
         problem(client.get(f"{API}/me", headers=headers), "invalid_token", 401)
         assert client.get("/paicha", headers=headers).status_code == 401
-    problem(client.post(f"{API}/auth/refresh", json={"refresh_token": t["refresh_token"]}), "invalid_token", 401)
+    problem(client.post(f"{API}/auth/refresh", json={"refresh_token": rotated}), "invalid_token", 401)
 
 
 def test_refresh_token_is_not_an_access_token(client, login):
@@ -624,7 +625,7 @@ def test_cannot_revoke_another_accounts_device(client, auth):
 
 # Codes are part of the API: clients branch on them. Never rename one or change its status.
 STABLE = {
-    "invalid_json": 400, "invalid_body": 400, "invalid_parameter": 400, "unauthorized": 401,
+    "invalid_json": 400, "invalid_unicode": 400, "invalid_body": 400, "invalid_parameter": 400, "unauthorized": 401,
     "invalid_credentials": 401, "invalid_token": 401, "forbidden": 403, "out_of_scope": 403, "write_refused": 403,
     "not_found": 404, "record_not_found": 404, "attachment_not_found": 404, "device_not_found": 404,
     "method_not_allowed": 405, "id_taken": 409, "edit_conflict": 409, "attachment_exists": 409,

@@ -55,6 +55,13 @@ GOOD = {"lat": 34.34118, "lon": 108.72049, "accuracy_m": 12.5, "fix_time": "2024
     ({"accuracy_m": "10"}, "fix.accuracy_m"),
     ({"fix_time": "2024-05-21 10:04"}, "fix.fix_time"),
     ({"fix_time": "2024-05-21T10:04:51"}, "with a UTC offset"),
+    # datetime overflows turning these into UTC: refused with a reason, never an exception
+    ({"fix_time": "0001-01-01T00:00:00+14:00"},
+     "fix.fix_time '0001-01-01T00:00:00+14:00' is outside the years 1900 to 2100"),
+    ({"fix_time": "9999-12-31T23:59:59-23:59"},
+     "fix.fix_time '9999-12-31T23:59:59-23:59' is outside the years 1900 to 2100"),
+    ({"fix_time": "1899-12-31T23:59:59Z"}, "is outside the years 1900 to 2100"),
+    ({"fix_time": "2100-12-31T23:59:59-12:00"}, None),
 ])
 def test_validate_fix(changes, reason):
     got = validate_fix({**GOOD, **changes})
