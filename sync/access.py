@@ -22,6 +22,9 @@ class WriteAttempt:
     deleting: bool
     new_edits: bool
     prechecked: object = None  # what Access.precheck made of `new`, if there is one
+    # The element's text as received, when it could not be read as a document at all (`new` is
+    # then empty): what the quarantine keeps.
+    received: str | None = None
 
 
 @dataclass(frozen=True)

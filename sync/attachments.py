@@ -50,10 +50,14 @@ def resolve(
     incoming: dict | None,
     new_pos: int,
     find_stub,
+    keep_revpos: bool = True,
 ) -> dict | None:
     """Turn the `_attachments` a client sent into stored stubs.
 
     `find_stub(name, att)` returns the stub an incoming `stub: true` entry refers to, or None.
+    An attachment sent with its data gets the new revision's position as its revpos, unless
+    `keep_revpos` (a replicated revision) and it says its own (couch_db:set_new_att_revpos is
+    applied to interactive edits only).
     """
     if not incoming:
         return None
@@ -70,7 +74,7 @@ def resolve(
         elif "data" in att:
             data = decode_inline(name, att["data"])
             digest = save_blob(conn, data)
-            revpos = att.get("revpos") if isinstance(att.get("revpos"), int) else new_pos
+            revpos = att.get("revpos") if keep_revpos and isinstance(att.get("revpos"), int) else new_pos
             stubs[name] = {
                 "content_type": att.get("content_type") or DEFAULT_CONTENT_TYPE,
                 "digest": digest,

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 from . import errors, revtree, selector as mango, treecodec
 from .docs import outgoing
+from .held import held_revisions
 from .tables import databases, documents
 
 BATCH = 500
+_DESIGN_IDS = (documents.c.doc_id >= "_design/", documents.c.doc_id < "_design0")  # "0" follows "/"
 _UPDATE_SEQ = sa.select(databases.c.update_seq).where(databases.c.id == sa.bindparam("db"))  # built once
 # A waiting feed is woken by the store's notifier (in this process at once, other processes'
 # commits by PostgreSQL NOTIFY or SQLite polling, see notify.py); it also re-reads the store every
@@ -38,6 +40,7 @@ class ChangesOptions:
     timeout: float = 60.0
     doc_ids: list[str] | None = None
     selector: dict | None = None
+    design_only: bool = False  # CouchDB's built-in filter=_design
 
     def __post_init__(self) -> None:
         if self.feed not in ("normal", "longpoll", "continuous", "eventsource"):
@@ -117,6 +120,8 @@ class ChangesFeed:
                          documents.c.rev_tree).where(documents.c.db_id == self.db.id)
         if self.o.doc_ids is not None:
             stmt = stmt.where(documents.c.doc_id.in_(self.o.doc_ids))
+        if self.o.design_only:
+            stmt = stmt.where(*_DESIGN_IDS)
         return self.db._scoped(stmt)
 
     def _seq(self, conn):
@@ -193,10 +198,13 @@ class ChangesFeed:
                 where = (seq > bound, seq <= upto)
             rows = conn.execute(self._in_seq_order(self._base().where(*where), conn, descending=descending)
                                 .limit(size)).all()
-            return upto, rows, list(self._entries(conn, rows))
+            held = held_revisions(conn, self.db.id) if rows else {}
+            return upto, rows, list(self._entries(conn, rows, held))
 
-    def _entries(self, conn, rows) -> Iterator[dict]:
+    def _entries(self, conn, rows, held: dict[str, str]) -> Iterator[dict]:
         o = self.o
+        if held:  # revisions a reader could not take: not served, whoever asks
+            rows = [row for row in rows if held.get(row.doc_id) != row.winning_rev]
         bodies = self._bodies(conn, rows) if (o.include_docs or o.selector is not None) else {}
         for row in rows:
             tree = treecodec.decode(row.rev_tree)
@@ -249,7 +257,7 @@ class ChangesFeed:
         if upto is None:
             return 0
         memo = self.db.store.pending_counts
-        exact_pages = self.o.selector is None and self.o.doc_ids is None
+        exact_pages = self.o.selector is None and self.o.doc_ids is None and not self.o.design_only
         key = (self.db.id, self.db.access.read_prefixes)
         known = memo.get((*key, start, upto)) if exact_pages else None
         if known is not None:
@@ -268,6 +276,8 @@ class ChangesFeed:
             counted = sa.select(documents.c.seq).where(documents.c.db_id == self.db.id, seq > since, seq <= upto)
             if self.o.doc_ids is not None:
                 counted = counted.where(documents.c.doc_id.in_(self.o.doc_ids))
+            if self.o.design_only:
+                counted = counted.where(*_DESIGN_IDS)
             return conn.execute(
                 sa.select(sa.func.count()).select_from(self.db._scoped(counted).subquery())
             ).scalar_one()

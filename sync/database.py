@@ -3,6 +3,7 @@ checked by the host's rules, and the changes feed never skips a committed change
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -10,13 +11,19 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from schemas.rules import Refusal
+
 from . import attachments as atts
 from . import errors, jsonio, revtree, treecodec
+
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
-from .docs import IncomingDoc, canonical_json, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev
-from .jsonio import dumps
+from .docs import (BODY_MEMBERS, MAX_DOCUMENT_BYTES, IncomingDoc, UnreadableDoc, canonical_json, claimed_id,
+                   encoded_size, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev)
+from .jsonio import dumps_stored
 from .precompiled import execute_many
 from .tables import databases, documents, local_docs, revisions
+
+log = logging.getLogger(__name__)
 
 IN_CHUNK = 500  # bound on ids per IN (...) clause
 SCOPE_PROBE = 5000  # a scope with fewer documents than this is read through the scope index
@@ -88,7 +95,7 @@ def load_revision_bodies(conn, db_id: int, pairs: Iterable[tuple[str, str]]) -> 
             result = conn.exec_driver_sql(_sqlite_revisions_by_pairs(len(chunk)),
                                           tuple(v for doc_id, rev in chunk for v in (db_id, doc_id, rev)))
         for doc_id, rev, deleted, body in result:
-            out[(doc_id, rev)] = (bool(deleted), jsonio.loads(body))
+            out[(doc_id, rev)] = (bool(deleted), jsonio.loads_stored(body))
     return out
 
 
@@ -128,6 +135,45 @@ def _local_insert_new(dialect: str):
     return (insert(local_docs).values(db_id=sa.bindparam("k_db"), owner=sa.bindparam("k_owner"),
                                       doc_id=sa.bindparam("k_doc"), rev=sa.bindparam("rev"), body=sa.bindparam("body"))
             .on_conflict_do_nothing().returning(local_docs.c.rev))
+
+
+# Members of a `_local` document read as CouchDB's couch_doc:transfer_fields reads them; none of
+# them is kept in its body (attachments are not kept on a `_local` document).
+_LOCAL_READ_MEMBERS = frozenset({"_id", "_rev", "_deleted", "_revisions", "_attachments", "_revs_info",
+                                 "_conflicts", "_deleted_conflicts", "_local_seq"})
+
+
+def _local_body(raw: dict) -> dict:
+    body = {}
+    for key, value in raw.items():
+        if key in _LOCAL_READ_MEMBERS:
+            wrong_type = (key == "_deleted" and not isinstance(value, bool)
+                          or key == "_revisions" and not isinstance(value, dict))
+            if wrong_type:  # CouchDB then reads it as an unknown member
+                raise errors.DocValidation(f"Bad special document member: {key}")
+            continue
+        if key.startswith("_") and key not in BODY_MEMBERS:
+            raise errors.DocValidation(f"Bad special document member: {key}")
+        body[key] = value
+    return body
+
+
+def _local_rev(raw: dict) -> str | None:
+    """The revision a `_local` write names: `_revisions` when given (CouchDB takes it over `_rev`),
+    else `_rev`."""
+    revisions = raw.get("_revisions")
+    if revisions is None:
+        return raw.get("_rev")
+    start, ids = revisions.get("start"), revisions.get("ids")
+    if not isinstance(start, int) or isinstance(start, bool):
+        raise errors.DocValidation("_revisions.start isn't an integer.")
+    if not isinstance(ids, list):
+        raise errors.DocValidation("_revisions.ids isn't a array.")
+    if not all(isinstance(i, str) for i in ids):
+        raise errors.DocValidation("RevId isn't a string")
+    if not ids:
+        return None if start == 0 else f"{start}-"
+    return f"{start}-{ids[0]}"
 
 
 def _local_number(rev) -> int | None:
@@ -219,7 +265,7 @@ class Database:
         return self._narrow
 
     def _load_rows(self, conn, ids: Iterable[str], for_update: bool = False) -> dict[str, DocRow]:
-        ids = sorted(set(ids))
+        ids = sorted({doc_id for doc_id in ids if "\x00" not in doc_id})  # never stored (PostgreSQL can't)
         found: dict[str, DocRow] = {}
         if conn.dialect.name == "postgresql":
             stmt = _PG_ROWS_BY_ID_FOR_UPDATE if for_update else _PG_ROWS_BY_ID
@@ -255,7 +301,7 @@ class Database:
                 revisions.c.db_id == self.id, revisions.c.doc_id == doc_id, revisions.c.rev == rev
             )
         ).first()
-        return None if row is None else (row.deleted, jsonio.loads(row.body))
+        return None if row is None else (row.deleted, jsonio.loads_stored(row.body))
 
     # -- info -----------------------------------------------------------------------------------
     def info(self) -> dict:
@@ -301,11 +347,12 @@ class Database:
         conflicts: bool = False, deleted_conflicts: bool = False, attachments: bool = False,
         atts_since: list[str] | None = None, latest: bool = False, local_seq: bool = False,
     ) -> dict:
+        if latest and rev is not None:
+            # CouchDB (chttpd_db:db_doc_req) then opens the winning revision, whatever `rev` is.
+            validate_rev(rev)
+            rev = None
         with self.store.reading() as conn:
-            explicit = rev is not None
             row, rev = self._row_at(conn, doc_id, rev)
-            if explicit and latest:
-                rev = revtree.latest(rev, row.tree)
             doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since)
             if doc is None:
                 raise errors.NotFound("missing")
@@ -353,16 +400,25 @@ class Database:
             if which == "all":
                 if row is None:
                     raise errors.NotFound("missing")
-                wanted = [leaf["rev"] for leaf in revtree.collect_leaves(row.tree)]
+                found, missing = [leaf["rev"] for leaf in revtree.collect_leaves(row.tree)], []
             else:
-                wanted = [validate_rev(r) for r in which]
-            return [self._open_rev(conn, row, r, revs, attachments, latest, atts_since) for r in wanted]
+                found, missing = self._revs_to_open(row, [validate_rev(r) for r in which], latest)
+            entries = [self._open_rev(conn, row, r, revs, attachments, atts_since) for r in found]
+            return _in_rev_order(entries + [{"missing": r} for r in missing])
 
-    def _open_rev(self, conn, row, rev, revs, attachments, latest, atts_since, bodies=None) -> dict:
-        if row is None or not revtree.rev_exists(row.tree, rev):
-            return {"missing": rev}
+    @staticmethod
+    def _revs_to_open(row: DocRow | None, wanted: list[str], latest: bool) -> tuple[list[str], list[str]]:
+        """(found, missing) as CouchDB's couch_db:open_doc_revs: the revisions asked for that the
+        document has (with `latest`, the leaves at or below them, each once), and the others."""
+        wanted = list(dict.fromkeys(wanted))
+        if row is None:
+            return [], wanted
         if latest:
-            rev = revtree.latest(rev, row.tree)
+            return revtree.key_leafs(row.tree, wanted)
+        found = [rev for rev in wanted if revtree.rev_exists(row.tree, rev)]
+        return found, [rev for rev in wanted if rev not in found]
+
+    def _open_rev(self, conn, row, rev, revs, attachments, atts_since, bodies=None) -> dict:
         loaded = bodies.get((row.doc_id, rev)) if bodies else None
         body = (loaded[0], dict(loaded[1])) if loaded else None  # _shape may replace _attachments
         doc = self._shape(conn, row, rev, revs=revs, attachments=attachments, atts_since=atts_since, body=body)
@@ -388,10 +444,10 @@ class Database:
                     wanted.append((row.doc_id, row.winning_rev))
                 continue
             try:
-                if revtree.rev_exists(row.tree, validate_rev(rev)):
-                    wanted.append((row.doc_id, revtree.latest(rev, row.tree) if latest else rev))
-            except (errors.CouchError, ValueError, revtree.RevNotFoundError):
+                found, _missing = self._revs_to_open(row, [validate_rev(rev)], latest)
+            except (errors.CouchError, ValueError):
                 continue  # reported per request below
+            wanted.extend((row.doc_id, r) for r in found)
         return rows, self._load_bodies(conn, wanted)
 
     def bulk_get(self, requests: list, *, revs: bool = False, attachments: bool = False,
@@ -411,19 +467,20 @@ class Database:
                 if rev is None:
                     if row is None or row.deleted:
                         reason = "deleted" if row is not None else "missing"
-                        entry = {"error": {"id": doc_id, "rev": None, "error": "not_found", "reason": reason}}
+                        entries = [{"error": {"id": doc_id, "rev": None, "error": "not_found", "reason": reason}}]
                     else:
-                        entry = self._open_rev(conn, row, row.winning_rev, revs, attachments, False, since, bodies)
+                        entries = [self._open_rev(conn, row, row.winning_rev, revs, attachments, since, bodies)]
                 else:
                     try:
-                        validate_rev(rev)
-                        entry = self._open_rev(conn, row, rev, revs, attachments, latest, since, bodies)
+                        found, missing = self._revs_to_open(row, [validate_rev(rev)], latest)
+                        entries = _in_rev_order(
+                            [self._open_rev(conn, row, r, revs, attachments, since, bodies) for r in found]
+                            + [{"missing": r} for r in missing])
                     except errors.CouchError as exc:
-                        entry = {"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}
-                if "missing" in entry:
-                    entry = {"error": {"id": doc_id, "rev": entry["missing"], "error": "not_found",
-                                       "reason": "missing"}}
-                results.append({"id": doc_id, "docs": [entry]})
+                        entries = [{"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}]
+                entries = [{"error": {"id": doc_id, "rev": e["missing"], "error": "not_found", "reason": "missing"}}
+                           if "missing" in e else e for e in entries]
+                results.append({"id": doc_id, "docs": entries})
         return results
 
     def revs_diff(self, request: dict) -> dict:
@@ -466,33 +523,55 @@ class Database:
             return stub, data
 
     # -- _all_docs ------------------------------------------------------------------------------
-    def all_docs(
-        self, *, keys: list | None = None, start: str | None = None, end: str | None = None,
+    def all_docs(self, **options) -> tuple[int, list[dict], int]:
+        """(total_rows, rows, update_seq) of `all_docs_page`."""
+        total, _offset, rows, update_seq = self.all_docs_page(**options)
+        return total, rows, update_seq
+
+    def all_docs_page(
+        self, *, keys: list | None = None, start=None, end=None,
         inclusive_end: bool = True, descending: bool = False, limit: int | None = None, skip: int = 0,
         include_docs: bool = False, conflicts: bool = False, attachments: bool = False,
-    ) -> tuple[int, list[dict], int]:
+    ) -> tuple[int, int | None, list[dict], int]:
+        """(total_rows, offset, rows, update_seq) as CouchDB's `_all_docs` gives them: total_rows
+        is the count of documents the reader may see (the doc_count of `info`, whatever the
+        options), offset the rows before the first one (null with `keys`). `keys` are taken in
+        order (reversed when descending), then `skip` and `limit` apply to them. A bound that is
+        not a string sorts before every id, as in CouchDB (Erlang's term order)."""
         with self.store.reading() as conn:
-            update_seq = conn.execute(sa.select(databases.c.update_seq).where(databases.c.id == self.id)).scalar()
-            total = conn.execute(self._scoped(
-                sa.select(sa.func.count()).select_from(documents)
-                .where(documents.c.db_id == self.id, documents.c.deleted == sa.false())
-            )).scalar()
+            db = conn.execute(sa.select(databases.c.update_seq, databases.c.doc_count)
+                              .where(databases.c.id == self.id)).one()
+            update_seq, total = db.update_seq, db.doc_count
+            if scope_clause(documents.c.scope, self.access.read_prefixes) is not None:
+                total = self._scoped_counts(conn, update_seq)[0]
             if keys is not None:
-                rows = self._load_rows(conn, [k for k in keys if isinstance(k, str)])
+                wanted = (list(reversed(keys)) if descending else list(keys))[skip:]
+                if limit is not None:
+                    wanted = wanted[:limit]
+                rows = self._load_rows(conn, [k for k in wanted if isinstance(k, str)])
                 out = []
-                for key in keys:
+                for key in wanted:
                     row = rows.get(key) if isinstance(key, str) else None
                     if row is None or not self.access.can_read_scope(row.scope):
                         out.append({"key": key, "error": "not_found"})
                         continue
                     out.append(self._all_docs_row(conn, row, include_docs, conflicts, attachments))
-                out = out[skip:]
-                if limit is not None:
-                    out = out[:limit]
-                return total, out, update_seq
+                return total, None, out, update_seq
+            live = self._scoped(sa.select(documents.c.doc_id).where(
+                documents.c.db_id == self.id, documents.c.deleted == sa.false()))
             stmt = self._scoped(sa.select(documents).where(
                 documents.c.db_id == self.id, documents.c.deleted == sa.false()
             ))
+            if any(isinstance(bound, str) and "\x00" in bound for bound in (start, end)):
+                raise errors.BadRequest("Document ids cannot hold the NUL character.")
+            if start is not None and not isinstance(start, str):
+                if descending:  # the walk would start below every id
+                    return total, total, [], update_seq
+                start = None
+            if end is not None and not isinstance(end, str):
+                if not descending:  # the walk would stop before every id
+                    stmt = stmt.where(sa.false())
+                end = None
             low, high = (end, start) if descending else (start, end)
             low_inclusive = True if not descending else inclusive_end
             high_inclusive = inclusive_end if not descending else True
@@ -500,6 +579,10 @@ class Database:
                 stmt = stmt.where(documents.c.doc_id >= low if low_inclusive else documents.c.doc_id > low)
             if high is not None:
                 stmt = stmt.where(documents.c.doc_id <= high if high_inclusive else documents.c.doc_id < high)
+            before = 0
+            if start is not None:  # the rows the walk passes over to reach `start`
+                passed = live.where(documents.c.doc_id > start if descending else documents.c.doc_id < start)
+                before = conn.execute(sa.select(sa.func.count()).select_from(passed.subquery())).scalar_one()
             # As in the changes feed: a narrow scope reads its own index range, not the whole store.
             key = documents.c.doc_id + "" if self.scope_is_narrow(conn) else documents.c.doc_id
             stmt = stmt.order_by(key.desc() if descending else key)
@@ -509,7 +592,7 @@ class Database:
                 stmt = stmt.limit(limit)
             out = [self._all_docs_row(conn, DocRow.from_sql(r), include_docs, conflicts, attachments)
                    for r in conn.execute(stmt)]
-            return total, out, update_seq
+            return total, min(total, before + skip), out, update_seq
 
     def _all_docs_row(self, conn, row: DocRow, include_docs, conflicts, attachments) -> dict:
         value = {"rev": row.winning_rev}
@@ -534,16 +617,25 @@ class Database:
             raise errors.BadRequest("`docs` parameter must be an array.")
         results: list[dict | None] = [None] * len(raw_docs)
         parsed: list[tuple[int, IncomingDoc]] = []
-        # As CouchDB: a malformed document fails the whole request before anything is written;
-        # only conflicts and refusals are reported per document.
-        docs = [parse_incoming(raw, new_edits=new_edits) for raw in raw_docs]
-        for i, doc in enumerate(docs):
+        refused: list[tuple[WriteAttempt, str]] = []
+        # Each document is judged on its own: one that is malformed gets its own error entry (and
+        # is kept as refused); the others are written. A phone retrying the batch would otherwise
+        # be stuck on it for ever. The entry says `forbidden`, as a refusal by the rules does:
+        # PouchDB's replicator moves on past that one (and reports it), but stops on any other.
+        for i, raw in enumerate(raw_docs):
+            try:
+                doc = parse_incoming(raw, new_edits=new_edits)
+            except errors.CouchError as exc:
+                results[i] = errors.bulk_entry(claimed_id(raw), errors.Forbidden(exc.reason))
+                refused.append(_unread_attempt(raw, new_edits, exc))
+                continue
             if doc.is_local:
                 results[i] = self._bulk_local(doc)
             else:
                 parsed.append((i, doc))
-        self._prepare([doc for _, doc in parsed], new_edits)
+        parsed = self._prepare(parsed, new_edits, results, refused)
         outcome = self._write_with_retries(parsed, new_edits)
+        outcome.refused[:0] = refused
         for i, result in enumerate(outcome.results):
             results[parsed[i][0]] = result
         self._after_write(outcome)
@@ -556,9 +648,18 @@ class Database:
             if "_rev" in raw and raw["_rev"] != rev:
                 raise errors.BadRequest("Document rev from request body and query string have different values")
             raw = {**raw, "_rev": rev}
-        doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
-        self._prepare([doc], new_edits)
-        outcome = self._write_with_retries([(0, doc)], new_edits)
+        try:
+            doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
+        except errors.CouchError as exc:
+            self._after_write(WriteOutcome(results=[], refused=[_unread_attempt(raw, new_edits, exc, doc_id)]))
+            raise
+        results: list[dict | None] = [None]
+        refused: list[tuple[WriteAttempt, str]] = []
+        parsed = self._prepare([(0, doc)], new_edits, results, refused)
+        if not parsed:
+            self._after_write(WriteOutcome(results=[], refused=refused))
+            raise _error_from_entry(results[0])
+        outcome = self._write_with_retries(parsed, new_edits)
         self._after_write(outcome)
         result = outcome.results[0]
         if "error" in result:
@@ -599,15 +700,28 @@ class Database:
         if self.access.record_refusals and outcome.refused:
             self.access.record_refusals(outcome.refused)
 
-    def _prepare(self, docs: list[IncomingDoc], new_edits: bool) -> None:
+    def _prepare(self, parsed: list[tuple[int, IncomingDoc]], new_edits: bool, results: list,
+                 refused: list[tuple[WriteAttempt, str]]) -> list[tuple[int, IncomingDoc]]:
         """What needs only the incoming documents is done before the write transaction: the
-        database's other writers wait for that transaction, not for this."""
+        database's other writers wait for that transaction, not for this. Returns the documents
+        to write; one whose own checks fail unexpectedly is refused alone (and logged), so that
+        no document can fail the others of its batch."""
         precheck = self.access.precheck
-        for doc in docs:
-            if precheck is not None:
-                doc.prechecked = precheck(doc.raw)
-            if new_edits:
-                doc.body_json = canonical_json(doc.body)
+        ready = []
+        for i, doc in parsed:
+            try:
+                if precheck is not None:
+                    doc.prechecked = precheck(doc.raw)
+                if new_edits:
+                    doc.body_json = canonical_json(doc.body)
+            except Exception as exc:  # noqa: BLE001 - a document's content must not fail its batch
+                log.exception("checking document %r failed", doc.id)
+                error = errors.Forbidden(f"The document could not be checked ({type(exc).__name__}).")
+                results[i] = errors.bulk_entry(doc.id, error)
+                refused.append(_unread_attempt(doc.raw, new_edits, error, doc.id))
+                continue
+            ready.append((i, doc))
+        return ready
 
     def _write_with_retries(self, parsed: list[tuple[int, IncomingDoc]], new_edits: bool) -> WriteOutcome:
         if not parsed:
@@ -663,7 +777,7 @@ class Database:
             old_body = outgoing(doc.id, row.winning_rev, False, loaded[1]) if loaded else None
         attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits, doc.prechecked)
         if self.access.check_write is not None:
-            reason = self.access.check_write(attempt)
+            reason = self._judge(attempt)
             if reason:
                 outcome.refused.append((attempt, reason))
                 raise errors.Forbidden(reason)
@@ -679,7 +793,8 @@ class Database:
             outcome.refused.append((attempt, reason))
             raise errors.Forbidden(reason)
 
-        stubs = atts.resolve(conn, doc.attachments, pos, self._stub_finder(conn, outcome, row, parent, new_edits))
+        stubs = atts.resolve(conn, doc.attachments, pos, self._stub_finder(conn, outcome, row, parent, new_edits),
+                             keep_revpos=not new_edits)
         body = stored_body(doc, stubs)
         if new_edits:
             digests = [s["digest"] for s in (stubs or {}).values()]
@@ -712,6 +827,17 @@ class Database:
             ))
         return {"ok": True, "id": doc.id, "rev": new_rev, "_accepted": True, "_previous": previous_winner,
                 "_body": body, "_deleted": doc.deleted}
+
+    def _judge(self, attempt: WriteAttempt) -> str | None:
+        """The host's write check; one that fails on a document's content refuses that document
+        alone (logged), not its batch. Database errors still end the transaction."""
+        try:
+            return self.access.check_write(attempt)
+        except sa.exc.SQLAlchemyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a document's content must not fail its batch
+            log.exception("the write check failed on %r", attempt.doc_id)
+            return Refusal("malformed_document", f"The document could not be checked ({type(exc).__name__}).")
 
     @staticmethod
     def _parent_for_edit(row: DocRow | None, doc: IncomingDoc) -> str | None:
@@ -753,7 +879,7 @@ class Database:
                 known = (loaded[1].get("_attachments") or {}).get(name) if loaded else None
                 return known
             # Replicated revision: the stub points at an attachment of an ancestor we already hold.
-            stored = (jsonio.loads(b) for b in conn.execute(sa.select(revisions.c.body).where(
+            stored = (jsonio.loads_stored(b) for b in conn.execute(sa.select(revisions.c.body).where(
                 revisions.c.db_id == self.id, revisions.c.doc_id == row.doc_id
             )).scalars())
             pending = (body for (doc_id, _), (_, body) in outcome.new_revisions.items() if doc_id == row.doc_id)
@@ -796,7 +922,7 @@ class Database:
         execute_many(conn, _DOCUMENT_UPDATE, updates)
         execute_many(conn, _DOCUMENT_INSERT, inserts)
         execute_many(conn, _REVISION_INSERT, [
-            {"db_id": self.id, "doc_id": doc_id, "rev": rev, "deleted": deleted, "body": dumps(body)}
+            {"db_id": self.id, "doc_id": doc_id, "rev": rev, "deleted": deleted, "body": dumps_stored(body)}
             for (doc_id, rev), (deleted, body) in outcome.new_revisions.items()
         ])
         seq_of = {doc_id: rows[doc_id].seq for doc_id in changed}
@@ -812,6 +938,8 @@ class Database:
 
     # -- _local documents -----------------------------------------------------------------------
     def _local_key(self, doc_id: str) -> dict:
+        if "\x00" in doc_id:  # never stored (PostgreSQL can't)
+            raise errors.NotFound("missing")
         return {"k_db": self.id, "k_owner": self.access.user, "k_doc": doc_id}
 
     def get_local(self, doc_id: str) -> dict:
@@ -819,18 +947,17 @@ class Database:
         row = self.store.read_row(_LOCAL_SELECT, self._local_key(doc_id))
         if row is None:
             raise errors.NotFound("missing")
-        return {**jsonio.loads(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
+        return {**jsonio.loads_stored(row.body), "_id": f"_local/{doc_id}", "_rev": row.rev}
 
     def put_local(self, doc_id: str, raw) -> dict:
         if not isinstance(raw, dict):
             raise errors.BadRequest("Document must be a JSON object")
-        body = {k: v for k, v in raw.items() if k not in ("_id", "_rev", "_deleted")}
-        for key in body:
-            if key.startswith("_"):
-                raise errors.DocValidation(f"Bad special document member: {key}")
+        body = _local_body(raw)
         if raw.get("_deleted"):
             return self.delete_local(doc_id, None)
-        expected = raw.get("_rev")
+        if encoded_size(body) > MAX_DOCUMENT_BYTES:
+            raise errors.DocumentTooLarge()
+        expected = _local_rev(raw)
         if expected in (None, "0-0"):  # a new checkpoint: refused if one is there already
             rev, stmt = "0-1", _local_insert_new(self.store.engine.dialect.name)
         else:  # the next revision of the one the writer read: refused if it has moved on
@@ -841,7 +968,7 @@ class Database:
         # One statement, which both checks the revision and writes (a phone writes a checkpoint
         # after every batch): it is written, or it conflicts.
         with self.store.writing_alone() as conn:
-            written = conn.execute(stmt, {**self._local_key(doc_id), "expected": expected, "rev": rev, "body": dumps(body)}).first()
+            written = conn.execute(stmt, {**self._local_key(doc_id), "expected": expected, "rev": rev, "body": dumps_stored(body)}).first()
         if written is None:
             raise errors.Conflict()
         return {"ok": True, "id": f"_local/{doc_id}", "rev": rev}
@@ -869,6 +996,24 @@ class Database:
         from .changes import ChangesFeed
 
         return ChangesFeed(self, options).events()
+
+
+def _unread_attempt(raw, new_edits: bool, exc: errors.CouchError, doc_id: str | None = None):
+    """A document refused before any rule saw it (malformed), as the quarantine keeps it."""
+    received = raw.text if isinstance(raw, UnreadableDoc) else None
+    attempt = WriteAttempt(doc_id or claimed_id(raw) or "", None, raw if isinstance(raw, dict) else {},
+                           isinstance(raw, dict) and raw.get("_deleted") is True, new_edits, received=received)
+    return attempt, Refusal("malformed_document", exc.reason)
+
+
+def _in_rev_order(entries: list[dict]) -> list[dict]:
+    """`open_revs` answers as CouchDB orders them (fabric_doc_open_revs sorts its replies): the
+    revisions found, by position then id, then the missing ones, likewise."""
+    def key(entry):
+        rev = entry["ok"]["_rev"] if "ok" in entry else entry["missing"]
+        pos, rev_hash = revtree.parse_rev(rev)
+        return ("ok" not in entry, pos, rev_hash.encode("utf-8", "surrogatepass"))
+    return sorted(entries, key=key)
 
 
 def _retryable(exc: Exception) -> bool:

@@ -25,6 +25,7 @@ def _error(name: str, status: int, error: str, reason: str) -> type[CouchError]:
 
 
 BadRequest = _error("BadRequest", 400, "bad_request", "Bad request.")
+QueryParseError = _error("QueryParseError", 400, "query_parse_error", "Invalid query.")
 InvalidJson = _error("InvalidJson", 400, "bad_request", "invalid UTF-8 JSON")
 DocValidation = _error("DocValidation", 400, "doc_validation", "Bad special document member.")
 IllegalDatabaseName = _error(

@@ -113,11 +113,16 @@ def loads_stored(text: str | bytes) -> Any:
 
 
 def dumpb(value: Any) -> bytes:
-    """Compact JSON as UTF-8 bytes, non-ASCII characters kept as they are."""
+    """Compact JSON as UTF-8 bytes, non-ASCII characters kept as they are (but for half a
+    character, echoed back to its sender as a \\u escape: the only way JSON can carry it)."""
     try:
         return orjson.dumps(value)
     except TypeError:
-        return _exact_dumps(value).encode("utf-8")
+        text = _exact_dumps(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def _exact_dumps(value: Any) -> str:

@@ -235,7 +235,7 @@ class Store:
             return list(conn.execute(sa.select(databases.c.name).order_by(databases.c.name)).scalars())
 
     def create_database(self, name: str, exist_ok: bool = False) -> bool:
-        if not isinstance(name, str) or not DB_NAME.match(name) or len(name) > 238:
+        if not isinstance(name, str) or not DB_NAME.fullmatch(name) or len(name) > 238:
             raise errors.IllegalDatabaseName()
         try:
             with self.writing() as conn:
@@ -257,6 +257,8 @@ class Store:
         return True
 
     def delete_database(self, name: str) -> None:
+        if not DB_NAME.fullmatch(name):
+            raise errors.DatabaseNotFound()
         with self.writing() as conn:
             db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == name)).scalar()
             if db_id is None:
@@ -301,6 +303,8 @@ class Store:
     def open(self, name: str, access: Access):
         from .database import Database
 
+        if not DB_NAME.fullmatch(name):  # no database has such a name (nor could PostgreSQL compare a NUL)
+            raise errors.DatabaseNotFound()
         row = self.read_row(_DATABASE_ID, {"name": name})
         if row is None:
             raise errors.DatabaseNotFound()

@@ -78,8 +78,9 @@ def _stored_text(new: dict, received: str | None) -> str:
 
 
 def clean(text: str) -> str:
-    """Text as it can be stored: half a character (a lone surrogate) written as its escape."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Text as it can be stored: half a character (a lone surrogate) and the NUL character (which
+    PostgreSQL cannot hold in text) written as their escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _short(value, size: int) -> str | None:

@@ -10,6 +10,7 @@ from .errors import NotALeafError, RevNotFoundError
 from .find_path_to_leaf import find_path_to_leaf
 from .is_deleted import is_deleted
 from .is_local_id import is_local_id
+from .key_leafs import key_leafs
 from .latest import latest
 from .merge import MergeResult, merge
 from .parse_rev import format_rev, parse_rev
@@ -44,6 +45,7 @@ __all__ = [
     "format_rev",
     "is_deleted",
     "is_local_id",
+    "key_leafs",
     "latest",
     "merge",
     "parse_rev",

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 # ASCII digits only: int() alone would also take "+1", " 1", "1_0" and non-ASCII digits.
-_REV = re.compile(r"([0-9]+)-(.+)", re.DOTALL)
+# The hash may be empty: "1-" is a revision to CouchDB (couch_doc:parse_rev) and to PouchDB.
+_REV = re.compile(r"([0-9]+)-(.*)", re.DOTALL)
 
 
 def parse_rev(rev: object) -> tuple[int, str]:
     """`"3-abc"` -> `(3, "abc")`. Splits at the first dash, so hashes may contain dashes.
 
-    Raises ValueError unless pos is a positive integer and the hash is non-empty; anything that
+    Raises ValueError unless pos is a positive integer (the hash may be empty); anything that
     is not a str is also a ValueError, so HTTP handlers can catch one type for bad input.
     """
     if not isinstance(rev, str):

@@ -11,7 +11,8 @@ def revisions_to_path(revisions: Mapping[str, Any], opts_for_leaf: Opts) -> Path
 
     The leaf (ids[0]) gets a copy of `opts_for_leaf`; every ancestor gets {"status":
     "missing"}. Raises ValueError for a malformed `_revisions` (start not a positive
-    integer, ids not a non-empty list of non-empty strings, or start < len(ids)).
+    integer, ids not a non-empty list of strings, or start < len(ids)). A hash may be empty, as
+    CouchDB's couch_doc:parse_revid and PouchDB take it (the bare revision "1-").
     """
     if not isinstance(revisions, Mapping):
         raise ValueError("_revisions must be an object")
@@ -21,8 +22,8 @@ def revisions_to_path(revisions: Mapping[str, Any], opts_for_leaf: Opts) -> Path
         raise ValueError("_revisions.start isn't an integer")
     if not isinstance(ids, list) or not ids:
         raise ValueError("_revisions.ids must be a non-empty array")
-    if not all(isinstance(rev_hash, str) and rev_hash for rev_hash in ids):
-        raise ValueError("_revisions.ids must hold non-empty strings")
+    if not all(isinstance(rev_hash, str) for rev_hash in ids):
+        raise ValueError("_revisions.ids must hold strings")
     pos = start - len(ids) + 1
     if pos < 1:
         raise ValueError("_revisions.start is smaller than the number of ids")

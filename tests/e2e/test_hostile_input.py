@@ -292,3 +292,30 @@ def test_big_integers_are_kept_exactly_and_infinite_numbers_refused(demo, device
     assert r.status_code == 201
     assert r.json()[0]["error"] == "forbidden" and r.json()[1]["ok"]
     assert f'"n":{big}' in admin.get(f"{name}/b").text
+
+
+# -- the NUL character: no id holds it (PostgreSQL cannot store it), so it is never looked up --------
+
+@pytest.mark.parametrize("method,path,body,status", [
+    ("GET", f"{DB}/x%00", None, 404),
+    ("PUT", f"{DB}/x%00", '{"type":"dispute"}', 400),
+    ("GET", f"{DB}/x%00/photo.jpg", None, 404),
+    ("GET", f"{DB}/_local/x%00", None, 404),
+    ("PUT", f"{DB}/_local/x%00", '{"n":1}', 404),
+    ("GET", "no%00db", None, 404),
+    ("GET", f"{DB}/_all_docs?startkey=%22a%5Cu0000%22", None, 400),
+    ("POST", f"{DB}/_bulk_get", '{"docs":[{"id":"x\\u0000"}]}', 200),
+    ("POST", f"{DB}/_revs_diff", '{"x\\u0000":["1-a"]}', 200),
+    ("POST", f"{DB}/_all_docs", '{"keys":["x\\u0000"]}', 200),
+    ("POST", f"{DB}/_bulk_docs", '{"docs":[{"_id":"x\\u0000","type":"dispute"}]}', 201),
+])
+def test_the_nul_character_in_ids_is_never_a_server_error(demo, method, path, body, status):
+    cadre = as_user(demo, "demo-village")
+    r = cadre.request(method, path, data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    if status >= 400:
+        assert set(r.json()) == BAD_REQUEST_SHAPE
+    if path.endswith("_bulk_docs"):
+        assert r.json()[0]["error"] == "forbidden" and "NUL" in r.json()[0]["reason"]
+    if path.endswith("_all_docs") and method == "POST":
+        assert r.json()["rows"] == [{"key": "x\x00", "error": "not_found"}]

@@ -115,7 +115,7 @@ def quarantine_entries(app, doc_id: str) -> list:
     store = app.extensions["paicha_store"]
     with store.engine.connect() as conn:
         return conn.execute(sa.text("SELECT times_received FROM quarantine WHERE db_name = :db AND doc_id = :d"),
-                            {"db": DB, "d": doc_id.encode("utf-8", "backslashreplace").decode()[:255]}).all()
+                            {"db": DB, "d": doc_id.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")[:255]}).all()
 
 
 def check_answers(app, client, docs: list[dict], results: list[dict]) -> None:

@@ -119,7 +119,7 @@ def test_changes_filters(db):
     r = db.post("/plain/_changes", query_string={"filter": "_selector"}, json={"selector": {"n": {"$regex": "x"}}},
                 headers=ADMIN)
     assert r.status_code == 400 and r.json["error"] == "bad_request"
-    assert get(db, "/plain/_changes", filter="by_area/x")[0] == 400
+    assert get(db, "/plain/_changes", filter="by_area/x")[0] == 404  # no such design document, as CouchDB
 
 
 def test_longpoll_answers_at_once_when_there_is_something(db):
@@ -301,3 +301,213 @@ def test_responses_are_gzipped_for_slow_links(db):
                headers={**ADMIN, "Accept-Encoding": "gzip"})
     assert r.headers.get("Content-Encoding") == "gzip"
     assert len(json.loads(gzip.decompress(r.data))["rows"]) == 30
+
+
+# -- as CouchDB 3.x answers where PouchDB's own integration tests look -------------------------------
+
+def all_docs(client, body=None, **params):
+    if body is None:
+        r = client.get("/plain/_all_docs", headers=ADMIN, query_string=params)
+    else:
+        r = client.post("/plain/_all_docs", headers=ADMIN, query_string=params, json=body)
+    return r.status_code, r.json
+
+
+def test_all_docs_reads_its_options_as_couchdb(db):
+    """couch_mrview_http:parse_body_and_query, couch_mrview_util:validate_args and
+    fabric_view_all_docs: `key` is both ends; `keys` with `key`, `startkey` or `endkey` is a
+    query_parse_error (a one-key `keys` equal to both ends is not); keys are reversed when
+    descending, then skip and limit apply; total_rows is the doc count whatever the options."""
+    for doc_id in "01234":
+        put(db, doc_id, {})
+    rev = put(db, "5", {})
+    db.delete("/plain/5", query_string={"rev": rev}, headers=ADMIN)
+    clash = (400, {"error": "query_parse_error", "reason": "`keys` is incompatible with `key`, `start_key` and `end_key`"})
+    assert all_docs(db, {"keys": ["1", "2"]}, startkey='"a"') == clash
+    assert all_docs(db, {"keys": ["1", "2"]}, endkey='"a"') == clash
+    assert all_docs(db, {"keys": ["1", "2"]}, key='"1"') == clash
+    assert all_docs(db, keys='["1","2"]', start_key='"1"') == clash
+    assert all_docs(db, {"keys": ["1"]}, key='"1"')[0] == 200
+    assert all_docs(db, keys="1234") == (400, {"error": "bad_request", "reason": "`keys` parameter must be an array."})
+    assert all_docs(db, {"keys": 1234}) == (400, {"error": "bad_request",
+                                                  "reason": "`keys` body member must be an array."})
+    for params in ({"limit": "-1"}, {"skip": "x"}, {"include_docs": "yes"}, {"descending": "1"}):
+        status, body = all_docs(db, **params)
+        assert (status, body["error"]) == (400, "query_parse_error"), params
+
+    status, page = all_docs(db, {"keys": ["1", "5", "3", "nope"]}, descending="true", skip="1", limit="2",
+                            update_seq="true")
+    assert [r["key"] for r in page["rows"]] == ["3", "5"] and page["rows"][1]["value"]["deleted"] is True
+    assert (page["total_rows"], page["offset"], page["update_seq"]) == (5, None, None)
+    _, one = all_docs(db, key='"2"')
+    assert [r["id"] for r in one["rows"]] == ["2"] and (one["total_rows"], one["offset"]) == (5, 2)
+    assert all_docs(db, key='"5"')[1]["rows"] == []  # deleted
+    _, body_options = all_docs(db, {"startkey": "1", "limit": 2, "descending": True})
+    assert [r["id"] for r in body_options["rows"]] == ["1", "0"] and body_options["offset"] == 3
+    _, later = all_docs(db, {"key": "1"}, key='"3"')  # the query string comes after the body
+    assert [r["id"] for r in later["rows"]] == ["3"]
+    _, after_all = all_docs(db, startkey='"9"', skip="3")
+    assert after_all["rows"] == [] and after_all["offset"] == 5
+    _, numeric = all_docs(db, startkey="7")  # a number sorts before every id (Erlang's term order)
+    assert len(numeric["rows"]) == 5 and numeric["offset"] == 0
+    assert all_docs(db, endkey="7")[1]["rows"] == []
+
+
+def test_scoped_all_docs_counts_what_the_reader_may_see(client):
+    """A village's total_rows is the doc_count of its own database info, whatever the options."""
+    village = {"Authorization": "Basic " + base64.b64encode(b"demo-village:demo-password").decode()}
+    mine = client.get("/paicha", headers=village).json["doc_count"]
+    everyone = client.get("/paicha", headers=ADMIN).json["doc_count"]
+    for params, body in (({"limit": "1"}, None), ({"skip": "2", "descending": "true"}, None),
+                         ({"limit": "1"}, {"keys": ["a", "b", "c"]})):
+        if body is None:
+            r = client.get("/paicha/_all_docs", headers=village, query_string=params)
+        else:
+            r = client.post("/paicha/_all_docs", headers=village, query_string=params, json=body)
+        assert r.status_code == 200 and r.json["total_rows"] == mine, (params, r.json)
+    assert client.get("/paicha/_all_docs", headers=ADMIN, query_string={"limit": "0"}).json["total_rows"] == everyone
+
+
+def test_open_revs_and_bulk_get_with_latest_give_leaves_as_couchdb(db):
+    """couch_key_tree:get_key_leafs: with latest=true every leaf at or below each rev asked, each
+    once; fabric_doc_open_revs sorts the answer (found by position and id, then missing); a GET of
+    a rev with latest=true opens the winner (chttpd_db:db_doc_req)."""
+    conflicted(db)
+    _, leaves = get(db, "/plain/c", open_revs=json.dumps(["1-root", "2-a", "7-nope"]), latest="true")
+    assert [x.get("ok", {}).get("_rev") or x["missing"] for x in leaves] == ["2-0", "2-a", "2-b", "7-nope"]
+    _, exact = get(db, "/plain/c", open_revs=json.dumps(["2-b", "9-x", "2-a", "2-b"]))
+    assert [x.get("ok", {}).get("_rev") or x["missing"] for x in exact] == ["2-a", "2-b", "9-x"]
+    _, every = get(db, "/plain/c", open_revs="all")
+    assert [x["ok"]["_rev"] for x in every] == ["2-0", "2-a", "2-b"]
+    assert get(db, "/plain/c", rev="2-a", latest="true")[1]["_rev"] == "2-b"
+    assert get(db, "/plain/c", rev="nonsense", latest="true")[0] == 400
+    r = db.post("/plain/_bulk_get", query_string={"latest": "true"}, headers=ADMIN,
+                json={"docs": [{"id": "c", "rev": "1-root"}, {"id": "c", "rev": "2-a"}, {"id": "c", "rev": "3-z"}]})
+    docs = [result["docs"] for result in r.json["results"]]
+    assert [d["ok"]["_rev"] for d in docs[0]] == ["2-0", "2-a", "2-b"]
+    assert [d["ok"]["_rev"] for d in docs[1]] == ["2-a"]
+    assert docs[2] == [{"error": {"id": "c", "rev": "3-z", "error": "not_found", "reason": "missing"}}]
+
+
+def test_local_documents_read_special_members_as_couchdb(db):
+    """couch_doc:transfer_fields: `_revisions` names the revision (over `_rev`), `_attachments`
+    and the other read-only members are taken and not kept; an unknown `_` member is refused."""
+    url = "/plain/_local/cp"
+    assert db.put(url, json={"n": 1}, headers=ADMIN).json["rev"] == "0-1"
+    r = db.put(url, json={"_rev": "0-9", "_revisions": {"start": 0, "ids": ["1"]}, "n": 2,
+                          "_attachments": {"a.txt": {"content_type": "text/plain", "data": "Zm9v"}},
+                          "_conflicts": [], "_revs_info": []}, headers=ADMIN)
+    assert (r.status_code, r.json["rev"]) == (201, "0-2")
+    assert get(db, url) == (200, {"_id": "_local/cp", "_rev": "0-2", "n": 2})
+    r = db.post("/plain/_bulk_docs", json={"docs": [{"_id": "_local/cp", "_rev": "0-2", "n": 3}]}, headers=ADMIN)
+    assert r.json == [{"ok": True, "id": "_local/cp", "rev": "0-3"}]
+    for body, reason in (({"_revisions": {"start": "0", "ids": ["3"]}}, "_revisions.start isn't an integer."),
+                         ({"_revisions": {"start": 0, "ids": "3"}}, "_revisions.ids isn't a array."),
+                         ({"_revisions": [0, "3"]}, "Bad special document member: _revisions"),
+                         ({"_rev": "0-3", "_other": 1}, "Bad special document member: _other")):
+        assert (db.put(url, json=body, headers=ADMIN).json == {"error": "doc_validation", "reason": reason}), body
+    assert db.get(f"{url}/a.txt", headers=ADMIN).json == {"error": "bad_request",
+                                                          "reason": "_local documents do not accept attachments."}
+    assert db.get("/plain/_local", headers=ADMIN).json == {"error": "bad_request",
+                                                           "reason": "Invalid _local document id."}
+
+
+def test_an_attachment_comes_back_with_its_content_type_as_stored(db):
+    """chttpd_db:db_attachment_req: the stored type is the Content-Type, nothing added; its ETag
+    is the quoted base64 md5."""
+    rev = put(db, "t", {})
+    for content_type in ("text/plain", "text/csv; charset=latin1", "application/json"):
+        r = db.put("/plain/t/file", data=b"a,b", query_string={"rev": rev},
+                   headers={**ADMIN, "Content-Type": content_type})
+        rev = r.json["rev"]
+        got = db.get("/plain/t/file", headers=ADMIN)
+        assert got.headers["Content-Type"] == content_type and got.data == b"a,b"
+        assert got.headers["ETag"] == '"' + base64.b64encode(hashlib.md5(b"a,b").digest()).decode() + '"'
+        assert get(db, "/plain/t")[1]["_attachments"]["file"]["content_type"] == content_type
+
+
+def test_encoded_slashes_keep_names_and_ids_whole(client):
+    """chttpd splits the raw path at its slashes and then decodes each part: `a%2Fb` is the
+    database `a/b`, `x%2Fy` the document `x/y` (not the attachment `y` of `x`)."""
+    name, path = "plain_enc/sub$(x)+y-z", "/plain_enc%2Fsub%24%28x%29%2By-z"
+    assert client.put(path, headers=ADMIN).status_code == 201
+    try:
+        assert name in client.get("/_all_dbs", headers=ADMIN).json
+        assert client.get(path, headers=ADMIN).json["db_name"] == name
+        assert client.put(f"{path}/x%2Fy", json={"v": 1}, headers=ADMIN).json["id"] == "x/y"
+        assert client.put(f"{path}/p%25q", json={"v": 2}, headers=ADMIN).json["id"] == "p%q"
+        assert client.get(f"{path}/x%2Fy", headers=ADMIN).json["v"] == 1
+        assert client.get(f"{path}/x", headers=ADMIN).status_code == 404
+        assert client.put(f"{path}/_design%2Fdd", json={}, headers=ADMIN).json["id"] == "_design/dd"
+        assert client.put(f"{path}/_local%2Fcp", json={"n": 1}, headers=ADMIN).json["id"] == "_local/cp"
+        assert client.get(f"{path}/_local/cp", headers=ADMIN).json["n"] == 1
+        rows = client.get(f"{path}/_all_docs", headers=ADMIN).json["rows"]
+        assert [r["id"] for r in rows] == ["_design/dd", "p%q", "x/y"]
+        rev = client.get(f"{path}/x%2Fy", headers=ADMIN).json["_rev"]
+        r = client.put(f"{path}/x%2Fy/in%2Fner.txt", data=b"hi", query_string={"rev": rev},
+                       headers={**ADMIN, "Content-Type": "text/plain"})
+        assert r.status_code == 201
+        assert client.get(f"{path}/x%2Fy/in/ner.txt", headers=ADMIN).data == b"hi"
+        assert list(client.get(f"{path}/x%2Fy", headers=ADMIN).json["_attachments"]) == ["in/ner.txt"]
+    finally:
+        assert client.delete(path, headers=ADMIN).status_code == 200
+    assert name not in client.get("/_all_dbs", headers=ADMIN).json
+
+
+def test_changes_with_design_document_filters_as_couchdb(db):
+    """couch_changes:configure_filter: a design document's filter or view that is not there is
+    404 not_found; Paicha runs none, so one that is there is answered the same. `_design` is
+    built in; another `_` name is a bad request."""
+    put(db, "a", {})
+    put(db, "_design/d", {"filters": {"f": "function (doc) { return true; }"}, "views": {"v": {"map": "x"}}})
+    put(db, "_design/e", {"filters": "not an object"})
+    put(db, "_design/v", {"views": {"v": {"map": "x"}}})
+    missing = lambda reason: (404, {"error": "not_found", "reason": reason})  # noqa: E731
+    assert get(db, "/plain/_changes", filter="nope/f") == missing("missing")
+    assert get(db, "/plain/_changes", filter="d/f") == missing("missing json key: f")
+    assert get(db, "/plain/_changes", filter="d/g") == missing("missing json key: g")
+    assert get(db, "/plain/_changes", filter="e/f") == missing("json_mismatch")
+    assert get(db, "/plain/_changes", filter="v/f") == missing("missing json key: filters")
+    assert get(db, "/plain/_changes", filter="_view", view="d/v") == missing("missing json key: v")
+    assert get(db, "/plain/_changes", filter="_view", view="x/v") == missing("missing")
+    assert get(db, "/plain/_changes", filter="_view") == (400, {"error": "bad_request",
+                                                                "reason": "`view` filter parameter is not provided."})
+    assert get(db, "/plain/_changes", filter="a/b/c")[1]["reason"] == "`filter` must be of the form `designname/filtername`"
+    assert get(db, "/plain/_changes", filter="_foo") == (400, {"error": "bad_request",
+                                                               "reason": "unknown builtin filter name"})
+    _, design = get(db, "/plain/_changes", filter="_design", limit="1")
+    assert [r["id"] for r in design["results"]] == ["_design/d"] and design["pending"] == 2
+
+
+def test_a_bare_revision_is_a_revision(db):
+    """couch_doc:parse_rev takes "1-" (couch_doc:parse_revid keeps an empty id)."""
+    r = db.post("/plain/_bulk_docs", json={"docs": [{"_id": "foo", "_rev": "1-", "n": 1}], "new_edits": False},
+                headers=ADMIN)
+    assert (r.status_code, r.json) == (201, [])
+    assert get(db, "/plain/foo", revs="true")[1] == {"_id": "foo", "_rev": "1-", "n": 1,
+                                                      "_revisions": {"start": 1, "ids": [""]}}
+    rev = put(db, "foo", {"_rev": "1-", "n": 2})
+    assert rev.startswith("2-") and get(db, "/plain/foo", revs="true")[1]["_revisions"]["ids"][1] == ""
+    assert db.put("/plain/bar", json={"_rev": "1-"}, headers=ADMIN).status_code == 409
+
+
+def test_an_attachment_sent_with_its_data_takes_the_new_revpos(db):
+    """couch_db:set_new_att_revpos: in an edit, an attachment sent with data is at the new
+    revision, whatever revpos it says; a replicated revision keeps the revpos it carries."""
+    one = base64.b64encode(b"one").decode()
+    rev = put(db, "a", {"_attachments": {"one": {"content_type": "text/plain", "data": one}}})
+    _, doc = get(db, "/plain/a")
+    doc["_attachments"]["two"] = {"content_type": "text/plain", "data": base64.b64encode(b"two").decode()}
+    put(db, "a", doc)
+    _, doc = get(db, "/plain/a")
+    assert (doc["_attachments"]["one"]["revpos"], doc["_attachments"]["two"]["revpos"]) == (1, 2)
+    doc["_attachments"]["one"] = {"content_type": "text/plain", "revpos": 1,
+                                  "data": base64.b64encode(b"one-changed").decode()}
+    put(db, "a", doc)
+    _, doc = get(db, "/plain/a")
+    assert (doc["_attachments"]["one"]["revpos"], doc["_attachments"]["two"]["revpos"]) == (3, 2)
+    replicated = {"_id": "r", "_rev": "2-" + "b" * 32, "_revisions": {"start": 2, "ids": ["b" * 32, "a" * 32]},
+                  "_attachments": {"x": {"content_type": "text/plain", "revpos": 1, "data": one}}}
+    r = db.post("/plain/_bulk_docs", json={"docs": [replicated], "new_edits": False}, headers=ADMIN)
+    assert r.json == [] and get(db, "/plain/r")[1]["_attachments"]["x"]["revpos"] == 1
+    assert rev.startswith("1-")

@@ -30,6 +30,7 @@ const COMMANDS = {
   sync: () => require('./lib/replicate').sync,
   replication_id: () => require('./lib/replicate').replicationId,
   live: () => require('./lib/live').live,
+  remote: () => require('./lib/remote').call,
 };
 
 function readStdin() {

@@ -31,6 +31,7 @@ def P(pos, ids):  # noqa: N802
         ("12-a-b", (12, "a-b")),  # split at the first dash only
         ("007-x", (7, "x")),  # leading zeros parse, as in CouchDB and PouchDB
         ("1-\u00e9", (1, "\u00e9")),
+        ("1-", (1, "")),  # a bare revision: CouchDB's couch_doc:parse_rev takes it, as PouchDB does
     ],
 )
 def test_parse_rev(rev, expected):
@@ -39,7 +40,7 @@ def test_parse_rev(rev, expected):
 
 @pytest.mark.parametrize(
     "rev",
-    ["", "abc", "1", "1-", "-abc", "0-abc", "-1-abc", "+1-abc", " 1-abc", "1a-b", "1.5-abc", "\u0661-abc",
+    ["", "abc", "1", "-abc", "0-abc", "-1-abc", "+1-abc", " 1-abc", "1a-b", "1.5-abc", "\u0661-abc",
      None, 1, ["1-a"]],
 )
 def test_parse_rev_rejects(rev):
@@ -69,6 +70,10 @@ def test_revisions_to_path_single_rev():
     assert revisions_to_path({"start": 1, "ids": ["a"]}, {}) == P(1, ["a", {}, []])
 
 
+def test_revisions_to_path_takes_a_bare_revision():
+    assert revisions_to_path({"start": 1, "ids": [""]}, {}) == P(1, ["", {}, []])
+
+
 def test_revisions_to_path_survives_json():
     path = revisions_to_path({"start": 2, "ids": ["b", "a"]}, {"status": "available"})
     assert json.loads(json.dumps(path)) == path
@@ -85,7 +90,6 @@ def test_revisions_to_path_survives_json():
         {"start": 1},
         {"start": 1, "ids": "a"},
         {"start": 1, "ids": [1]},
-        {"start": 1, "ids": [""]},
         {"start": 1, "ids": ["b", "a"]},  # would put the root at pos 0
         ["start", "ids"],
     ],
