@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5984
 export PORT
 
-.PHONY: run test install install-test node-deps browser-deps clean
+.PHONY: run test install install-test node-deps browser-deps proxy-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,19 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
+## Debian's nginx for the test of docker/nginx/paicha.conf (tests/e2e/test_slow_clients.py), when missing and root.
+proxy-deps:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing nginx for the reverse-proxy test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	fi
+
 ## Serve the demo district on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
 run: install
 	PAICHA_DEMO=$${PAICHA_DEMO-1} $(PY) -m server serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
 ## Install everything the tests need (Python, npm peers) and run the whole suite.
-test: install node-deps browser-deps
+test: install node-deps browser-deps proxy-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Paicha vs pouchdb-server, side by side (bench/README.md); e.g. BENCH_ARGS="--store sqlite --quick".

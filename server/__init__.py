@@ -16,6 +16,7 @@ from sync.tables import server_meta
 
 from . import config as config_module
 from .extensions import db
+from .request_body import CheckedRequestBody
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     Compress(app)
 
-    from . import audit, bridge_cli, cli, couch, devices, geo, ledger, migrations, tokens
+    from . import audit, bridge_cli, cli, couch, devices, geo, ledger, migrations, quarantine, store_cli, tokens
 
     with app.app_context():
         configure_engine(db.engine)  # before the first connection: pragmas apply per connection
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SECRET_KEY"] = _persistent_secret(db.engine)
     couch.init_app(app)
     audit.init_app(app)
+    quarantine.init_app(app)
     devices.init_app(app)
     tokens.init_app(app)
     import mobile_api
@@ -57,9 +59,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     mobile_api.init_app(app)
     cli.init_app(app)
     bridge_cli.init_app(app)
+    store_cli.init_app(app)
     geo.init_app(app)  # after cli: it adds commands to the `areas` group
     ledger.init_app(app)
     _register_error_handlers(app)
+    app.wsgi_app = CheckedRequestBody(app.wsgi_app)
     with app.app_context():
         couch.ensure_domain_database(app)
         if app.config.get("PAICHA_DEMO"):
