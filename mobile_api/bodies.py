@@ -23,6 +23,8 @@ import math
 import re
 from typing import Any, NoReturn
 
+from sync.jsonio import is_unicode
+
 from .problems import ApiProblem
 
 MAX_DEPTH = 32
@@ -104,27 +106,17 @@ def _walk(body: dict, *, surrogates: bool) -> None:
                 raise _too_deep()
             items = value.items() if kind is dict else enumerate(value)
             for key, item in items:
-                if surrogates and kind is dict and not _encodable(key):
+                if surrogates and kind is dict and not is_unicode(key):
                     raise _lone_surrogate(path + (key,), key, is_key=True)
                 stack.append((item, path + (key,), depth + 1))
         elif kind is str:
-            if surrogates and not _encodable(value):
+            if surrogates and not is_unicode(value):
                 raise _lone_surrogate(path, value)
         elif kind is _Unheld:
             unheld.append(_number_problem(path, value.text))
     if unheld:
         unheld.sort()
         raise ApiProblem("invalid_body", count=len(unheld), errors=unheld[:20])
-
-
-def _encodable(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def where(path: tuple) -> str:
