@@ -111,6 +111,7 @@ CATALOGUE: dict[str, Entry] = {
 #: words the refusal notices and the quarantine pages use; the rules give the English sentence.
 REFUSALS_ZH: dict[str, str] = {code: words.reason_zh for code, words in REASONS.items()}
 REFUSAL_TO_PROBLEM = {"invalid_document": "invalid_document", "malformed_document": "invalid_document",
+                      "half_character": "invalid_document",
                       "bad_coordinates": "invalid_document"}
 
 

@@ -160,6 +160,7 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "nothing_to_delete",  # delete of a document the server does not have
         "invalid_document",  # the document does not match its JSON Schema
         "malformed_document",  # not a document the store can keep as sent (bad JSON, ids, names)
+        "half_character",  # text holds half of a character (a lone surrogate: a rare character cut)
         "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
     }
 )

@@ -1003,7 +1003,8 @@ def _unread_attempt(raw, new_edits: bool, exc: errors.CouchError, doc_id: str | 
     received = raw.text if isinstance(raw, UnreadableDoc) else None
     attempt = WriteAttempt(doc_id or claimed_id(raw) or "", None, raw if isinstance(raw, dict) else {},
                            isinstance(raw, dict) and raw.get("_deleted") is True, new_edits, received=received)
-    return attempt, Refusal("malformed_document", exc.reason)
+    code = "half_character" if isinstance(exc, errors.HalfCharacter) else "malformed_document"
+    return attempt, Refusal(code, exc.reason)
 
 
 def _in_rev_order(entries: list[dict]) -> list[dict]:

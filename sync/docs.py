@@ -78,7 +78,7 @@ def validate_doc_id(doc_id) -> str:
     if doc_id.startswith("_") and not doc_id.startswith(("_design/", "_local/")):
         raise errors.BadRequest("Only reserved document ids may start with underscore.")
     if not is_unicode(doc_id):
-        raise errors.BadRequest("Document id is not valid Unicode (it holds half of a character).")
+        raise errors.HalfCharacter("Document id is not valid Unicode (it holds half of a character).")
     if "\x00" in doc_id:
         raise errors.BadRequest("Document id cannot hold the NUL character.")
     return doc_id
@@ -91,7 +91,7 @@ def validate_attachment_name(name) -> str:
     if not isinstance(name, str) or not name:
         raise errors.BadRequest("Attachment name must be a non-empty string.")
     if not is_unicode(name):
-        raise errors.BadRequest("Attachment name is not UTF-8 encoded")
+        raise errors.HalfCharacter("Attachment name is not UTF-8 encoded")
     if name.startswith("_"):
         raise errors.BadRequest(f"Attachment name '{name}' starts with prohibited character '_'")
     if any(segment in ("", ".", "..") for segment in name.split("/")):
@@ -162,7 +162,8 @@ def encoded_size(body: dict) -> int:
     except TypeError:
         problem = text_problem(body)
         if problem:
-            raise errors.BadRequest(f"The document cannot be kept as sent: {problem}.") from None
+            error = errors.HalfCharacter if problem.half_character else errors.BadRequest
+            raise error(f"The document cannot be kept as sent: {problem.message}.") from None
     return len(dumpb(body))  # integers beyond 64 bits: the exact encoder
 
 

@@ -27,6 +27,10 @@ def _error(name: str, status: int, error: str, reason: str) -> type[CouchError]:
 BadRequest = _error("BadRequest", 400, "bad_request", "Bad request.")
 QueryParseError = _error("QueryParseError", 400, "query_parse_error", "Invalid query.")
 InvalidJson = _error("InvalidJson", 400, "bad_request", "invalid UTF-8 JSON")
+# Refused because text holds half of a character (a lone UTF-16 surrogate), as an app cutting a rare
+# character in two sends it: its own name, so that the writer can be told plainly what to fix.
+HalfCharacter = _error("HalfCharacter", 400, "bad_request",
+                       "The text holds half of a character (a lone UTF-16 surrogate).")
 DocValidation = _error("DocValidation", 400, "doc_validation", "Bad special document member.")
 IllegalDatabaseName = _error(
     "IllegalDatabaseName", 400, "illegal_database_name",

@@ -56,7 +56,7 @@ def unreadable_reason(doc_id: str, rev: str, body_text: str | None) -> str | Non
         return "The stored body is not a JSON object."
     problem = text_problem(body)
     if problem:
-        return f"The document cannot be sent as it is: {problem}."
+        return f"The document cannot be sent as it is: {problem.message}."
     attachments = body.get("_attachments")
     if attachments is not None:
         if not isinstance(attachments, dict):

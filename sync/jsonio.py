@@ -5,7 +5,7 @@ What a client sends is either kept exactly or refused with a reason, never chang
 - integers beyond 64 bits: orjson reads them as floats (a 41-digit id would come back as 1e+41),
   so text holding a run of 20 digits is read by the standard library, which keeps them exact;
 - lone UTF-16 surrogates (half of a character): orjson refuses them, the standard library reads
-  them, and the document check refuses the document that holds one (`docs.text_problem`);
+  them, and the document check refuses the document that holds one (`text_problem`);
 - numbers too large for a double (`1e400`), NaN and Infinity: refused (CouchDB refuses them too);
 - nesting too deep for the standard library: refused with that reason, not a RecursionError.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -63,11 +63,17 @@ def loads(data: str | bytes, *, lone_surrogates: bool = False) -> Any:
     if not lone_surrogates:
         problem = text_problem(value)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(problem.message)
     return value
 
 
-def text_problem(value: Any) -> str | None:
+class TextProblem(NamedTuple):
+    """Why a value cannot be kept as sent: `message` says so in a sentence."""
+    message: str
+    half_character: bool  # else: nested too deep
+
+
+def text_problem(value: Any) -> TextProblem | None:
     """Why a parsed value cannot be stored and sent on as it is (text holding half a character,
     nesting deeper than MAX_NESTING), or None. A loop, not recursion: the value may be deep."""
     stack = [(value, 1)]
@@ -75,17 +81,18 @@ def text_problem(value: Any) -> str | None:
         item, depth = stack.pop()
         if isinstance(item, str):
             if not is_unicode(item):
-                return f"the text {_shown(item)} is not valid Unicode (it holds half of a character)"
+                return TextProblem(f"the text {_shown(item)} is not valid Unicode (it holds half of a character)", True)
         elif isinstance(item, dict):
             if depth > MAX_NESTING:
-                return f"JSON is nested deeper than {MAX_NESTING} levels"
+                return TextProblem(f"JSON is nested deeper than {MAX_NESTING} levels", False)
             for key, member in item.items():
                 if not is_unicode(key):
-                    return f"the member name {_shown(key)} is not valid Unicode (it holds half of a character)"
+                    return TextProblem(f"the member name {_shown(key)} is not valid Unicode "
+                                       "(it holds half of a character)", True)
                 stack.append((member, depth + 1))
         elif isinstance(item, list):
             if depth > MAX_NESTING:
-                return f"JSON is nested deeper than {MAX_NESTING} levels"
+                return TextProblem(f"JSON is nested deeper than {MAX_NESTING} levels", False)
             stack.extend((member, depth + 1) for member in item)
     return None
 

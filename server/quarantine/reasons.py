@@ -32,6 +32,11 @@ REASONS: dict[str, Reason] = {
         f"这通常是应用的问题：{_CHECK_APP}后重新填写；仍不行请联系管理员。",
         "This is usually the app's fault: update it and fill in the record again; if that does not "
         "help, contact your administrator."),
+    "half_character": Reason(
+        "残缺字", "Half a character", "记录中有一个残缺的字（常见于生僻字被截断，只剩半个字），服务器无法保存。",
+        "请在手机上找到这条记录，把姓名、事由等文字中显示异常的字删掉重新输入，再保存；仍不行请把应用更新到最新版本。",
+        "Find the record on the phone, retype the text that shows a broken character (a rare character "
+        "cut in two, often in a name), and save it again; if that does not help, update the app."),
     "unknown_type": Reason(
         "类型未知", "Unknown type", "记录类型未知。",
         f"这可能是旧版应用造成的：{_CHECK_APP}后重新填写。",

@@ -113,6 +113,12 @@ def test_half_a_character_refuses_that_document_alone(demo, device_factory):
     assert_refused_alone(r.json(), bad, [good1, good2], reason_has="not valid Unicode")
     assert as_user(demo, "demo-admin").get(f"{DB}/{bad}").status_code == 404
     assert len(quarantined(demo, bad)) == 1
+    # The cadre is told, in the village's own feed, which record and what to fix, in Chinese.
+    feed = cadre.ok_json("GET", f"{DB}/_changes", params={"include_docs": "true"})["results"]
+    notices = [row["doc"] for row in feed if row["doc"].get("type") == "refusal_notice"
+               and row["doc"].get("doc_id") == bad]
+    assert len(notices) == 1 and notices[0]["reason_code"] == "half_character", notices
+    assert "残缺的字" in notices[0]["reason"] and "重新输入" in notices[0]["action"]
     fresh_phone_pulls(device_factory, demo, [good1, good2])
 
 

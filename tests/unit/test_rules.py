@@ -601,7 +601,7 @@ def test_refusals_are_sentences_with_known_codes():
     # Every rule code is reachable and covered here; the validator codes come from the schema and
     # coordinate checks in server/access.py and from the engine's reading of a document (malformed),
     # and are covered by the visit, API and hostile-input tests.
-    validator_codes = {"invalid_document", "bad_coordinates", "malformed_document"}
+    validator_codes = {"invalid_document", "bad_coordinates", "malformed_document", "half_character"}
     assert {r.code for r in refusals} == REFUSAL_CODES - validator_codes
     for r in refusals:
         assert r.code in REFUSAL_CODES
