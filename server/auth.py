@@ -131,7 +131,7 @@ def _could_be_a_name(name) -> bool:
     """False for text no account name holds: control characters (NUL among them), half a
     character, or longer than the column."""
     return (isinstance(name, str) and len(name) <= 100 and name.isprintable()
-            and (name.isascii() or is_unicode(name)))
+            and is_unicode(name))
 
 
 def check_credentials(name: str, password: str) -> Principal:

@@ -15,7 +15,6 @@ from schemas.rules import Refusal
 
 from . import attachments as atts
 from . import errors, jsonio, revtree, treecodec
-
 from .access import Access, AcceptedWrite, DbRules, WriteAttempt
 from .docs import (BODY_MEMBERS, MAX_DOCUMENT_BYTES, IncomingDoc, UnreadableDoc, canonical_json, claimed_id,
                    encoded_size, new_rev_hash, outgoing, parse_incoming, stored_body, validate_rev)

@@ -39,16 +39,21 @@ def error_response(exc: errors.CouchError) -> Response:
 
 
 # -- request parsing ---------------------------------------------------------------------------
-def json_body(required: bool = True):
+def _raw_body(required: bool = True) -> bytes:
     raw = request.get_data(cache=True)
+    if not raw and required:
+        raise errors.BadRequest("Request body is required.")
+    return raw
+
+
+def json_body(required: bool = True):
+    raw = _raw_body(required)
     if not raw:
-        if required:
-            raise errors.BadRequest("Request body is required.")
         return None
     try:
         return jsonio.loads(raw)
     except ValueError as exc:  # UnicodeDecodeError included
-        raise errors.InvalidJson(f"invalid UTF-8 JSON: {_reason(exc)}") from None
+        raise _invalid_json(exc) from None
 
 
 def _reason(exc: ValueError) -> str:
@@ -57,48 +62,44 @@ def _reason(exc: ValueError) -> str:
     return str(exc)
 
 
+def _invalid_json(exc: ValueError) -> errors.CouchError:
+    return errors.InvalidJson(f"invalid UTF-8 JSON: {_reason(exc)}")
+
+
 def bulk_docs_body() -> dict:
     """The `_bulk_docs` body with each document parsed on its own when the body as a whole cannot
     be: a document nested too deep or holding a number too large becomes an `UnreadableDoc`,
     refused alone, not the reason the others are lost. Half characters are judged per document."""
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise errors.BadRequest("Request body is required.")
+    raw = _raw_body()
     try:
         body = jsonio.loads(raw, lone_surrogates=True)
     except ValueError as exc:
         split = jsonsplit.split_member_array(raw, "docs")
         if split is None:
-            raise errors.InvalidJson(f"invalid UTF-8 JSON: {_reason(exc)}") from None
+            raise _invalid_json(exc) from None
         try:
             body = jsonio.loads(split.rest)
         except ValueError as rest_exc:
-            raise errors.InvalidJson(f"invalid UTF-8 JSON: {_reason(rest_exc)}") from None
-        body["docs"] = [_batch_element(text) for text in split.elements]
+            raise _invalid_json(rest_exc) from None
+        body["docs"] = [_document(text, jsonsplit.first_id(text), "The document is not valid JSON: {}.")
+                        for text in split.elements]
     if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
         raise errors.BadRequest("POST body must include `docs` parameter.")
     return body
 
 
-def _batch_element(text: bytes):
-    try:
-        return jsonio.loads(text, lone_surrogates=True)
-    except ValueError as exc:
-        return UnreadableDoc(jsonsplit.first_id(text), text.decode("utf-8", "replace"),
-                             f"The document is not valid JSON: {_reason(exc)}.")
-
-
 def document_body():
     """A single document's body; one that cannot be read is an `UnreadableDoc`, which the
     engine refuses and keeps as received like any refused document."""
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise errors.BadRequest("Request body is required.")
+    return _document(_raw_body(), None, "invalid UTF-8 JSON: {}")
+
+
+def _document(text: bytes, doc_id: str | None, reason: str):
+    """A document's parsed JSON, or an `UnreadableDoc` (id, text as received, `reason` filled in)."""
     try:
-        return jsonio.loads(raw, lone_surrogates=True)
+        return jsonio.loads(text, lone_surrogates=True)
     except ValueError as exc:
-        return UnreadableDoc(None, raw.decode("utf-8", "replace"),
-                             f"invalid UTF-8 JSON: {_reason(exc)}")
+        return UnreadableDoc(doc_id, text.decode("utf-8", "replace"), reason.format(_reason(exc)))
 
 
 def q_bool(name: str, default: bool = False) -> bool:
