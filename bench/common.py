@@ -38,8 +38,8 @@ def seed_domain(database_url: str, docs_per_village: dict[str, int], filler_vill
     os.environ["DATABASE_URL"] = database_url
     os.environ["PAICHA_DEMO"] = "0"
     from server import create_app
-    from server.areas import check_area, import_areas
-    from server.couch import get_store
+    from server.core.areas import check_area, import_areas
+    from server.interfaces.couchdb import get_store
     from sync.access import ADMIN
 
     app = create_app()

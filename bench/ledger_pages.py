@@ -80,7 +80,7 @@ def make_app(url: str, start: dt.date):
 
 
 def _stamp(moment: dt.datetime) -> str:
-    from server.calendar.periods import SHANGHAI
+    from server.services.calendar.periods import SHANGHAI
 
     return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
@@ -89,16 +89,16 @@ def seed(app, villages: int, start: dt.date, today: dt.date) -> dict:
     """Everything through the app's APIs; returns counts and seconds."""
     import sqlalchemy as sa
 
-    from server.access import access_for
-    from server.accounts import add_account
-    from server.areas import check_area, import_areas
-    from server.auth import Principal
-    from server.calendar import rounds as calendar_rounds
-    from server.calendar.periods import SHANGHAI, periods_overlapping, start_of_day
-    from server.couch import get_store
-    from server.extensions import db
-    from server.geo.locate import import_boundaries
-    from server.models import Account
+    from server.core.access import access_for
+    from server.core.accounts import add_account
+    from server.core.areas import check_area, import_areas
+    from server.core.auth import Principal
+    from server.services.calendar import rounds as calendar_rounds
+    from server.services.calendar.periods import SHANGHAI, periods_overlapping, start_of_day
+    from server.interfaces.couchdb import get_store
+    from server.core.db import db
+    from server.services.geo.locate import import_boundaries
+    from server.core.models import Account
     from sync.tables import server_meta
 
     rng = random.Random(990201)
@@ -327,7 +327,7 @@ def main() -> None:
             start, today = dt.date.fromisoformat(info["start"]), dt.date.fromisoformat(info["today"])
     app = make_app(url, start)
     with app.app_context():
-        from server.extensions import db
+        from server.core.db import db
         from sync.tables import server_meta
         import sqlalchemy as sa
 

@@ -69,10 +69,11 @@ def prepare(url: str, devices: int) -> int:
     os.environ["DATABASE_URL"] = url
     os.environ["PAICHA_DEMO"] = "0"
     os.environ.setdefault("PAICHA_LOG_LEVEL", "WARNING")
-    from server import create_app, passwords
-    from server import accounts as accounts_mod
-    from server.areas import check_area, import_areas
-    from server.extensions import db
+    from server import create_app
+    from server.core import passwords
+    from server.core import accounts as accounts_mod
+    from server.core.areas import check_area, import_areas
+    from server.core.db import db
     from sync.tables import databases
     import sqlalchemy as sa
 

@@ -46,8 +46,8 @@ def init_app(app: Flask) -> None:
         if app.config.get(key) is None:
             value = os.environ.get(key)
             app.config[key] = (int(value) if isinstance(default, int) else value) if value else default
-    from . import resources  # noqa: F401 - registers the routes on the blueprint
-    from .api import bp
+    from mobile_api import resources  # noqa: F401 - registers the routes on the blueprint
+    from mobile_api.api import bp
 
     app.register_blueprint(bp)
     app.extensions["paicha_mobile_api"] = True

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from sync import errors
 
-from .problems import ApiProblem, render
+from mobile_api.problems import ApiProblem, render
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from sync.jsonio import is_unicode
 
-from .problems import ApiProblem
+from mobile_api.problems import ApiProblem
 
 MAX_DEPTH = 32
 MAX_SAFE_INTEGER = 2**53 - 1

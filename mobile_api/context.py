@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from server import tokens
-from server.access import DEVICE_HEADER, access_for
-from server.auth import Principal, TooManyAttempts, current_principal
-from server.couch import get_store
-from server.extensions import db
+from server.services import tokens
+from server.core.access import DEVICE_HEADER, access_for
+from server.core.auth import Principal, TooManyAttempts, current_principal
+from server.interfaces.couchdb import get_store
+from server.core.db import db
 from sync import errors
 
-from . import bodies
-from .payloads import valid_doc_id
-from .problems import ApiProblem
+from mobile_api import bodies
+from mobile_api.payloads import valid_doc_id
+from mobile_api.problems import ApiProblem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -58,7 +58,7 @@ def principal() -> Principal:
         g.bearer = header[7:].strip()
         db.session.rollback()  # no read snapshot held through the request (SQLite would keep it)
         if info.device_id and DEVICE_HEADER not in request.headers:
-            # The audit trail names the device a write came from (server.access reads the header).
+            # The audit trail names the device a write came from (server.core.access reads the header).
             request.environ["HTTP_" + DEVICE_HEADER.upper().replace("-", "_")] = info.device_id
         return g.principal
     try:

@@ -6,9 +6,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.couch import get_store
-from server.extensions import db
-from server.models import Account, ApiToken, Device, utcnow
+from server.interfaces.couchdb import get_store
+from server.core.db import db
+from server.core.models import Account, ApiToken, Device, utcnow
 
 
 def register(account_id: int, device_id: str, label: str | None, *, conn: sa.Connection | None = None) -> bool:

@@ -16,8 +16,8 @@ from flask import Flask
 
 import schemas
 
-from . import payloads
-from .problems import CATALOGUE
+from mobile_api import payloads
+from mobile_api.problems import CATALOGUE
 
 BLUEPRINT = "mobile_api"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, has_request_context, json, request
 
-from server.quarantine.reasons import REASONS
+from server.services.quarantine.reasons import REASONS
 
 TYPE_BASE = "https://paicha.example/problems/"
 LANGUAGES = ("zh", "en")

@@ -2,17 +2,23 @@
 
 Derived on each request from the documents the caller may read (rounds and reminders come from the
 server's calendar, reports from the phones), with the calendar's own rules for when a round is due,
-overdue or missed (`server.calendar.status`). A round counts as reported once a live
+overdue or missed (`server.services.calendar.status`). A round counts as reported once a live
 `screening_report` of the round's own area names it; its reminders then drop off the list too.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from server.calendar.periods import due_instant, local_date, parse_round_id, parse_timestamp, start_of_day
-from server.calendar.status import round_status
+from server.services.calendar.periods import (
+    due_instant,
+    local_date,
+    parse_round_id,
+    parse_timestamp,
+    start_of_day,
+)
+from server.services.calendar.status import round_status
 
-from . import queries
+from mobile_api import queries
 
 MENTIONS_CHUNK = 100
 REMINDER_KINDS = ("overdue", "escalated")

@@ -14,9 +14,9 @@ from sync.http import error_response
 from sync.store import configure_engine
 from sync.tables import server_meta
 
-from . import config as config_module
-from .extensions import db
-from .request_body import CheckedRequestBody
+from server.core import settings as config_module
+from server.core.db import db
+from server.interfaces.request_body import CheckedRequestBody
 
 __version__ = "0.1.0"
 
@@ -35,13 +35,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=os.environ.get("PAICHA_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import ops
+    from server import ops
 
     ops.init_app(app)  # logging format and metrics mode, before anything logs or forks
     db.init_app(app)
     Compress(app)
 
-    from . import audit, bridge_cli, cli, couch, devices, geo, ledger, migrations, quarantine, store_cli, tokens
+    from server.services import audit, devices, geo, quarantine, tokens
+    from server.interfaces.cli import bridge as bridge_cli, admin as cli, store as store_cli
+    from server.interfaces import couchdb as couch, ledger
+    from server.core import migrate as migrations
 
     with app.app_context():
         configure_engine(db.engine)  # before the first connection: pragmas apply per connection
@@ -67,15 +70,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         couch.ensure_domain_database(app)
         if app.config.get("PAICHA_DEMO"):
-            from .demo import seed
+            from server.services.demo import seed
 
             seed(app)
         if app.config.get("PAICHA_ADMIN_PASSWORD"):
-            from .accounts import ensure_admin
+            from server.core.accounts import ensure_admin
 
             ensure_admin(app.config["PAICHA_ADMIN_PASSWORD"])
     # Last: the embedded scheduler's first tick runs at once and needs the store and the areas.
-    from . import calendar
+    from server.services import calendar
 
     calendar.init_app(app)
     return app

@@ -70,7 +70,7 @@ def serve(host, port, workers, threads, keepalive, client_timeout, buffer_reques
 
     def _fresh_connections(_server, _worker):
         # Connections opened before the fork must not be shared between processes.
-        from server.extensions import db
+        from server.core.db import db
 
         with app.app_context():
             db.engine.dispose(close=False)

@@ -194,7 +194,7 @@ def script_heads() -> set[str]:
     if _script_heads is None:
         from alembic.script import ScriptDirectory
 
-        from .migrations import alembic_config
+        from server.core.migrate import alembic_config
 
         _script_heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     return _script_heads
@@ -338,7 +338,7 @@ def init_app(app: Flask) -> None:
 
     @bp.get("/_ready")
     def ready():
-        from .extensions import db
+        from server.core.db import db
 
         result = check_ready(db.engine)
         return jsonify(status="ok" if result["ready"] else "unavailable", checks=result["checks"]), \
@@ -367,7 +367,7 @@ def init_app(app: Flask) -> None:
             log.exception("metrics: could not count a request")
         return response
 
-    from .hooks import register_write_hook
+    from server.core.hooks import register_write_hook
 
     def count_writes(_conn, context, writes):
         count_docs_in(len(writes), via_for_account(context.account))
@@ -436,7 +436,7 @@ def _probe(url: str, timeout: float) -> int:
 def _check_db() -> int:
     from sync.store import configure_engine
 
-    from .config import from_env
+    from server.core.settings import from_env
 
     url = from_env()["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):

@@ -116,7 +116,7 @@ def server_factory(request, store_kind, stores):
 
 @pytest.fixture(scope="module")
 def admin(server) -> Couch:
-    return Couch(server.url, server.auth)
+    return Couch(server.url, server.core.auth)
 
 
 # -- databases ---------------------------------------------------------------------------------------

@@ -6,17 +6,17 @@ import re
 import sqlalchemy as sa
 from flask import current_app, request
 
-from server import tokens
-from server.access import DEVICE_HEADER
-from server.extensions import db
-from server.models import Account, Area
+from server.services import tokens
+from server.core.access import DEVICE_HEADER
+from server.core.db import db
+from server.core.models import Account, Area
 
-from .. import devices
-from ..api import bp, checked, ok
-from ..context import json_body, principal, text_param, token_record
-from ..openapi import operation, param, response_schema
-from ..problems import ApiProblem, language
-from .session import DEVICE_ID, PRINTABLE, _iso
+from mobile_api import devices
+from mobile_api.api import bp, checked, ok
+from mobile_api.context import json_body, principal, text_param, token_record
+from mobile_api.openapi import operation, param, response_schema
+from mobile_api.problems import ApiProblem, language
+from mobile_api.resources.session import DEVICE_ID, PRINTABLE, _iso
 
 REGISTER = {"type": "object", "properties": {"device_id": DEVICE_ID,
                                              "label": {"type": "string", "maxLength": 300, "pattern": PRINTABLE}},

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..api import bp, ok
-from ..openapi import build, operation, response_schema
-from ..problems import ApiProblem, catalogue, language
+from mobile_api.api import bp, ok
+from mobile_api.openapi import build, operation, response_schema
+from mobile_api.problems import ApiProblem, catalogue, language
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 

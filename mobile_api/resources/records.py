@@ -8,12 +8,13 @@ from flask import Response, current_app, request
 import schemas
 from sync import errors
 
-from .. import queries, records
-from ..api import bp, invalid, ok
-from ..context import area_filter, cursor, domain, encode_cursor, json_body, limit, now, principal
-from ..openapi import PHOTO_TYPES, operation, param, response_schema
-from ..payloads import COLLECTIONS, DOC_ID_SCHEMA, Collection, fill, request_problems, valid_doc_id
-from ..problems import ApiProblem
+from mobile_api import queries
+from server.services import records
+from mobile_api.api import bp, invalid, ok
+from mobile_api.context import area_filter, cursor, domain, encode_cursor, json_body, limit, now, principal
+from mobile_api.openapi import PHOTO_TYPES, operation, param, response_schema
+from mobile_api.payloads import COLLECTIONS, DOC_ID_SCHEMA, Collection, fill, request_problems, valid_doc_id
+from mobile_api.problems import ApiProblem
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 PAGE_PARAMS = (

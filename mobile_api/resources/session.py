@@ -6,18 +6,18 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 
-from server import tokens
-from server.auth import COOKIE, TooManyAttempts, check_credentials, end_session
-from server.couch import get_store
-from server.extensions import db
-from server.models import Account, utcnow
+from server.services import tokens
+from server.core.auth import COOKIE, TooManyAttempts, check_credentials, end_session
+from server.interfaces.couchdb import get_store
+from server.core.db import db
+from server.core.models import Account, utcnow
 from sync import errors
 
-from .. import devices
-from ..api import bp, checked, ok
-from ..context import bearer, json_body, principal, token_record
-from ..openapi import operation, response_schema
-from ..problems import ApiProblem
+from mobile_api import devices
+from mobile_api.api import bp, checked, ok
+from mobile_api.context import bearer, json_body, principal, token_record
+from mobile_api.openapi import operation, response_schema
+from mobile_api.problems import ApiProblem
 
 PRINTABLE = "^[^\\x00-\\x1f\\x7f]*$"
 DEVICE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$",

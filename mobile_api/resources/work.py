@@ -4,19 +4,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from server.calendar.periods import local_date
-from server.extensions import db
-from server.models import Area
+from server.services.calendar.periods import local_date
+from server.core.db import db
+from server.core.models import Area
 from sync import errors
 
-from .. import queries, tasks
-from ..api import bp, ok
-from ..context import area_filter, cursor, domain, encode_cursor, limit, now, principal, text_param
-from ..openapi import operation, param, response_schema
-from ..payloads import DOC_ID_SCHEMA, valid_doc_id
-from ..problems import ApiProblem
-from .records import PAGE_PARAMS, present
-from .session import PRINTABLE
+from mobile_api import queries, tasks
+from mobile_api.api import bp, ok
+from mobile_api.context import area_filter, cursor, domain, encode_cursor, limit, now, principal, text_param
+from mobile_api.openapi import operation, param, response_schema
+from mobile_api.payloads import DOC_ID_SCHEMA, valid_doc_id
+from mobile_api.problems import ApiProblem
+from mobile_api.resources.records import PAGE_PARAMS, present
+from mobile_api.resources.session import PRINTABLE
 
 DEFAULT_LOOKBACK_DAYS = 31
 SEARCH = param("q", {"type": "string", "maxLength": 100, "pattern": PRINTABLE},

@@ -1,9 +1,9 @@
 """Alembic environment: always runs on a connection handed over by `server.migrations`."""
 from alembic import context
 
-from server import models  # noqa: F401  (registers the domain tables on the shared metadata)
-from server.calendar import tables as _calendar_tables  # noqa: F401
-from server.geo import tables as _geo_tables  # noqa: F401
+from server.core import models  # noqa: F401  (registers the domain tables on the shared metadata)
+from server.services.calendar import tables as _calendar_tables  # noqa: F401
+from server.services.geo import tables as _geo_tables  # noqa: F401
 from sync.tables import metadata
 
 connection = context.config.attributes.get("connection")

@@ -33,11 +33,11 @@ def site(stores):
     """A fresh SQLite store with areas, accounts and village centres; the calendar app in-process;
     the server as a subprocess (scheduler off)."""
     from server import create_app
-    from server.accounts import add_account
-    from server.areas import check_area, import_areas
-    from server.couch import get_store
-    from server.extensions import db
-    from server.geo.locate import import_boundaries
+    from server.core.accounts import add_account
+    from server.core.areas import check_area, import_areas
+    from server.interfaces.couchdb import get_store
+    from server.core.db import db
+    from server.services.geo.locate import import_boundaries
 
     url = stores.new("sqlite")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False,
@@ -70,8 +70,15 @@ def phone(device_factory, name):
 
 
 def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, browser):
-    from server.calendar import rounds
-    from server.calendar.periods import SHANGHAI, local_date, period_containing, round_id, start_of_day, stamp
+    from server.services.calendar import rounds
+    from server.services.calendar.periods import (
+        SHANGHAI,
+        local_date,
+        period_containing,
+        round_id,
+        start_of_day,
+        stamp,
+    )
 
     srv, app = site
     remote = f"{srv.url}/{DB}"

@@ -24,10 +24,10 @@ DISTRICT, TOWNSHIP, VILLAGE = "610402", "610402001", "610402001001"
 def calendar(store_kind, server_factory, stores):
     """The server (scheduler off) and an in-process app on the same store for the calendar."""
     from server import create_app
-    from server.accounts import add_account
-    from server.areas import check_area, import_areas
-    from server.calendar import init_app
-    from server.extensions import db
+    from server.core.accounts import add_account
+    from server.core.areas import check_area, import_areas
+    from server.services.calendar import init_app
+    from server.core.db import db
 
     url = stores.new(store_kind)
     srv = server_factory(url, env={"PAICHA_SCHEDULER": "off"})
@@ -46,11 +46,18 @@ def calendar(store_kind, server_factory, stores):
 
 
 def test_offline_report_counts_on_time_and_overdue_round_sends_a_reminder(calendar, device_factory):
-    from server.calendar import rounds
-    from server.calendar.periods import (
-        SHANGHAI, due_instant, local_date, period_containing, reminder_id, round_id, start_of_day, stamp,
+    from server.services.calendar import rounds
+    from server.services.calendar.periods import (
+        SHANGHAI,
+        due_instant,
+        local_date,
+        period_containing,
+        reminder_id,
+        round_id,
+        start_of_day,
+        stamp,
     )
-    from server.calendar.status import DEVICE, ON_TIME, OVERDUE
+    from server.services.calendar.status import DEVICE, ON_TIME, OVERDUE
 
     srv, app = calendar
     remote = f"{srv.url}/{DB}"

@@ -14,7 +14,7 @@ import sys
 import pytest
 from geopy.distance import geodesic
 
-from server.geo import crs
+from server.services.geo import crs
 from support import REPO_ROOT, TESTS_DIR
 from support.checks import b64, md5_digest, random_bytes
 from support.http import Couch

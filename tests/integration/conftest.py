@@ -63,7 +63,7 @@ def app(request, tmp_path_factory):
     saved = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     from server import create_app
-    from server.extensions import db
+    from server.core.db import db
 
     try:
         application = create_app({"PAICHA_DEMO": True, "TESTING": True})

@@ -42,9 +42,9 @@ def test_form_login_and_forged_cookie(client):
 
 
 def test_bearer_tokens_work_and_can_be_revoked(app, client):
-    from server import tokens
-    from server.models import Account
-    from server.extensions import db
+    from server.services import tokens
+    from server.core.models import Account
+    from server.core.db import db
     import sqlalchemy as sa
 
     with app.app_context():
@@ -62,9 +62,9 @@ def test_bearer_tokens_work_and_can_be_revoked(app, client):
 
 
 def test_a_bearer_token_stops_with_its_account_and_only_access_tokens_open_the_api(app, client):
-    from server import tokens
-    from server.models import Account
-    from server.extensions import db
+    from server.services import tokens
+    from server.core.models import Account
+    from server.core.db import db
     import sqlalchemy as sa
 
     with app.app_context():

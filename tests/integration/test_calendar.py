@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 import schemas
-from server.calendar import init_app, rounds, scheduler, tables
-from server.calendar.periods import as_aware, local_date
-from server.calendar.status import LATE, MISSED, ON_TIME, OPEN, OVERDUE, RECEIVE_CLOCK_AHEAD
+from server.services.calendar import init_app, rounds, scheduler, tables
+from server.services.calendar.periods import as_aware, local_date
+from server.services.calendar.status import LATE, MISSED, ON_TIME, OPEN, OVERDUE, RECEIVE_CLOCK_AHEAD
 
 from .conftest import _drop_pg_database, _fresh_pg_database
 
@@ -62,9 +62,9 @@ def make_app(url: str, **config):
 @pytest.fixture
 def clock(monkeypatch):
     c = Clock(at("2026-01-01T00:00:00"))
-    import server.audit
+    import server.services.audit as audit
 
-    monkeypatch.setattr(server.audit, "utcnow", c)  # receive time = the test's clock
+    monkeypatch.setattr(server.services.audit, "utcnow", c)  # receive time = the test's clock
     return c
 
 
@@ -72,7 +72,7 @@ def clock(monkeypatch):
 def app(db_url, clock):
     application = make_app(db_url)
     with application.app_context():
-        from server.areas import check_area, import_areas
+        from server.core.areas import check_area, import_areas
 
         import_areas([check_area(code, name) for code, name in AREAS])
     yield application
@@ -80,7 +80,7 @@ def app(db_url, clock):
 
 
 def dispose(application):
-    from server.extensions import db
+    from server.core.db import db
 
     scheduler.stop_embedded(application)
     with application.app_context():
@@ -108,8 +108,8 @@ def update_seq(app) -> int:
 
 def submit(app, area: str, round_id: str, device_time: str, doc_id: str, cadre: str = "cadre"):
     """A village cadre's report, written through the same path as a phone's push."""
-    from server.access import access_for
-    from server.auth import Principal
+    from server.core.access import access_for
+    from server.core.auth import Principal
 
     with app.app_context():
         database = app.extensions["paicha_store"].open(
@@ -130,7 +130,7 @@ def states(app, now: str, first_due: str, last_due: str):
 
 
 def quarantined(app) -> list:
-    from server.models import QuarantinedDoc
+    from server.core.models import QuarantinedDoc
 
     with app.extensions["paicha_store"].engine.connect() as conn:
         return list(conn.execute(sa.select(QuarantinedDoc.__table__)))
@@ -223,7 +223,7 @@ def test_first_start_covers_only_today_unless_a_start_date_is_configured(db_url,
     application = make_app(db_url, PAICHA_CALENDAR_START="2026-10-01")
     try:
         with application.app_context():
-            from server.areas import check_area, import_areas
+            from server.core.areas import check_area, import_areas
 
             import_areas([check_area(DISTRICT, "区"), check_area(T1, "镇"), check_area(V1, "村")])
         summary = tick(application, clock, "2026-10-25T09:00:00")
@@ -276,8 +276,8 @@ def test_reminders_follow_the_reports_the_server_has(app, clock):
     assert docs[f"reminder-{rid[V2]}-escalated"]["area"] == T1
     # A deleted report no longer counts.
     with app.app_context():
-        from server.access import access_for
-        from server.auth import Principal
+        from server.core.access import access_for
+        from server.core.auth import Principal
 
         database = app.extensions["paicha_store"].open(
             DB, access_for(Principal("cadre", "village_cadre", V1, 0), DB))
@@ -311,7 +311,7 @@ def test_a_round_another_process_created_first_is_already_there(app, clock, monk
 TICK_SCRIPT = """
 import datetime as dt, json, sys
 from server import create_app
-from server.calendar import init_app, rounds
+from server.services.calendar import init_app, rounds
 app = create_app({"PAICHA_SCHEDULER": "off", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
 init_app(app)
 s = rounds.tick(app, dt.datetime.fromisoformat(sys.argv[2]))
@@ -337,7 +337,7 @@ def test_two_processes_ticking_at_once_create_each_round_once(app, db_url, clock
     round_ids = {k for k, d in docs.items() if d["type"] == "screening_round"}
     assert set(created) == round_ids and len(round_ids) == 7
     assert all(docs[k]["_rev"].startswith("1-") for k in round_ids)  # one revision each
-    from server.models import AuditEntry
+    from server.core.models import AuditEntry
 
     with app.extensions["paicha_store"].engine.connect() as conn:
         writes = Counter(conn.execute(sa.select(AuditEntry.doc_id).where(AuditEntry.doc_id.in_(round_ids))).scalars())
@@ -407,7 +407,7 @@ def test_the_scheduler_job_persists_across_restarts_and_runs_missed_ticks(db_url
                      .values(next_run_time=past.timestamp()))
     try:
         with second.app_context():
-            from server.areas import check_area, import_areas
+            from server.core.areas import check_area, import_areas
 
             import_areas([check_area(DISTRICT, "区"), check_area(T1, "镇"), check_area(V1, "村")])
         ran = threading.Event()
@@ -447,8 +447,8 @@ def test_a_round_keeps_the_due_date_it_was_issued_with(app, clock):
 RUN_SCRIPT = """
 import sys
 from server import create_app
-from server.calendar import init_app
-from server.calendar.scheduler import run_blocking
+from server.services.calendar import init_app
+from server.services.calendar.scheduler import run_blocking
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
 init_app(app)
 run_blocking(app)

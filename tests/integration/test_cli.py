@@ -22,8 +22,8 @@ def test_areas_import_from_csv_and_json(app, runner, tmp_path):
     json_file = tmp_path / "areas.json"
     json_file.write_text(json.dumps({"areas": [{"code": "880101001002", "name": "二村", "level": "village"}]}))
     assert "1 areas created" in runner.invoke(args=["areas", "import", str(json_file)]).output
-    from server.extensions import db
-    from server.models import Area
+    from server.core.db import db
+    from server.core.models import Area
 
     with app.app_context():
         village = db.session.get(Area, "880101001002")
@@ -39,8 +39,8 @@ def test_areas_import_refuses_bad_codes_and_changes_nothing(app, runner, tmp_pat
     orphan.write_text("code,name\n770101001001,孤村\n", encoding="utf-8")
     result = runner.invoke(args=["areas", "import", str(orphan)])
     assert result.exit_code != 0 and "parent" in result.output
-    from server.extensions import db
-    from server.models import Area
+    from server.core.db import db
+    from server.core.models import Area
 
     with app.app_context():
         assert db.session.get(Area, "880102") is None
@@ -79,8 +79,8 @@ def test_quarantine_keeps_refused_work_and_readmits_it(app, runner, client):
     # The document itself is fixed by an administrator's decision: re-admitting checks it again.
     still = runner.invoke(args=["quarantine", "readmit", str(entry_id), "--as", "demo-admin"])
     assert still.exit_code != 0 and "still refused" in still.output
-    from server.extensions import db
-    from server.models import QuarantinedDoc
+    from server.core.db import db
+    from server.core.models import QuarantinedDoc
 
     with app.app_context():
         entry = db.session.get(QuarantinedDoc, entry_id)
@@ -102,8 +102,8 @@ def test_devices_report_who_has_not_synced(app, runner, client):
     assert r.status_code == 201
     stale = runner.invoke(args=["devices", "stale", "--days", "7"]).output
     assert "demo-village\t" not in stale and "demo-village2\t" in stale
-    from server.extensions import db
-    from server.models import Device
+    from server.core.db import db
+    from server.core.models import Device
 
     with app.app_context():
         [device] = db.session.execute(sa.select(Device)).scalars()
@@ -113,8 +113,8 @@ def test_devices_report_who_has_not_synced(app, runner, client):
 def test_checkpoints_record_a_devices_sync_once_a_minute(app, client):
     import datetime as dt
 
-    from server.extensions import db
-    from server.models import Device
+    from server.core.db import db
+    from server.core.models import Device
 
     def checkpoint(n):
         r = client.put(f"/paicha/_local/rep-2-{n}", json={"last_seq": n},

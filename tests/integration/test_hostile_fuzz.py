@@ -215,9 +215,9 @@ def _wired(app):
 
 @pytest.fixture(scope="module")
 def bearer(app):
-    from server import tokens
-    from server.extensions import db
-    from server.models import Account
+    from server.services import tokens
+    from server.core.db import db
+    from server.core.models import Account
 
     numbers_ = itertools.count()
 

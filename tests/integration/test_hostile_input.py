@@ -34,9 +34,9 @@ def _wired(app):
 @pytest.fixture(scope="module")
 def bearer(app):
     """bearer(name) -> Authorization header of a fresh token (no argon2 hash: it is slow)."""
-    from server import tokens
-    from server.extensions import db
-    from server.models import Account
+    from server.services import tokens
+    from server.core.db import db
+    from server.core.models import Account
 
     numbers = itertools.count()
 
@@ -176,7 +176,7 @@ def test_a_bad_fix_time_pushed_through_bulk_docs_is_refused_for_that_document_on
 
 
 def test_the_geo_check_itself_refuses_an_overflowing_fix_time():
-    from server.geo.checks import parse_time, validate_fix
+    from server.services.geo.checks import parse_time, validate_fix
 
     fix = {"lat": 34.3405, "lon": 108.7176, "crs": "WGS-84", "accuracy_m": 10, "fix_time": YEAR_ONE}
     assert validate_fix(fix) == f"fix.fix_time '{YEAR_ONE}' {OUTSIDE}"

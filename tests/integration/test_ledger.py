@@ -288,7 +288,7 @@ def test_review_is_a_synced_document_and_rereview_updates_it(app, district, clie
     assert doc["status"] == "approved" and doc["_rev"].startswith("2-") and "comment" not in doc
     assert doc["updated_by"] == "demo-district" and doc["created_by"] == "demo-district"
     with app.app_context():
-        from server.audit import history
+        from server.services.audit import history
 
         entries = history("paicha", f"review-{report_id}")
     assert [e.account for e in entries] == ["demo-district", "demo-district"]
@@ -330,8 +330,8 @@ def test_ledger_status_in_sql_is_the_calendars_status(app):
     own `status_report` computes, at several moments (before and after due dates)."""
     import datetime as dt
 
-    from server.calendar.rounds import status_report
-    from server.ledger import queries
+    from server.services.calendar.rounds import status_report
+    from server.services.ledger import queries
 
     today = queries.today()
     for since, until in ((today - dt.timedelta(days=90), today), (today - dt.timedelta(days=60), today - dt.timedelta(days=25)),
@@ -383,7 +383,7 @@ def test_map_without_tiles_is_svg_only(district):
 
 
 def test_map_on_a_configured_tile_server(app, district):
-    from server.geo.crs import wgs84_to_gcj02
+    from server.services.geo.crs import wgs84_to_gcj02
 
     saved = {k: app.config.get(k) for k in ("PAICHA_MAP_TILES", "PAICHA_MAP_TILES_CRS")}
     try:
@@ -421,8 +421,8 @@ def test_dispute_facts_follow_writes_and_backfill(app, district):
     """ledger_records follows every write (hook), a deletion, and refills itself from the store."""
     import sqlalchemy as sa
 
-    from server.ledger.index import BACKFILLED
-    from server.ledger.tables import records
+    from server.services.ledger.index import BACKFILLED
+    from server.services.ledger.tables import records
 
     admin = basic("demo-admin")
     doc_id = f"dispute-{FOREIGN_VILLAGE}-02"
@@ -445,8 +445,8 @@ def test_figures_in_sql_are_the_figure_members(app, district):
     """The counts of each dispute figure (SQL) are those of `figure_members` (the rules, in Python)."""
     import datetime as dt
 
-    from server.auth import Principal
-    from server.ledger import queries
+    from server.core.auth import Principal
+    from server.services.ledger import queries
 
     today = queries.today()
     with app.test_request_context("/ledger/figures"):
@@ -466,7 +466,7 @@ def test_figures_in_sql_are_the_figure_members(app, district):
             # the trend's months (Asia/Shanghai), grouped in SQL
             from collections import Counter
 
-            from server.calendar.periods import SHANGHAI
+            from server.services.calendar.periods import SHANGHAI
 
             expected = {"registered": Counter(), "resolved": Counter()}
             for f in facts:
@@ -483,7 +483,7 @@ def test_dispute_facts_are_the_winners_when_branches_are_replicated(app, distric
     holding both edits of a document indexes its final winner."""
     import sqlalchemy as sa
 
-    from server.ledger.tables import records
+    from server.services.ledger.tables import records
 
     admin = basic("demo-admin")
     doc_id = f"dispute-{OWN_VILLAGE}-01"

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import server.models  # noqa: F401  (domain tables on the shared metadata)
-from server.migrations import upgrade_to_head
+import server.core.models as models  # noqa: F401  (domain tables on the shared metadata)
+from server.core.migrate import upgrade_to_head
 from sync.tables import metadata
 
 

@@ -120,8 +120,8 @@ def test_refresh_token_is_not_an_access_token(client, login):
 
 
 def _stored_for_device(app, device_id: str) -> tuple[int, int]:
-    from server.extensions import db
-    from server.models import ApiToken, Device
+    from server.core.db import db
+    from server.core.models import ApiToken, Device
     with app.app_context():
         devices = db.session.execute(sa.select(sa.func.count()).where(Device.device_id == device_id)).scalar()
         tokens = db.session.execute(sa.select(sa.func.count()).where(ApiToken.device_id == device_id)).scalar()
@@ -130,7 +130,7 @@ def _stored_for_device(app, device_id: str) -> tuple[int, int]:
 
 
 def test_a_login_stores_its_device_and_both_tokens_in_one_transaction(app, client):
-    from server.couch import get_store
+    from server.interfaces.couchdb import get_store
     with app.app_context():
         engine = get_store().engine
     commits = []
@@ -147,7 +147,7 @@ def test_a_login_stores_its_device_and_both_tokens_in_one_transaction(app, clien
 
 
 def test_a_login_that_fails_half_way_stores_nothing(app, client, monkeypatch):
-    from server import tokens
+    from server.services import tokens
     # Both tokens get the same secret: the refresh token's insert breaks the unique hash, after the
     # device and the access token were written in the same transaction.
     monkeypatch.setattr(tokens.secrets, "token_urlsafe", lambda n: "the-same-secret-twice")
@@ -161,7 +161,7 @@ def test_a_login_that_fails_half_way_stores_nothing(app, client, monkeypatch):
 
 
 def test_failed_logins_use_the_lockout(app, client):
-    from server.accounts import add_account
+    from server.core.accounts import add_account
 
     with app.app_context():
         add_account("lockout-cadre", PW, "village_cadre", VILLAGE2, "锁定测试")
@@ -278,8 +278,8 @@ def test_me_hint_in_english(client, auth):
 
 def _round_doc(app, area: str, start: dt.date, due: dt.date) -> str:
     """A screening round written as the calendar writes them (role `server`)."""
-    from server.access import server_access
-    from server.couch import get_store
+    from server.core.access import server_access
+    from server.interfaces.couchdb import get_store
 
     level = {12: "village", 9: "township", 6: "district"}[len(area)]
     doc_id = f"round-{level}-{area}-{start.isoformat()}"
@@ -322,9 +322,9 @@ def test_tasks_list_unreported_rounds_of_my_scope_and_drop_them_once_reported(ap
 
 
 def test_tasks_show_overdue_reminders_until_the_round_is_reported(app, client, auth):
-    from server.access import server_access
-    from server.calendar.periods import period_containing
-    from server.couch import get_store
+    from server.core.access import server_access
+    from server.services.calendar.periods import period_containing
+    from server.interfaces.couchdb import get_store
 
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     start = today - dt.timedelta(days=15)
@@ -436,8 +436,8 @@ def test_cannot_create_in_the_neighbour_village(app, client, auth, collection, m
     assert en["detail"] == en["reason"]
     problem(client.get(f"{API}/{collection}/{body['id']}", headers=auth("demo-admin")), "record_not_found", 404)
     # Like a refused replication, the attempt is kept in the quarantine.
-    from server.extensions import db
-    from server.models import QuarantinedDoc
+    from server.core.db import db
+    from server.core.models import QuarantinedDoc
 
     with app.app_context():
         held = db.session.execute(sa.select(QuarantinedDoc).where(QuarantinedDoc.doc_id == body["id"])).scalars().all()
@@ -509,8 +509,8 @@ def test_impossible_coordinates_are_422(client, auth):
 
 
 def test_rest_writes_are_audited_with_the_tokens_device(app, client, auth):
-    from server.extensions import db
-    from server.models import AuditEntry
+    from server.core.db import db
+    from server.core.models import AuditEntry
 
     body = dispute()
     assert client.post(f"{API}/disputes", json=body, headers=auth("demo-village", "audit-phone")).status_code == 201

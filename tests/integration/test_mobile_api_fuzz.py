@@ -68,9 +68,9 @@ def api_schema(app):
 @pytest.fixture(scope="module")
 def issue(app):
     """A fresh access token of demo-township, each for its own device (no argon2: it is slow)."""
-    from server import tokens
-    from server.extensions import db
-    from server.models import Account
+    from server.services import tokens
+    from server.core.db import db
+    from server.core.models import Account
 
     with app.app_context():
         account_id = db.session.execute(sa.select(Account.id).where(Account.name == "demo-township")).scalar_one()

@@ -68,7 +68,7 @@ def test_ready_when_database_answers_and_schema_is_at_head(client):
 
 
 def test_not_ready_when_a_migration_is_missing(ops_app, client):
-    from server.extensions import db
+    from server.core.db import db
 
     with ops_app.app_context():
         engine = db.engine
@@ -246,7 +246,7 @@ def test_check_db_command(ops_app, tmp_path):
 
 
 def test_database_settings_production_must_not_run_with_are_warned(ops_app, caplog):
-    from server.extensions import db
+    from server.core.db import db
 
     with ops_app.app_context():
         engine = db.engine

@@ -18,8 +18,8 @@ def _dispute(doc_id: str, area: str) -> dict:
 
 
 def test_a_replicated_batch_of_refused_documents_is_held_in_one_transaction(app):
-    from server.extensions import db
-    from server.models import QuarantinedDoc
+    from server.core.db import db
+    from server.core.models import QuarantinedDoc
 
     refused = [_dispute(f"quarantine-neighbour-{n:02d}", NEIGHBOUR) for n in range(40)]
     refused += [{**_dispute(f"quarantine-invalid-{n:02d}", VILLAGE), "risk_level": "apocalyptic"} for n in range(5)]

@@ -9,8 +9,8 @@ import json
 import sqlalchemy as sa
 from alembic import command
 
-from server.migrations import alembic_config, upgrade_to_head
-from server.quarantine.entries import body_hash, fingerprint
+from server.core.migrate import alembic_config, upgrade_to_head
+from server.services.quarantine.entries import body_hash, fingerprint
 
 VILLAGE = "990101001001"
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)

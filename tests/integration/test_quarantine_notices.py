@@ -44,7 +44,7 @@ def replicated(doc: dict, rev: str, history: list[str]) -> dict:
 
 
 def entries(app, doc_id: str) -> list:
-    from server.models import QuarantinedDoc
+    from server.core.models import QuarantinedDoc
 
     table = QuarantinedDoc.__table__
     with app.extensions["paicha_store"].engine.connect() as conn:

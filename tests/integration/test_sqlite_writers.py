@@ -91,9 +91,10 @@ def test_a_logins_token_waits_for_the_write_turn_not_at_sqlites_lock(tmp_path):
     # The server's other writes (tokens at login, quarantine decisions) queue with the store's
     # writers. SQLite's patience is cut to 50 ms: a token write that waited at SQLite's lock behind
     # the store's 8 x 30 ms transactions would fail with "database is locked".
-    from server import create_app, tokens
-    from server.accounts import add_account
-    from server.extensions import db
+    from server import create_app
+    from server.services import tokens
+    from server.core.accounts import add_account
+    from server.core.db import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}", "TESTING": True})
     with app.app_context():

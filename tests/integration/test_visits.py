@@ -16,17 +16,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from server import create_app, geo
-from server.accounts import add_account
-from server.areas import check_area, import_areas
-from server.auth import Principal
-from server.couch import get_store
-from server.extensions import db
-from server.geo import crs
-from server.geo.checks import distance_m, validate_fix
-from server.geo.tables import TABLES, geo_geocode_cache, geo_households, visit_checks
-from server.hooks import WriteContext, run_write_hooks
-from server.models import Account
+from server import create_app
+from server.services import geo
+from server.core.accounts import add_account
+from server.core.areas import check_area, import_areas
+from server.core.auth import Principal
+from server.interfaces.couchdb import get_store
+from server.core.db import db
+from server.services.geo import crs
+from server.services.geo.checks import distance_m, validate_fix
+from server.services.geo.tables import TABLES, geo_geocode_cache, geo_households, visit_checks
+from server.core.hooks import WriteContext, run_write_hooks
+from server.core.models import Account
 from sync.access import Access
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "geo"
@@ -77,7 +78,7 @@ def app(request, stores, postgres_available):
 # -- helpers -----------------------------------------------------------------------------------------------
 
 def database(app, account: str):
-    from server.access import access_for
+    from server.core.access import access_for
 
     with app.app_context():
         row = db.session.execute(sa.select(Account).where(Account.name == account)).scalar_one()
@@ -305,7 +306,7 @@ def test_a_replicated_losing_revision_does_not_replace_the_winner(app):
 
 def test_validate_fix_as_a_write_rule_refuses_bad_coordinates(app):
     """The lead wires validate_fix into the domain write rules; this is that wiring in miniature."""
-    from server.access import domain_write_check
+    from server.core.access import domain_write_check
     from schemas.rules import Actor
 
     base_check = domain_write_check(Actor("zhao.lei", "township_staff", "990201001"))
@@ -338,7 +339,7 @@ def test_a_fix_the_rules_did_not_refuse_is_flagged_invalid(app):
 
 
 def test_a_failing_check_does_not_refuse_the_visit(app, monkeypatch):
-    from server.geo import locate
+    from server.services.geo import locate
 
     def broken(*_a, **_k):
         raise RuntimeError("boom")
@@ -487,7 +488,7 @@ class FakeNominatim:
 
 
 def test_geocoder_places_unlocated_households_rate_limited_and_cached(app):
-    from server.geo.households import geocode_households
+    from server.services.geo.households import geocode_households
 
     write(app, "admin", household("hh-geo-1", DING), household("hh-geo-2", DING),
           {**household("hh-geo-3", DING), "address": "查无此地"}, {**household("hh-geo-4", DING), "address": "broken"})

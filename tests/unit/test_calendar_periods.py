@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from server.calendar import periods as P
-from server.calendar import status as S
+from server.services.calendar import periods as P
+from server.services.calendar import status as S
 
 D = dt.date
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -228,8 +228,17 @@ def test_status_at_sql_is_status_at():
     settled status, before / at / after the due instant."""
     import sqlalchemy as sa
 
-    from server.calendar.status import (LATE, MISSED, MISSING, ON_TIME, OVERDUE, ReportTimes, round_status,
-                                        settled_status, status_at_sql)
+    from server.services.calendar.status import (
+        LATE,
+        MISSED,
+        MISSING,
+        ON_TIME,
+        OVERDUE,
+        ReportTimes,
+        round_status,
+        settled_status,
+        status_at_sql,
+    )
 
     utc = dt.timezone.utc
     due = dt.datetime(2026, 3, 11, 16, 0, tzinfo=utc)  # 00:00 Asia/Shanghai on the 12th

@@ -7,10 +7,17 @@ import math
 
 import pytest
 
-from server.geo import checks, crs
-from server.geo.checks import (HOUSEHOLD_UNLOCATED, MISSING_FIX, OFF_SITE, POOR_ACCURACY,
-                               Place, Position, validate_fix)
-from server.geo.settings import DEFAULTS, Thresholds, apply_defaults
+from server.services.geo import checks, crs
+from server.services.geo.checks import (
+    HOUSEHOLD_UNLOCATED,
+    MISSING_FIX,
+    OFF_SITE,
+    POOR_ACCURACY,
+    Place,
+    Position,
+    validate_fix,
+)
+from server.services.geo.settings import DEFAULTS, Thresholds, apply_defaults
 
 T = Thresholds()
 HOME = Place(34.31, 108.71)

@@ -17,7 +17,7 @@ import math
 import pytest
 from geopy.distance import geodesic
 
-from server.geo import crs
+from server.services.geo import crs
 
 EVILTRANSFORM_TESTS = [
     # wgsLat, wgsLng, gcjLat, gcjLng

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from server.geo import crs, geometry
-from server.geo.checks import distance_m
-from server.geo.locate import BoundaryImportError, parse_boundaries
+from server.services.geo import crs, geometry
+from server.services.geo.checks import distance_m
+from server.services.geo.locate import BoundaryImportError, parse_boundaries
 
 FIXTURE = Path(__file__).resolve().parent.parent / "data" / "geo" / "villages.geojson"
 SQUARE = geometry.shape_from_geojson({"type": "Polygon", "coordinates": [

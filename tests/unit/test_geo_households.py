@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas import validate_document
-from server.geo.households import HouseholdImportError, build_documents, household_id, parse_file
+from server.services.geo.households import HouseholdImportError, build_documents, household_id, parse_file
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "geo"
 VILLAGE = "990201001001"

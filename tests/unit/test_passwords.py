@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from server import passwords
+from server.core import passwords
 
 
 class CountingHasher:

@@ -6,9 +6,9 @@ import json
 
 from schemas import EXAMPLES_DIR, validate_document
 from schemas.rules import REFUSAL_CODES, Actor, check_write
-from server.quarantine import reasons
-from server.quarantine.entries import body_hash, fingerprint, notice_id_for
-from server.quarantine.notices import notice_area
+from server.services.quarantine import reasons
+from server.services.quarantine.entries import body_hash, fingerprint, notice_id_for
+from server.services.quarantine.notices import notice_area
 
 VILLAGE, NEIGHBOUR, TOWNSHIP = "610402001001", "610402001002", "610402001"
 

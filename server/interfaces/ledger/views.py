@@ -1,0 +1,535 @@
+"""The ledger pages (blueprint `ledger`, under /ledger/)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from sync import errors
+
+from server.services import audit
+from server.core.auth import COOKIE, TooManyAttempts, check_credentials, end_session, set_session_cookie
+from server.services.calendar.periods import SHANGHAI, stamp
+from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
+from server.interfaces.ledger import charts, exports
+from server.services.ledger import queries
+from server.interfaces.ledger.i18n import lang, remember, t
+from server.interfaces.ledger.security import (
+    CSRF_COOKIE,
+    LoginRequired,
+    area_in_scope,
+    check_csrf,
+    covers,
+    csrf_token,
+    set_csrf_cookie,
+    viewer,
+    writer,
+)
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
+
+
+# -- plumbing ----------------------------------------------------------------------------------------------
+
+@bp.context_processor
+def _globals():
+    return {"t": t, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
+            "area_name": _area_name,
+            "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER}
+
+
+@bp.after_request
+def _after(response):
+    response = set_csrf_cookie(remember(response))
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "frame-ancestors 'none'; form-action 'self'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(LoginRequired)
+def _login_required(_exc):
+    return redirect(url_for("ledger.login", next=request.full_path if request.query_string else request.path))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc):
+    key = exc.description if isinstance(exc.description, str) and exc.description in _ERROR_KEYS else None
+    key = key or {403: "forbidden", 404: "not_found", 400: "bad_request"}.get(exc.code, "error")
+    params = getattr(exc, "ledger_params", None) or {}
+    return render_template("error.html", code=exc.code, message=t(key, **params)), exc.code
+
+
+_ERROR_KEYS = {"forbidden_role", "forbidden_area", "forbidden_write", "csrf_failed", "bad_request", "not_found",
+               "bad_date", "bad_window", "bad_page", "bad_quarter"}
+
+
+def _bad_param(key: str, name: str) -> NoReturn:
+    """400: the error page says which query parameter is wrong and what it must be."""
+    exc = BadRequest(description=key)
+    exc.ledger_params = {"name": name}
+    raise exc
+
+
+def _area_name(code: str | None) -> str:
+    """An area's name for the templates; looked up once per request (a page names many areas)."""
+    if not code:
+        return t("district")
+    cache = g.setdefault("_paicha_area_names", {})
+    if code not in cache:
+        # one query for the whole district (a page names many of its areas)
+        cache.update({c: n for c, n, _ in queries.areas_under(code[:6])})
+        cache.setdefault(code, code)
+    return cache[code]
+
+
+def fmt_time(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        from server.services.calendar.periods import parse_timestamp
+
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            return value
+        value = parsed
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def url_with(**changes) -> str:
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _date(name: str, default: dt.date) -> dt.date:
+    """A YYYY-MM-DD query parameter in the years the ledger covers (1900 to 2100)."""
+    value = request.args.get(name)
+    if not value:
+        return default
+    day = queries.parse_day(value)
+    if day is None:
+        _bad_param("bad_date", name)
+    return day
+
+
+def _window(default_days: int) -> tuple[dt.date, dt.date]:
+    until = _date("until", queries.today())
+    since = _date("since", until - dt.timedelta(days=default_days))
+    if since > until or (until - since).days > 800:
+        abort(400, description="bad_window")
+    return since, until
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    if not (value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= 100000):
+        _bad_param("bad_page", "page")
+    return int(value)
+
+
+def _choice(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        abort(400, description="bad_request")
+    return value
+
+
+def page_size() -> int:
+    return current_app.config["PAICHA_LEDGER_PAGE_SIZE"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/ledger") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("ledger.dashboard")
+
+
+# -- login -------------------------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        name, password = request.form.get("name", ""), request.form.get("password", "")
+        try:
+            if not (0 < len(name) <= 100 and name.isprintable() and len(password) <= 1000):
+                # no account has such a name; a NUL would not even reach PostgreSQL
+                raise errors.Unauthorized("Name or password is incorrect.")
+            who = check_credentials(name, password)
+        except TooManyAttempts:
+            error = t("login_locked")
+        except errors.CouchError:
+            error = t("login_failed")
+        else:
+            if who.role not in ("township_staff", "district_supervisor", "admin"):
+                return render_template("error.html", code=403, message=t("forbidden_role")), 403
+            return set_session_cookie(redirect(_safe_next(request.form.get("next"))), who)
+    status = 401 if error else 200
+    return render_template("login.html", error=error, next=request.values.get("next", "")), status
+
+
+@bp.post("/logout")
+def logout():
+    check_csrf()
+    end_session()  # on the server: the same cookie, copied elsewhere, no longer logs anyone in
+    response = redirect(url_for("ledger.login"))
+    response.delete_cookie(COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+# -- dashboard ---------------------------------------------------------------------------------------------
+
+@bp.get("/")
+def dashboard():
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
+    database = queries.domain(who)
+    summary = queries.rollup(queries.status_counts(area, since, until), area)
+    # the area itself and its children (a district's townships, a township's villages); drill down for more
+    child_len = {0: 9, 6: 9, 9: 12}.get(len(area), 12)
+    shown = [s for s in summary if s["area"] == area or len(s["area"]) == child_len]
+    townships = [s for s in shown if s["level"] == "township"]
+    villages = [s for s in shown if s["level"] == "village"]
+    stale_days = current_app.config["PAICHA_LEDGER_STALE_DAYS"]
+    return render_template(
+        "dashboard.html", area=area, since=since, until=until, townships=townships, villages=villages,
+        chart=charts.stacked_bars(townships + villages, STATUS_ORDER, t),
+        matrix=queries.open_dispute_matrix(database, area), risks=queries.RISKS,
+        key_disputes=queries.dispute_list(database, area, open_only=True, key_only=True, limit=20),
+        stale=queries.stale_accounts(area, stale_days), stale_days=stale_days,
+        coverage=queries.coverage(area, since, until), flagged=queries.flagged_visits(area, since, until, 20),
+        notices=queries.notices(database, area, 10))
+
+
+# -- the ledger (台账) --------------------------------------------------------------------------------------
+
+def _ledger_filters(who) -> dict:
+    area = area_in_scope(who, request.args.get("area"))
+    since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
+    level = _choice("level", ("village", "township", "district", "quarterly"))
+    status = _choice("status", STATUSES + ("not_submitted",))
+    review = _choice("review", queries.REVIEW_STATUSES + ("none",))
+    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
+
+
+def _row_filters(filters: dict) -> dict:
+    return {k: filters[k] for k in ("level", "status", "review")}
+
+
+_FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
+
+
+@bp.get("/ledger")
+def ledger():
+    """One page of rounds: counted, filtered, sorted and cut in SQL (`calendar_rounds`)."""
+    who = viewer()
+    filters = _ledger_filters(who)
+    page, size = _page(), page_size()
+    args = (filters["area"], filters["since"], filters["until"])
+    total = queries.round_count(*args, **_row_filters(filters))
+    pages = max(1, math.ceil(total / size))
+    shown = queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
+    children = [(c, n, lvl) for c, n, lvl in queries.areas_under(filters["area"])
+                if len(c) == len(filters["area"] or "") + 3 or (not filters["area"] and len(c) == 6)]
+    return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
+                           filters=filters, children=children, statuses=STATUSES,
+                           export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
+                           review_statuses=queries.REVIEW_STATUSES)
+
+
+@bp.get("/ledger.<fmt>")
+def ledger_export(fmt):
+    """Every row of the ledger view (up to PAICHA_LEDGER_EXPORT_ROWS), streamed as it is read."""
+    who = viewer()
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    filters = _ledger_filters(who)
+    rows = queries.iter_round_rows(filters["area"], filters["since"], filters["until"],
+                                   limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"], **_row_filters(filters))
+    stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
+    if fmt == "xlsx":
+        body, mimetype = exports.to_xlsx(rows, t("ledger"), filters), exports.XLSX
+    else:
+        body, mimetype = exports.csv_chunks(rows), "text/csv"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+# -- one report and its review -------------------------------------------------------------------------------
+
+_DOC_ID = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+
+
+def _doc_id(value: str) -> str:
+    """An id (or attachment name) from the URL that a document could have; else 404. A NUL never
+    reaches the database (PostgreSQL refuses it in text: that was a 500)."""
+    if not _DOC_ID.fullmatch(value):
+        abort(404, description="not_found")
+    return value
+
+
+def _report(database, report_id: str) -> dict:
+    try:
+        doc = database.get(_doc_id(report_id))
+    except errors.NotFound:
+        abort(404, description="not_found")
+    if doc.get("type") != "screening_report":
+        abort(404, description="not_found")
+    return doc
+
+
+def _review(database, report_id: str) -> dict | None:
+    try:
+        return database.get(queries.review_id(report_id))
+    except errors.NotFound:
+        return None
+
+
+@bp.get("/report/<path:report_id>")
+def report(report_id):
+    who = viewer()
+    database = queries.domain(who)
+    message = t("review_saved") if request.args.get("saved") == "1" else None
+    return _render_report(who, database, _report(database, report_id), message=message)
+
+
+def _render_report(who, database, doc, *, message=None, error=None, status=200):
+    round_doc = None
+    if doc.get("round_id"):
+        try:
+            round_doc = database.get(doc["round_id"])
+        except errors.NotFound:
+            round_doc = None
+    disputes = []
+    for dispute_id in (doc.get("disputes") or [])[:200]:
+        try:
+            disputes.append(database.get(dispute_id))
+        except errors.NotFound:
+            disputes.append({"_id": dispute_id, "missing": True})
+    history = audit.history(current_app.config["PAICHA_DOMAIN_DB"], doc["_id"])
+    return render_template("report.html", doc=doc, round_doc=round_doc, disputes=disputes,
+                           review=_review(database, doc["_id"]), history=history,
+                           review_statuses=queries.REVIEW_STATUSES, message=message, error=error,
+                           can_write=who.role in ("district_supervisor", "admin")), status
+
+
+@bp.post("/report/<path:report_id>/review")
+def save_review(report_id):
+    check_csrf()
+    who = writer()
+    database = queries.domain(who)
+    doc = _report(database, report_id)
+    status = request.form.get("status")
+    comment = (request.form.get("comment") or "").strip()
+    if status not in queries.REVIEW_STATUSES:
+        abort(400, description="bad_request")
+    if status in ("has_issues", "sent_back") and not comment:
+        return _render_report(who, database, doc, error=t("comment_required"), status=422)
+    now = dt.datetime.now(dt.timezone.utc)
+    fields = {"area": doc["area"], "report_id": doc["_id"], "status": status, "reviewed_at": stamp(now)}
+    if doc.get("round_id"):
+        fields["round_id"] = doc["round_id"]
+    if comment:
+        fields["comment"] = comment[:4000]
+    from server.interfaces.ledger.writes import REVIEWS, write
+
+    problem = write(database, REVIEWS, queries.review_id(doc["_id"]), fields, who, now)
+    if problem:
+        return _render_report(who, database, doc, error=problem, status=422)
+    return redirect(url_for("ledger.report", report_id=report_id, saved="1"))
+
+
+# -- disputes ------------------------------------------------------------------------------------------------
+
+@bp.get("/disputes")
+def disputes():
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    database = queries.domain(who)
+    metric = _choice("metric", queries.DISPUTE_METRICS)
+    page, size = _page(), page_size()
+    if metric:
+        since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
+        members = queries.dispute_members(database, area, metric, since, until,
+                                          accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
+                                          resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"],
+                                          offset=(page - 1) * size, limit=size + 1)
+        rows = [dict(f, counts=ok) for f, ok in members]
+    else:
+        rows = queries.dispute_list(
+            database, area, status=_choice("status", ("registered", "mediating", "resolved", "escalated", "closed")),
+            risk=_choice("risk", queries.RISKS), category=_choice("category", queries.CATEGORIES),
+            open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
+            offset=(page - 1) * size, limit=size + 1)
+    more = len(rows) > size
+    return render_template("disputes.html", area=area, rows=rows[:size], page=page, more=more, metric=metric)
+
+
+@bp.get("/dispute/<path:dispute_id>")
+def dispute(dispute_id):
+    who = viewer()
+    database = queries.domain(who)
+    try:
+        doc = database.get(_doc_id(dispute_id), conflicts=True, revs_info=True)
+    except errors.NotFound:
+        abort(404, description="not_found")
+    if doc.get("type") != "dispute":
+        abort(404, description="not_found")
+    entries = audit.history(current_app.config["PAICHA_DOMAIN_DB"], dispute_id)[-200:]
+    revisions, previous = [], {}
+    for entry in entries:
+        try:
+            body = database.get(dispute_id, rev=entry.rev)
+        except errors.NotFound:
+            body = None
+        own = {k: v for k, v in (body or {}).items() if not k.startswith("_")}
+        changed = sorted(k for k in set(own) | set(previous) if own.get(k) != previous.get(k))
+        revisions.append({"entry": entry, "changed": changed, "status": own.get("status"),
+                          "risk": own.get("risk_level"), "deleted": entry.deleted})
+        previous = own
+    return render_template("dispute.html", doc=doc, revisions=revisions,
+                           revs_info=doc.get("_revs_info", []), conflicts=doc.get("_conflicts", []),
+                           photos=sorted((doc.get("_attachments") or {}).items()),
+                           can_write=who.role in ("district_supervisor", "admin"))
+
+
+@bp.get("/doc/<path:doc_id>/attachment/<name>")
+def attachment(doc_id, name):
+    """A photo (or other attachment) of a document in the viewer's scope; else 404."""
+    who = viewer()
+    database = queries.domain(who)
+    try:
+        stub, data = database.get_attachment(_doc_id(doc_id), _doc_id(name))
+    except (errors.NotFound, errors.CouchError):
+        abort(404, description="not_found")
+    content_type = stub.get("content_type") or "application/octet-stream"
+    image = content_type in ("image/jpeg", "image/png", "image/webp", "image/gif")
+    response = Response(data, mimetype=content_type if image else "application/octet-stream")
+    response.headers["Content-Disposition"] = "inline" if image else "attachment"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# -- supervision notice (督办) -------------------------------------------------------------------------------
+
+@bp.route("/notice", methods=["GET", "POST"])
+def notice():
+    who = writer()
+    database = queries.domain(who)
+    if request.method == "GET":
+        target = area_in_scope(who, request.args.get("area"))
+        return render_template("notice.html", target=target, form=request.args,
+                               default_deadline=(queries.today() + dt.timedelta(days=7)).isoformat())
+    check_csrf()
+    form = request.form
+    target = form.get("target_area", "")
+    if not target or not covers(who, target) or len(target) not in (9, 12):
+        area_in_scope(who, target or "x")  # 400 / 403
+        abort(400, description="bad_request")
+    fields = {"area": target, "target_area": target, "subject": form.get("subject", "").strip()[:200],
+              "body": form.get("body", "").strip()[:4000], "deadline": form.get("deadline", ""),
+              "issued_by": (form.get("issued_by") or "").strip()[:200] or who.name, "status": "issued"}
+    for key in ("dispute_id", "report_id", "round_id"):
+        if form.get(key):
+            fields[key] = form[key][:255]
+    now = dt.datetime.now(dt.timezone.utc)
+    from server.interfaces.ledger.writes import NOTICES, write
+
+    doc_id = f"notice-{uuid.uuid4()}"
+    problem = write(database, NOTICES, doc_id, fields, who, now)
+    if problem:
+        return render_template("notice.html", target=target, form=form, default_deadline=fields["deadline"],
+                               error=problem), 422
+    return render_template("notice.html", target=target, form={}, saved=doc_id,
+                           default_deadline=fields["deadline"])
+
+
+# -- quarterly round-up, figures, map -----------------------------------------------------------------------
+
+@bp.get("/quarterly")
+def quarterly():
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    try:
+        label, start, end = queries.quarter_bounds(request.args.get("quarter"))
+    except ValueError:
+        _bad_param("bad_quarter", "quarter")
+    database = queries.domain(who)
+    facts = queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
+    key = [f for f in facts if f["risk_level"] in queries.KEY_RISKS and (
+        queries.in_window(f["created_at_dt"], start, end) or queries.in_window(f["resolved_at_dt"], start, end)
+        or (f["status"] in queries.OPEN_DISPUTE and f["created_at_dt"] and f["created_at_dt"] < queries.end_of(end)))]
+    summary = queries.rollup(queries.status_counts(area, start, min(end, queries.today())), area)
+    return render_template("quarterly.html", area=area, label=label, start=start, end=end, key=key,
+                           summary=summary, matrix=queries.open_dispute_matrix(database, area), risks=queries.RISKS)
+
+
+@bp.get("/figures")
+def figures():
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
+    database = queries.domain(who)
+    data = queries.figures(database, area, since, until,
+                           accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
+                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
+    chart = charts.trend_lines([(m, v["on_time_rate"]) for m, v in data["trend"]])
+    return render_template("figures.html", area=area, since=since, until=until, data=data, chart=chart,
+                           accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
+                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
+
+
+@bp.get("/map")
+def visit_map():
+    """Visits and village boundaries: always the server-drawn SVG map (works offline, without
+    script); with PAICHA_MAP_TILES also a Leaflet map (vendored under static/vendor/leaflet) on that
+    tile server, coordinates converted to PAICHA_MAP_TILES_CRS. The SVG stays visible until a tile
+    has loaded, so an unreachable tile server still leaves a map with every point."""
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
+    data = queries.map_data(area, since, until)
+    tiles = current_app.config.get("PAICHA_MAP_TILES") or ""
+    tile_map = charts.tile_map_data(data["villages"], data["visits"], tiles,
+                                    current_app.config.get("PAICHA_MAP_TILES_CRS") or "WGS-84",
+                                    current_app.config.get("PAICHA_MAP_TILES_ATTRIBUTION") or "") if tiles else None
+    response = current_app.make_response(render_template(
+        "map.html", area=area, since=since, until=until, data=data, tile_map=tile_map,
+        svg=charts.visit_map(data["villages"], data["visits"])))
+    if tiles:
+        origin = charts.tile_origin(tiles)
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; img-src 'self' data:{' ' + origin if origin else ''}; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+    return response

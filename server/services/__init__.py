@@ -1,0 +1,1 @@
+"""Services over the domain core: records, calendar, geo, ledger index, quarantine, tokens."""

@@ -1,0 +1,1 @@
+"""The ledger's read model: the index the pages query, and the queries."""
