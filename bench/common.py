@@ -38,11 +38,12 @@ def seed_domain(database_url: str, docs_per_village: dict[str, int], filler_vill
     os.environ["DATABASE_URL"] = database_url
     os.environ["PAICHA_DEMO"] = "0"
     from server import create_app
+    from server.setup import prepare
     from server.core.areas import check_area, import_areas
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
     from sync.access import ADMIN
 
-    app = create_app()
+    app = prepare(create_app())
     start = time.perf_counter()
     with app.app_context():
         villages = [v for v in (village_code(n) for n in range(1, filler_villages + 1)) if v not in docs_per_village]
@@ -62,7 +63,7 @@ def seed_domain(database_url: str, docs_per_village: dict[str, int], filler_vill
         def flush(force: bool = False) -> None:
             if pending and (force or len(pending) >= batch):
                 results = db.bulk_docs(pending)
-                assert not [r for r in results if "error" in r], results[:3]
+                assert all(r.ok for r in results), results[:3]
                 pending.clear()
 
         for area, count in docs_per_village.items():

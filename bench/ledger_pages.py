@@ -75,8 +75,10 @@ def make_app(url: str, start: dt.date):
     os.environ["PAICHA_DEMO"] = "0"
     os.environ["PAICHA_SCHEDULER"] = "off"
     from server import create_app
+    from server.setup import prepare
 
-    return create_app({"PAICHA_DEMO": False, "PAICHA_SCHEDULER": "off", "PAICHA_CALENDAR_START": start.isoformat()})
+    return prepare(create_app({"PAICHA_DEMO": False, "PAICHA_SCHEDULER": "off",
+                               "PAICHA_CALENDAR_START": start.isoformat()}))
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -95,7 +97,7 @@ def seed(app, villages: int, start: dt.date, today: dt.date) -> dict:
     from server.core.auth import Principal
     from server.services.calendar import rounds as calendar_rounds
     from server.services.calendar.periods import SHANGHAI, periods_overlapping, start_of_day
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
     from server.core.db import db
     from server.services.geo.locate import import_boundaries
     from server.core.models import Account
@@ -129,7 +131,7 @@ def seed(app, villages: int, start: dt.date, today: dt.date) -> dict:
 
         def write(docs: list[dict], kind: str) -> None:
             for i in range(0, len(docs), 500):
-                refused = [r for r in database.bulk_docs(docs[i:i + 500]) if "error" in r]
+                refused = [r for r in database.bulk_docs(docs[i:i + 500]) if not r.ok]
                 if refused:
                     raise RuntimeError(f"bench documents refused: {refused[:3]}")
             counts[kind] = counts.get(kind, 0) + len(docs)
@@ -207,8 +209,7 @@ def seed(app, villages: int, start: dt.date, today: dt.date) -> dict:
         reviews = [{"_id": f"review-{r['_id']}", "type": "report_review", "area": r["area"], "created_by": ADMIN,
                     "created_at": r["submitted_at"], "report_id": r["_id"], "round_id": r["round_id"],
                     "status": "approved", "reviewed_at": r["submitted_at"]} for r in reports[::20]]
-        write(reviews, "reviews")
-        calendar_rounds.index_reports(app)
+        write(reviews, "reviews")  # the read models followed every write
         with get_store().writing() as conn:
             conn.execute(server_meta.insert().values(key=SEEDED, value=json.dumps(
                 {"villages": villages, "start": start.isoformat(), "today": today.isoformat(), "counts": counts})))

@@ -70,6 +70,7 @@ def prepare(url: str, devices: int) -> int:
     os.environ["PAICHA_DEMO"] = "0"
     os.environ.setdefault("PAICHA_LOG_LEVEL", "WARNING")
     from server import create_app
+    from server.setup import prepare as start_up
     from server.core import passwords
     from server.core import accounts as accounts_mod
     from server.core.areas import check_area, import_areas
@@ -77,7 +78,7 @@ def prepare(url: str, devices: int) -> int:
     from sync.tables import databases
     import sqlalchemy as sa
 
-    app = create_app()
+    app = start_up(create_app())
     one_hash = passwords.hash_password(PASSWORD)  # argon2 once: every account gets the same password
     accounts_mod.hash_password = lambda _pw: one_hash
     with app.app_context():

@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, json, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 
-from sync import errors
+from schemas.errors import PaichaError
 
-from mobile_api.problems import ApiProblem, render
+from mobile_api.problems import render
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +17,14 @@ bp = Blueprint("mobile_api", __name__, url_prefix="/api/v1")
 
 _HTTP = {400: "invalid_parameter", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
          415: "unsupported_media_type", 429: "too_many_attempts"}
-_COUCH = {401: "unauthorized", 403: "forbidden", 404: "record_not_found", 409: "edit_conflict",
-          413: "body_too_large", 429: "too_many_attempts", 503: "unavailable"}
 
 
-@bp.errorhandler(ApiProblem)
-def _problem(exc: ApiProblem):
+@bp.errorhandler(PaichaError)
+def _error(exc: PaichaError):
+    """Any error of the catalogue, the store's among them (routes translate the ones they expect:
+    conflicts, refusals), as the problem its entry names."""
+    if exc.status >= 500:
+        log.error("error %s on %s: %s", exc.code, request.path, exc.reason)
     return render(exc)
 
 
@@ -40,25 +42,13 @@ def _http(exc: HTTPException):
         "unsupported_media_type": {"expected": "application/json"},
         "invalid_parameter": {"name": "request", "reason": exc.description},
     }.get(code, {})
-    return render(ApiProblem(code, **params))
-
-
-@bp.errorhandler(errors.CouchError)
-def _couch(exc: errors.CouchError):
-    """A store error no route translated itself (routes handle conflicts and refusals)."""
-    code = _COUCH.get(exc.status)
-    if code is None and exc.status < 500:
-        return render(invalid([str(exc.reason)]))
-    if code is None:
-        log.error("store error: %s %s", exc.error, exc.reason)
-        code = "internal_error"
-    return render(ApiProblem(code))
+    return render(PaichaError(code, **params))
 
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception):
     log.exception("unexpected error in the mobile API")
-    return render(ApiProblem("internal_error"))
+    return render(PaichaError("internal_error"))
 
 
 def checked(body: dict, schema: dict) -> dict:
@@ -66,12 +56,12 @@ def checked(body: dict, schema: dict) -> dict:
     problems = [f"{'.'.join(map(str, e.absolute_path)) or 'body'}: {e.message}"
                 for e in sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(map(str, e.path)))]
     if problems:
-        raise ApiProblem("invalid_body", count=len(problems), errors=problems[:20])
+        raise PaichaError("invalid_body", count=len(problems), errors=problems[:20])
     return body
 
 
 def invalid(problems: list[str]):
-    return ApiProblem("invalid_body", count=len(problems), errors=problems[:20])
+    return PaichaError("invalid_body", count=len(problems), errors=problems[:20])
 
 
 def ok(payload, status: int = 200):

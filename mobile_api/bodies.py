@@ -23,9 +23,9 @@ import math
 import re
 from typing import Any, NoReturn
 
+from schemas.errors import PaichaError
 from sync.jsonio import is_unicode
 
-from mobile_api.problems import ApiProblem
 
 MAX_DEPTH = 32
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -60,12 +60,12 @@ def _constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def invalid_json(reason: str, reason_zh: str) -> ApiProblem:
-    return ApiProblem("invalid_json", reason=reason, reason_zh=reason_zh)
+def invalid_json(reason: str, reason_zh: str) -> PaichaError:
+    return PaichaError("invalid_json", reason=reason, reason_zh=reason_zh)
 
 
 def parse(raw: bytes) -> dict:
-    """The request body as a JSON object, or an ApiProblem (raised) saying what is wrong."""
+    """The request body as a JSON object, or an PaichaError (raised) saying what is wrong."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -116,7 +116,7 @@ def _walk(body: dict, *, surrogates: bool) -> None:
             unheld.append(_number_problem(path, value.text))
     if unheld:
         unheld.sort()
-        raise ApiProblem("invalid_body", count=len(unheld), errors=unheld[:20])
+        raise PaichaError("invalid_body", count=len(unheld), errors=unheld[:20])
 
 
 def where(path: tuple) -> str:
@@ -132,35 +132,35 @@ def where(path: tuple) -> str:
     return out
 
 
-def _lone_surrogate(path: tuple, text: str, is_key: bool = False) -> ApiProblem:
+def _lone_surrogate(path: tuple, text: str, is_key: bool = False) -> PaichaError:
     char = next(c for c in text if "\ud800" <= c <= "\udfff")
     escaped = f"\\u{ord(char):04x}"
     field = where(path) or "body"
     if is_key:
-        return ApiProblem("invalid_unicode", field=field,
+        return PaichaError("invalid_unicode", field=field,
                           reason=f"the field name holds half a character (the lone UTF-16 surrogate {escaped}): "
                                  "it is not valid Unicode text",
                           reason_zh=f"字段名含有半个字符（不成对的 UTF-16 代理项 {escaped}），不是有效的 Unicode 文本。")
-    return ApiProblem("invalid_unicode", field=field,
+    return PaichaError("invalid_unicode", field=field,
                       reason=f"holds half a character (the lone UTF-16 surrogate {escaped}): "
                              "the text is not valid Unicode",
                       reason_zh=f"含有半个字符（不成对的 UTF-16 代理项 {escaped}），不是有效的 Unicode 文本。")
 
 
-def _not_unicode(raw: bytes, exc: UnicodeDecodeError) -> ApiProblem:
+def _not_unicode(raw: bytes, exc: UnicodeDecodeError) -> PaichaError:
     try:
         raw.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
-        return ApiProblem("invalid_unicode", field="body",
+        return PaichaError("invalid_unicode", field="body",
                           reason=f"byte {exc.start} is not UTF-8: the text is not valid Unicode",
                           reason_zh=f"第 {exc.start} 个字节不是有效的 UTF-8，文本不是有效的 Unicode。")
-    return ApiProblem("invalid_unicode", field="body",
+    return PaichaError("invalid_unicode", field="body",
                       reason=f"byte {exc.start} starts half a character (a UTF-16 surrogate encoded as UTF-8): "
                              "the text is not valid Unicode",
                       reason_zh=f"第 {exc.start} 个字节起是半个字符（以 UTF-8 编码的代理项），不是有效的 Unicode 文本。")
 
 
-def _too_deep() -> ApiProblem:
+def _too_deep() -> PaichaError:
     return invalid_json(f"it is nested more than {MAX_DEPTH} levels deep", f"嵌套超过 {MAX_DEPTH} 层。")
 
 

@@ -1,4 +1,4 @@
-"""What every route needs first: who is calling, their domain database handle, the request's inputs.
+"""What every route needs first: who is calling, and the request's inputs.
 
 Each helper raises a catalogued problem instead of returning an error, so a route reads as
 load -> authorize -> act.
@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from schemas.areas import is_area_code
+from schemas.errors import PaichaError
 from server.services import tokens
-from server.core.access import DEVICE_HEADER, access_for
+from server.core import clock
+from server.core.access import DEVICE_HEADER
 from server.core.auth import Principal, TooManyAttempts, current_principal
-from server.interfaces.couchdb import get_store
-from server.core.db import db
 from sync import errors
 
 from mobile_api import bodies
 from mobile_api.payloads import valid_doc_id
-from mobile_api.problems import ApiProblem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -32,61 +32,40 @@ _CURSOR = re.compile(r"^[A-Za-z0-9_-]{2,400}$")
 _WHOLE = re.compile(r"-?[0-9]+")
 
 
-@dataclass(frozen=True)
-class TokenInfo:
-    id: int
-    device_id: str | None
-    expires_at: dt.datetime
-
-
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()
 
 
 def principal() -> Principal:
-    """The caller (bearer token, Basic or the AuthSession cookie), or 401."""
-    if "principal" in g and g.principal is not None:
-        return g.principal
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        found = tokens.lookup(header[7:].strip())
-        if found is None:
-            raise ApiProblem("invalid_token")
-        record, account = found
-        g.principal = Principal(account.name, account.role, account.scope, account.id)
-        g.api_token = info = TokenInfo(record.id, record.device_id, record.expires_at)
-        g.bearer = header[7:].strip()
-        db.session.rollback()  # no read snapshot held through the request (SQLite would keep it)
-        if info.device_id and DEVICE_HEADER not in request.headers:
-            # The audit trail names the device a write came from (server.core.access reads the header).
-            request.environ["HTTP_" + DEVICE_HEADER.upper().replace("-", "_")] = info.device_id
-        return g.principal
+    """The caller (bearer token, Basic or the AuthSession cookie, as server.core.auth reads them
+    for every interface), or 401."""
     try:
         who = current_principal()
+    except errors.InvalidToken:
+        raise PaichaError("invalid_token") from None
     except TooManyAttempts:
-        raise ApiProblem("too_many_attempts") from None
+        raise PaichaError("too_many_attempts") from None
     except errors.Unauthorized:
-        raise ApiProblem("invalid_credentials") from None
+        raise PaichaError("invalid_credentials") from None
     except errors.CouchError:
-        raise ApiProblem("unauthorized") from None
+        raise PaichaError("unauthorized") from None
     if who is None:
-        raise ApiProblem("unauthorized")
+        raise PaichaError("unauthorized")
+    record = token_record()
+    if record is not None and record.device_id and DEVICE_HEADER not in request.headers:
+        # The audit trail names the device a write came from (server.core.access reads the header).
+        request.environ["HTTP_" + DEVICE_HEADER.upper().replace("-", "_")] = record.device_id
     return who
 
 
-def token_record():
+def token_record() -> tokens.TokenRecord | None:
     """The stored record of the bearer token this request came with (None for Basic or the cookie)."""
     return g.get("api_token")
 
 
 def bearer() -> str | None:
+    """The bearer token this request came with (None for Basic or the cookie)."""
     return g.get("bearer")
-
-
-def domain(who: Principal):
-    """The domain database as `who` sees it: reads limited to their scope, writes under the rules."""
-    name = current_app.config["PAICHA_DOMAIN_DB"]
-    return get_store().open(name, access_for(who, name))
 
 
 def json_body(optional: bool = False) -> dict:
@@ -94,16 +73,16 @@ def json_body(optional: bool = False) -> dict:
     if optional and not request.content_length and not request.mimetype:
         return {}
     if request.mimetype != "application/json":
-        raise ApiProblem("unsupported_media_type", expected="application/json")
+        raise PaichaError("unsupported_media_type", expected="application/json")
     limit = current_app.config.get("PAICHA_API_MAX_JSON_BYTES", MAX_JSON_BYTES)
     if request.content_length is not None and request.content_length > limit:
-        raise ApiProblem("body_too_large", limit=limit)
+        raise PaichaError("body_too_large", limit=limit)
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise ApiProblem("body_too_large", limit=current_app.config.get("MAX_CONTENT_LENGTH")) from None
+        raise PaichaError("body_too_large", limit=current_app.config.get("MAX_CONTENT_LENGTH")) from None
     if len(raw) > limit:
-        raise ApiProblem("body_too_large", limit=limit)
+        raise PaichaError("body_too_large", limit=limit)
     # Not request.get_json(): that accepts lone surrogates, NaN and numbers no phone can hold.
     return bodies.parse(raw)
 
@@ -113,10 +92,10 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not _WHOLE.fullmatch(raw):  # not int() alone: it takes " 5", "1_0" and "١٢"
-        raise ApiProblem("invalid_parameter", name=name, reason=f"not a whole number: {raw[:40]!r}")
+        raise PaichaError("invalid_parameter", name=name, reason=f"not a whole number: {raw[:40]!r}")
     value = int(raw) if len(raw) <= 20 else None  # beyond 64 bits is out of range anyway
     if value is None or not low <= value <= high:
-        raise ApiProblem("invalid_parameter", name=name, reason=f"must be between {low} and {high}")
+        raise PaichaError("invalid_parameter", name=name, reason=f"must be between {low} and {high}")
     return value
 
 
@@ -139,7 +118,7 @@ def cursor() -> str | None:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         after = ""
     if not valid_doc_id(after):
-        raise ApiProblem("invalid_parameter", name="cursor", reason="not a cursor this API returned")
+        raise PaichaError("invalid_parameter", name="cursor", reason="not a cursor this API returned")
     return after
 
 
@@ -149,7 +128,7 @@ def text_param(name: str, max_length: int = 100) -> str | None:
     if value is None:
         return None
     if len(value) > max_length or not value.isprintable():
-        raise ApiProblem("invalid_parameter", name=name,
+        raise PaichaError("invalid_parameter", name=name,
                          reason=f"at most {max_length} printable characters")
     return value
 
@@ -160,10 +139,10 @@ def area_filter(who: Principal) -> str | None:
     area = request.args.get("area")
     if area is None:
         return None
-    if not (area.isascii() and area.isdigit() and len(area) in (6, 9, 12)):
-        raise ApiProblem("invalid_parameter", name="area", reason="not a 6, 9 or 12-digit area code")
+    if not is_area_code(area):
+        raise PaichaError("invalid_parameter", name="area", reason="not a 6, 9 or 12-digit area code")
     if area.startswith(who.scope):
         return area
     if who.scope.startswith(area):
         return None
-    raise ApiProblem("out_of_scope", area=area, scope=who.scope)
+    raise PaichaError("out_of_scope", area=area, scope=who.scope)

@@ -17,7 +17,7 @@ from flask import Flask
 import schemas
 
 from mobile_api import payloads
-from mobile_api.problems import CATALOGUE
+from mobile_api.problems import PROBLEMS
 
 BLUEPRINT = "mobile_api"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
@@ -100,7 +100,7 @@ def _problem_schema() -> dict:
             "status": {"type": "integer"},
             "detail": {"type": "string"},
             "instance": {"type": "string"},
-            "code": {"enum": sorted(CATALOGUE)},
+            "code": {"enum": sorted(PROBLEMS)},
             "errors": {"type": "array", "items": {"type": "string"}},
             "refusal": {"type": "string"},
         },
@@ -184,7 +184,7 @@ def _operation(meta: Operation, rule, method: str) -> dict:
         responses[str(status)] = entry
     problems = set(meta.problems) | ({401} if meta.auth else set()) | {400}
     for status in sorted(problems):
-        codes = [c for c, e in CATALOGUE.items() if e.status == status]
+        codes = [c for c, e in PROBLEMS.items() if e.status == status]
         responses[str(status)] = {
             "description": "Problem: " + ", ".join(codes),
             "content": {"application/problem+json": {"schema": "Problem"}},

@@ -1,51 +1,31 @@
 """Request bodies, derived from `schemas/` (never written out by hand).
 
 A plain-JSON client sends a document's own fields plus a client-chosen `id` (create) or the `rev` it
-edits (update). The server fills in what it knows: `type` from the URL, `created_by` / `updated_by`
-(the caller), `created_at` / `updated_at` (now), and a few per-type defaults (a report's
-`submitted_at`, a visit's `visitor` and `visited_at`). The body schemas below are the document schemas
+edits (update). The server fills in what it knows (`server.services.collections`: `type` from the
+URL, the caller, the time, a few per-type defaults). The body schemas below are the document schemas
 with those fields made optional, `id` or `rev` added and CouchDB's `_` members refused; the filled-in
 document is then validated with `schemas.validate_document`, the same check replication applies.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
 
 import schemas
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-SERVER_FILLED = ("type", "created_by", "created_at", "updated_by", "updated_at")
+from server.services.collections import SERVER_FILLED, Collection
+
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 REV_PATTERN = "^[1-9][0-9]{0,9}-[0-9a-f]{32}$"
 _ID = re.compile(ID_PATTERN)
 _REV = re.compile(REV_PATTERN)
 _DOC_ID = re.compile(r"^[^_/\x00-\x1f][^/\x00-\x1f]{0,254}$")
 
-
-@dataclass(frozen=True)
-class Collection:
-    name: str  # URL segment: reports, disputes, visits
-    doc_type: str
-    noun: str  # for the OpenAPI text
-    defaults: tuple[str, ...] = ()  # required fields the server can fill in
-
-    @property
-    def title(self) -> str:
-        return "".join(part.capitalize() for part in self.doc_type.split("_"))
-
-
 COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
     Collection("reports", "screening_report", "screening report", ("submitted_at",)),
     Collection("disputes", "dispute", "dispute"),
     Collection("visits", "household_visit", "household visit", ("visitor", "visited_at")),
 )}
-
-
-def stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
 def _derived(doc_type: str, kind: str, filled: tuple[str, ...]) -> dict:
@@ -99,31 +79,6 @@ def request_problems(body, kind: str, doc_type: str) -> list[str]:
     if "type" in body and body["type"] != doc_type:
         problems.append(f"type: must be {doc_type!r} here (or left out), got {body['type']!r}")
     return problems
-
-
-def fill(collection: Collection, fields: dict, *, user: str, now: dt.datetime, base: dict | None = None,
-         updating: bool = False) -> dict:
-    """The document to store: the client's fields, the type, and what the client left out taken
-    from `base` (the stored document being retried or edited) or else from the caller and the clock.
-    When `updating`, `updated_by` / `updated_at` are new, not taken from `base`."""
-    doc = {k: v for k, v in fields.items() if k not in ("id", "rev")}
-    doc.setdefault("type", collection.doc_type)
-    keep_from_base = [k for k in SERVER_FILLED + collection.defaults if k != "type"]
-    if updating:
-        keep_from_base = [k for k in keep_from_base if k not in ("updated_by", "updated_at")]
-    if base is not None:
-        for key in keep_from_base:
-            if key not in doc and key in base:
-                doc[key] = base[key]
-    doc.setdefault("created_by", user)
-    doc.setdefault("created_at", stamp(now))
-    if updating:
-        doc.setdefault("updated_by", user)
-        doc.setdefault("updated_at", stamp(now))
-    defaults = {"submitted_at": doc["created_at"], "visitor": user, "visited_at": doc["created_at"]}
-    for key in collection.defaults:
-        doc.setdefault(key, defaults[key])
-    return doc
 
 
 def valid_doc_id(value: str) -> bool:

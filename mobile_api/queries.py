@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 
-from sync.database import scope_clause
+from sync.sql import scope_clause
 from sync.tables import documents, revisions
 
 BATCH = 200
@@ -65,8 +65,8 @@ def load(database, ids: list[str]) -> list[dict]:
     """The current documents for these ids, in the same order; deleted or invisible ones left out."""
     out = []
     for start in range(0, len(ids), LOOKUP_CHUNK):
-        _, rows, _ = database.all_docs(keys=ids[start:start + LOOKUP_CHUNK], include_docs=True)
-        out.extend(r["doc"] for r in rows if r.get("doc") and not r.get("value", {}).get("deleted"))
+        rows = database.all_docs(keys=ids[start:start + LOOKUP_CHUNK], include_docs=True).rows
+        out.extend(r.doc for r in rows if r.doc and not r.deleted)
     return out
 
 

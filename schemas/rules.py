@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._loader import DOC_TYPES
+from .areas import DISTRICT, LENGTH, TOWNSHIP, VILLAGE, is_area_prefix
 
 # -- roles and operations ---------------------------------------------------------------------
 
@@ -24,14 +25,21 @@ ADMIN = "admin"
 SERVER = "server"
 ROLES: frozenset[str] = frozenset({VILLAGE_CADRE, TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN, SERVER})
 
+#: The roles of people's accounts (the server's own role is not one).
+ACCOUNT_ROLES: tuple[str, ...] = (VILLAGE_CADRE, TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN)
+
 #: Roles that are not a person on a device: exempt from "created_by must be you" and
 #: "only the creator may delete".
 PRIVILEGED_ROLES: frozenset[str] = frozenset({ADMIN, SERVER})
 
-#: A person's scope is the code of their area; its length is fixed by the role.
-SCOPE_LENGTH: Mapping[str, int] = MappingProxyType(
-    {VILLAGE_CADRE: 12, TOWNSHIP_STAFF: 9, DISTRICT_SUPERVISOR: 6}
+#: Roles that supervise the areas in their scope: the ledger pages and the visit checks are theirs.
+SUPERVISOR_ROLES: tuple[str, ...] = (TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN)
+
+#: A person's scope is the code of their area; its level is fixed by the role.
+SCOPE_LEVEL: Mapping[str, str] = MappingProxyType(
+    {VILLAGE_CADRE: VILLAGE, TOWNSHIP_STAFF: TOWNSHIP, DISTRICT_SUPERVISOR: DISTRICT}
 )
+SCOPE_LENGTH: Mapping[str, int] = MappingProxyType({role: LENGTH[level] for role, level in SCOPE_LEVEL.items()})
 
 CREATE = "create"
 UPDATE = "update"
@@ -109,7 +117,7 @@ class Actor:
         need = SCOPE_LENGTH.get(self.role)
         if need is not None and len(self.scope) != need:
             raise ValueError(f"a {self.role} needs a {need}-digit area code as scope, got {self.scope!r}")
-        if need is None and len(self.scope) not in (0, 6, 9, 12):
+        if need is None and not is_area_prefix(self.scope):
             raise ValueError(f"scope must be '' or a 6, 9 or 12-digit area code, got {self.scope!r}")
 
     def covers(self, area: object) -> bool:
@@ -117,26 +125,17 @@ class Actor:
         return isinstance(area, str) and bool(area) and area.startswith(self.scope)
 
 
-class Refusal(str):
-    """Why a write is refused: the ``str`` value is a sentence a field app can show the user;
-    ``code`` is a stable short identifier for programs (see :data:`REFUSAL_CODES`)."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why a write is refused: ``code`` is a stable short identifier for programs (see
+    :data:`REFUSAL_CODES`; its words are in ``schemas.errors.REFUSALS``), ``reason`` the English
+    sentence with the particulars."""
 
-    __slots__ = ("code",)
+    code: str
+    reason: str
 
-    def __new__(cls, code: str, reason: str) -> Refusal:
-        self = super().__new__(cls, reason)
-        self.code = code
-        return self
-
-    @property
-    def reason(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"Refusal({self.code!r}, {str(self)!r})"
-
-    def __reduce__(self):  # pickle / copy keep the code
-        return (Refusal, (self.code, str(self)))
+    def __str__(self) -> str:
+        return self.reason
 
 
 REFUSAL_CODES: frozenset[str] = frozenset(

@@ -3,85 +3,86 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 
-import sqlalchemy as sa
+import click
 from flask import Flask
+from flask.cli import FlaskGroup
 from flask_compress import Compress
 
+from schemas.errors import PaichaError
 from sync import errors
 from sync.http import error_response
 from sync.store import configure_engine
-from sync.tables import server_meta
 
-from server.core import settings as config_module
+import mobile_api
+from server.core import passwords, store
+from server.core.settings import Settings
 from server.core.db import db
+from server.interfaces import couchdb as couch, geo_api, ledger, monitoring
+from server.interfaces.cli import admin as cli, bridge as bridge_cli, calendar as calendar_cli, geo as geo_cli
+from server.interfaces.cli import projections as projections_cli, store as store_cli
 from server.interfaces.request_body import CheckedRequestBody
+from server.services import audit, calendar, devices, geo, quarantine, read_models, tokens
+from server.setup import prepare
 
 __version__ = "0.1.0"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    """The application, wired: settings, extensions, blueprints, commands. It does not touch the
+    store: the start-up steps (migrations, demo, admin account, scheduler) are `server.setup.prepare`,
+    which the server's start and a `flask` command run, and a test runs when it wants them."""
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(config_module.from_env())
+    # The environment is read once, here; test_config's values win over it (and are parsed alike).
+    settings = Settings.from_env(overrides=test_config)
+    app.config.from_mapping({**(test_config or {}), **settings.config()})
     app.config["PAICHA_VERSION"] = __version__
-    if test_config:
-        app.config.from_mapping(test_config)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     _ensure_sqlite_folder(url)
     # No ping at every checkout (a round trip each): the store pings a server's connections that sat
     # idle in the pool (sync/store.py configure_engine); a SQLite file's cannot be dropped under us.
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", False)
-    logging.basicConfig(level=os.environ.get("PAICHA_LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    passwords.configure(settings)
 
-    from server import ops
-
-    ops.init_app(app)  # logging format and metrics mode, before anything logs or forks
+    monitoring.init_app(app)  # logging format and metrics mode, before anything logs or forks
     db.init_app(app)
     Compress(app)
 
-    from server.services import audit, devices, geo, quarantine, tokens
-    from server.interfaces.cli import bridge as bridge_cli, admin as cli, store as store_cli
-    from server.interfaces import couchdb as couch, ledger
-    from server.core import migrate as migrations
-
     with app.app_context():
         configure_engine(db.engine)  # before the first connection: pragmas apply per connection
-        migrations.upgrade_to_head(db.engine)
-        ops.warn_about_database_settings(db.engine)
-        if not app.config.get("SECRET_KEY"):
-            app.config["SECRET_KEY"] = _persistent_secret(db.engine)
+    store.init_app(app)
     couch.init_app(app)
     audit.init_app(app)
+    read_models.init_app(app)  # after the audit trail: a report's receive time is its first entry
     quarantine.init_app(app)
     devices.init_app(app)
     tokens.init_app(app)
-    import mobile_api
-
     mobile_api.init_app(app)
     cli.init_app(app)
     bridge_cli.init_app(app)
     store_cli.init_app(app)
-    geo.init_app(app)  # after cli: it adds commands to the `areas` group
+    geo.init_app(app)
+    geo_cli.init_app(app)  # after cli: it adds commands to the `areas` group
+    geo_api.init_app(app)
+    calendar_cli.init_app(app)
+    projections_cli.init_app(app)
     ledger.init_app(app)
     _register_error_handlers(app)
     app.wsgi_app = CheckedRequestBody(app.wsgi_app)
-    with app.app_context():
-        couch.ensure_domain_database(app)
-        if app.config.get("PAICHA_DEMO"):
-            from server.services.demo import seed
-
-            seed(app)
-        if app.config.get("PAICHA_ADMIN_PASSWORD"):
-            from server.core.accounts import ensure_admin
-
-            ensure_admin(app.config["PAICHA_ADMIN_PASSWORD"])
-    # Last: the embedded scheduler's first tick runs at once and needs the store and the areas.
-    from server.services import calendar
-
     calendar.init_app(app)
+    if _under_flask_command():
+        # A `flask` command works on the store as the server leaves it at start (migrated, with its
+        # admin account, and the demo under PAICHA_DEMO), as it always has; no scheduler of its own.
+        prepare(app, scheduler=False)
     return app
+
+
+def _under_flask_command() -> bool:
+    """True while the `flask` command line loads the app for one of its commands."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and isinstance(ctx.find_root().command, FlaskGroup)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -89,24 +90,12 @@ def _ensure_sqlite_folder(url: str) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
 
 
-def _persistent_secret(engine: sa.Engine) -> str:
-    """A signing key shared by every worker and kept across restarts, unless one is configured."""
-    try:
-        with engine.begin() as conn:
-            if conn.execute(sa.select(server_meta.c.key).where(server_meta.c.key == "secret_key")).first() is None:
-                conn.execute(server_meta.insert().values(key="secret_key", value=secrets.token_hex(32)))
-    except sa.exc.IntegrityError:
-        pass  # another process stored one first: everyone uses that one
-    with engine.connect() as conn:
-        return conn.execute(sa.select(server_meta.c.value).where(server_meta.c.key == "secret_key")).scalar()
-
-
 def _register_error_handlers(app: Flask) -> None:
+    """CouchDB's API is served at the root: every error of the catalogue is CouchDB's JSON unless a
+    blueprint renders it in its own shape (the field app's API, the ledger's pages)."""
     from werkzeug.exceptions import HTTPException
 
-    @app.errorhandler(errors.CouchError)
-    def _couch(exc):
-        return error_response(exc)
+    app.register_error_handler(PaichaError, error_response)
 
     @app.errorhandler(HTTPException)
     def _http(exc):

@@ -1,10 +1,24 @@
 """`python -m server serve`: the production-style server (gunicorn, threaded workers)."""
 from __future__ import annotations
 
+import functools
 import gc
-import os
 
 import click
+from gunicorn.app.base import BaseApplication
+
+from server import create_app, gunicorn_config
+from server.core import metrics
+from server.core.db import db
+from server.core.settings import Settings
+from server.serving import BufferingThreadWorker
+from server.setup import prepare
+
+
+@functools.cache
+def _settings() -> Settings:
+    """The environment's settings, read once for the options' defaults and the server."""
+    return Settings.from_env()
 
 
 @click.group()
@@ -13,29 +27,27 @@ def main():
 
 
 @main.command()
-@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5984")), type=int, show_default="5984")
-@click.option("--workers", default=lambda: int(os.environ.get("WEB_WORKERS", "1")), type=int, show_default="1")
-@click.option("--threads", default=lambda: int(os.environ.get("WEB_THREADS", "32")), type=int, show_default="32",
+@click.option("--host", default=lambda: _settings().host, show_default="HOST, 127.0.0.1")
+@click.option("--port", default=lambda: _settings().port, type=int, show_default="PORT, 5984")
+@click.option("--workers", default=lambda: _settings().web_workers, type=int, show_default="WEB_WORKERS, 1")
+@click.option("--threads", default=lambda: _settings().web_threads, type=int, show_default="WEB_THREADS, 32",
               help="Threads per worker; each live _changes feed holds one.")
-@click.option("--keepalive", default=lambda: int(os.environ.get("WEB_KEEPALIVE", "5")), type=int, show_default="5",
+@click.option("--keepalive", default=lambda: _settings().web_keepalive, type=int, show_default="WEB_KEEPALIVE, 5",
               help="Seconds an idle connection is kept open for the client's next request.")
-@click.option("--client-timeout", default=lambda: float(os.environ.get("WEB_CLIENT_TIMEOUT", "30")), type=float,
-              show_default="30", help="Seconds a client may send nothing of its request, or take nothing of "
-                                      "the response, before it is dropped.")
+@click.option("--client-timeout", default=lambda: _settings().web_client_timeout, type=float,
+              show_default="WEB_CLIENT_TIMEOUT, 30", help="Seconds a client may send nothing of its request, or "
+                                                          "take nothing of the response, before it is dropped.")
 @click.option("--buffer-requests/--no-buffer-requests",
-              default=lambda: os.environ.get("WEB_BUFFER_REQUESTS", "1") != "0", show_default="on",
+              default=lambda: _settings().web_buffer_requests, show_default="WEB_BUFFER_REQUESTS, on",
               help="Read each request whole before a thread takes it (server/serving.py); off: gunicorn's "
                    "plain gthread worker.")
-def serve(host, port, workers, threads, keepalive, client_timeout, buffer_requests):
+@click.option("--migrate/--no-migrate", default=True, show_default="on",
+              help="Bring the store's schema to the head before serving (off: it must be there already).")
+def serve(host, port, workers, threads, keepalive, client_timeout, buffer_requests, migrate):
     """Serve the CouchDB API, mobile API and ledger pages."""
-    from gunicorn.app.base import BaseApplication
-
-    from server import create_app, ops
-    from server.serving import BufferingThreadWorker
-
-    ops.prepare_multiprocess()  # workers' metrics add up in one directory
-    app = create_app()  # migrations and bootstrap run once, before workers fork
+    settings = metrics.prepare_multiprocess(_settings())  # workers' metrics add up in one directory
+    # The start-up steps (migrations, demo, admin account, scheduler) run once, before workers fork.
+    app = prepare(create_app(), migrate=migrate)
     # What is loaded now lives as long as the process. Frozen, the cyclic collector's older
     # generations no longer walk its ~140 000 objects (in-process, a push's time in the collector
     # went from 7 % to 2 %), and workers keep sharing those pages with the master.
@@ -59,9 +71,9 @@ def serve(host, port, workers, threads, keepalive, client_timeout, buffer_reques
             self.cfg.set("keepalive", keepalive)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
-            self.cfg.set("accesslog", os.environ.get("PAICHA_ACCESS_LOG") or None)
+            self.cfg.set("accesslog", settings.access_log)
             self.cfg.set("post_fork", _fresh_connections)
-            logconfig = ops.gunicorn_logconfig_dict()
+            logconfig = gunicorn_config.logconfig_dict(settings)
             if logconfig:
                 self.cfg.set("logconfig_dict", logconfig)
 
@@ -70,8 +82,6 @@ def serve(host, port, workers, threads, keepalive, client_timeout, buffer_reques
 
     def _fresh_connections(_server, _worker):
         # Connections opened before the fork must not be shared between processes.
-        from server.core.db import db
-
         with app.app_context():
             db.engine.dispose(close=False)
 

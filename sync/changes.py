@@ -1,9 +1,12 @@
 """The changes feed: normal, longpoll and continuous, scoped to the reader.
 
 Each document appears once, at its latest sequence number. The feed first reads the database's
-update_seq and then only rows up to it: writers commit in sequence order (see `Database
+update_seq and then only rows up to it: writers commit in sequence order (see `DocumentWrites
 ._commit_changes`), so everything up to that number is visible and nothing below it can appear
 later. A reader checkpointing `last_seq` can therefore never skip a change.
+
+The feed yields typed events (`results.Change`, `Heartbeat`, `Idle`, `LastSeq`); the CouchDB HTTP
+view writes them as CouchDB's feed.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ import sqlalchemy as sa
 from . import errors, revtree, selector as mango, treecodec
 from .docs import outgoing
 from .held import held_revisions
+from .results import HEARTBEAT, IDLE, Change, ChangeEvent, LastSeq
+from .sql import DocRow, load_revision_bodies
 from .tables import databases, documents
 
 BATCH = 500
@@ -57,6 +62,15 @@ class ChangesOptions:
             mango.validate(self.selector)
 
 
+@dataclass(slots=True)
+class _ScanEnd:
+    """How a scan ended: the seq a reader resumes after, the update_seq it read up to, and
+    whether it stopped at its limit with changes left."""
+    last: int
+    upto: int | None
+    limited: bool
+
+
 class ChangesFeed:
     def __init__(self, db, options: ChangesOptions) -> None:
         self.db = db
@@ -65,9 +79,9 @@ class ChangesFeed:
     def _update_seq(self, conn) -> int:
         return conn.execute(_UPDATE_SEQ, {"db": self.db.id}).scalar_one()
 
-    def events(self) -> Iterator[tuple]:
-        """Yields ("change", entry), ("heartbeat",) and finally ("last_seq", seq, pending); and
-        ("idle",) when it is about to wait for a commit, so a transport can send what it holds."""
+    def events(self) -> Iterator[ChangeEvent]:
+        """Yields `Change`s, `HEARTBEAT`s and finally a `LastSeq`; and `IDLE` when it is about
+        to wait for a commit, so a transport can send what it holds."""
         o = self.o
         notifier = self.db.store.notifier
         if o.since == "now":
@@ -82,24 +96,24 @@ class ChangesFeed:
             version = notifier.version(self.db.name)
             start, last, count, upto, limited = since, since, 0, None, False
             for event in self._scan(since, None if o.limit is None else o.limit - sent):
-                if event[0] == "change":
+                if isinstance(event, Change):
                     count += 1
-                    last = event[1]["seq"]
+                    last = event.seq
                     yield event
                 else:
-                    _, last, upto, limited = event
+                    last, upto, limited = event.last, event.upto, event.limited
             sent += count
             since = last
             live = o.feed in ("continuous", "eventsource") or (o.feed == "longpoll" and sent == 0)
             if limited or not live or (o.limit is not None and sent >= o.limit):
-                yield ("last_seq", since, self._pending(start, count, since, upto) if limited else 0)
+                yield LastSeq(since, self._pending(start, count, since, upto) if limited else 0)
                 return
             # Nothing yet (longpoll) or keep following (continuous): wait for a commit.
-            yield ("idle",)
+            yield IDLE
             while True:
                 now = time.monotonic()
                 if now >= deadline:
-                    yield ("last_seq", since, 0)
+                    yield LastSeq(since, 0)
                     return
                 wait = min(notifier.recheck_seconds(), deadline - now)
                 if o.heartbeat:
@@ -107,7 +121,7 @@ class ChangesFeed:
                 woke = notifier.wait(self.db.name, version, wait)
                 if o.heartbeat and time.monotonic() - last_beat >= o.heartbeat:
                     last_beat = time.monotonic()
-                    yield ("heartbeat",)
+                    yield HEARTBEAT
                 if woke or self._has_new(since):
                     break
 
@@ -137,8 +151,8 @@ class ChangesFeed:
         key = self._seq(conn)
         return stmt.order_by(key.desc() if descending else key)
 
-    def _scan(self, since: int, limit: int | None) -> Iterator[tuple]:
-        """Rows after `since` up to the update_seq read now; ends with ("end", last, upto, limited)."""
+    def _scan(self, since: int, limit: int | None) -> Iterator[Change | _ScanEnd]:
+        """Rows after `since` up to the update_seq read now, as `Change`s; then how it ended."""
         if self.o.descending:
             yield from self._scan_descending(limit)
             return
@@ -149,20 +163,20 @@ class ChangesFeed:
             page = BATCH if limit is None else min(BATCH, limit - sent)
             upto, rows, entries = self._page(upto, last, page)
             for entry in entries:
-                yield ("change", entry)
+                yield entry
                 sent += 1
-                last = entry["seq"]
+                last = entry.seq
                 if limit is not None and sent >= limit:
-                    yield ("end", last, upto, last < upto)
+                    yield _ScanEnd(last, upto, last < upto)
                     return
             if not rows:
                 break
             last = rows[-1].seq
             if len(rows) < page:
                 break
-        yield ("end", upto, upto, False)
+        yield _ScanEnd(upto, upto, False)
 
-    def _scan_descending(self, limit: int | None) -> Iterator[tuple]:
+    def _scan_descending(self, limit: int | None) -> Iterator[Change | _ScanEnd]:
         """Newest first, from the update_seq read now, page by page as `_scan`; `limit` counts rows.
         `since` is ignored, as CouchDB does; last_seq is the seq of the last row read, or the
         update_seq when there was none (CouchDB's and PouchDB's)."""
@@ -170,15 +184,14 @@ class ChangesFeed:
         while True:
             page = BATCH if limit is None else min(BATCH, limit - read)
             upto, rows, entries = self._page(upto, below, page, descending=True)
-            for entry in entries:
-                yield ("change", entry)
+            yield from entries
             read += len(rows)
             if rows:
                 last = rows[-1].seq
             if len(rows) < page or not rows:
                 break
             below = rows[-1].seq
-        yield ("end", upto if last is None else last, upto, False)
+        yield _ScanEnd(upto if last is None else last, upto, False)
 
     def _page(self, upto: int | None, bound: int | None, size: int, descending: bool = False):
         """(upto, rows, entries) of one page of at most `size` changes: after `bound` up to `upto`,
@@ -201,7 +214,7 @@ class ChangesFeed:
             held = held_revisions(conn, self.db.id) if rows else {}
             return upto, rows, list(self._entries(conn, rows, held))
 
-    def _entries(self, conn, rows, held: dict[str, str]) -> Iterator[dict]:
+    def _entries(self, conn, rows, held: dict[str, str]) -> Iterator[Change]:
         o = self.o
         if held:  # revisions a reader could not take: not served, whoever asks
             rows = [row for row in rows if held.get(row.doc_id) != row.winning_rev]
@@ -216,21 +229,15 @@ class ChangesFeed:
             if o.style == "all_docs":
                 # The winner first, as CouchDB lists them.
                 others = [leaf["rev"] for leaf in revtree.collect_leaves(tree) if leaf["rev"] != row.winning_rev]
-                changes = [{"rev": rev} for rev in [row.winning_rev, *others]]
+                revs = [row.winning_rev, *others]
             else:
-                changes = [{"rev": row.winning_rev}]
-            entry = {"seq": row.seq, "id": row.doc_id, "changes": changes}
-            if row.deleted:
-                entry["deleted"] = True
-            if o.include_docs:
-                entry["doc"] = self._doc(conn, row, tree, bodies.get(row.doc_id))
-            yield entry
+                revs = [row.winning_rev]
+            doc = self._doc(conn, row, tree, bodies.get(row.doc_id)) if o.include_docs else None
+            yield Change(row.seq, row.doc_id, revs, row.deleted, doc)
 
     def _doc(self, conn, row, tree, body) -> dict | None:
         if body is None:
             return None
-        from .database import DocRow
-
         doc_row = DocRow(row.doc_id, "", row.seq, row.winning_rev, row.deleted, tree)
         doc = self.db._shape(conn, doc_row, row.winning_rev, revs=False, attachments=self.o.attachments,
                              body=(body[0], dict(body[1])))
@@ -241,8 +248,6 @@ class ChangesFeed:
         return doc
 
     def _bodies(self, conn, rows) -> dict[str, tuple[bool, dict]]:
-        from .database import load_revision_bodies
-
         found = load_revision_bodies(conn, self.db.id, [(r.doc_id, r.winning_rev) for r in rows])
         return {doc_id: loaded for (doc_id, _rev), loaded in found.items()}
 

@@ -1,8 +1,8 @@
 """The CouchDB HTTP API as thin Flask views over the engine.
 
-Each view parses the wire format, calls one engine method, and serializes. Who the caller is and
-what they may touch comes from the injected `get_access(db_name)`; errors are raised and turned
-into CouchDB's JSON by one handler.
+Each view parses the wire format, calls one engine method, and writes its typed result as CouchDB's
+JSON (`wire`). Who the caller is and what they may touch comes from the injected
+`get_access(db_name)`; errors are raised and turned into CouchDB's JSON by one handler.
 """
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ import json
 import re
 import urllib.parse
 import uuid
-from typing import Callable
+from typing import Callable, Iterator
 
 from flask import Blueprint, Response, current_app, request
 
-from . import errors, jsonio, jsonsplit
+from schemas.errors import PaichaError
+
+from . import activity, errors, jsonio, jsonsplit, wire
 from .access import Access
 from .attachments import DEFAULT_CONTENT_TYPE
 from .changes import ChangesOptions
 from .docs import UnreadableDoc
+from .results import Change, ChangeEvent, Heartbeat, Idle
 from .store import Store
 
 CHANGES_DEFAULT_TIMEOUT = 60.0
@@ -30,12 +33,11 @@ def couch_json(value, status: int = 200, headers: dict | None = None) -> Respons
                     mimetype="application/json", headers=headers)
 
 
-def error_response(exc: errors.CouchError) -> Response:
-    headers = {}
-    if exc.status == 401:
-        # No WWW-Authenticate: browsers would pop a dialog; CouchDB omits it for JSON clients too.
-        pass
-    return couch_json(exc.body(), exc.status, headers)
+def error_response(exc: PaichaError) -> Response:
+    """CouchDB's shape of any error of the catalogue: `{"error", "reason"}` and its status. The host
+    registers it once, for `PaichaError`, wherever CouchDB's API is served. (No WWW-Authenticate on
+    a 401: browsers would pop a dialog; CouchDB omits it for JSON clients too.)"""
+    return couch_json({"error": exc.error, "reason": exc.reason}, exc.status)
 
 
 # -- request parsing ---------------------------------------------------------------------------
@@ -154,10 +156,6 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
             raise errors.Forbidden("You are not a server admin.")
         return access
 
-    @bp.errorhandler(errors.CouchError)
-    def _couch_error(exc):
-        return error_response(exc)
-
     # A database name or document id may hold an encoded "/" ("a%2Fb"): it is one path segment.
     bp.record_once(lambda state: _keep_encoded_slashes(state.app, f"{bp.name}."))
 
@@ -197,7 +195,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
     @bp.route("/<db>", methods=["GET", "HEAD"])
     @bp.route("/<db>/", methods=["GET", "HEAD"], endpoint="db_info_slash")  # PouchDB's info() asks here
     def db_info(db):
-        return couch_json(open_db(db).info())
+        return couch_json(wire.info(open_db(db).info()))
 
     @bp.put("/<db>")
     @bp.put("/<db>/", endpoint="db_create_slash")  # PouchDB's remote database creation asks here
@@ -220,7 +218,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
         database = open_db(db)
         body = document_body()
         result = database.put(body, _new_id(body))
-        return couch_json(result, 201)
+        return couch_json(wire.write_result(result), 201)
 
     @bp.post("/<db>/_ensure_full_commit")
     def ensure_full_commit(db):
@@ -242,7 +240,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
 
     @bp.post("/<db>/_revs_diff")
     def revs_diff(db):
-        return couch_json(open_db(db).revs_diff(json_body()))
+        return couch_json(wire.revs_diff(open_db(db).revs_diff(json_body())))
 
     @bp.post("/<db>/_bulk_docs")
     def bulk_docs(db):
@@ -251,7 +249,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
         new_edits = body.get("new_edits", True)
         if not isinstance(new_edits, bool):
             raise errors.BadRequest("new_edits must be a boolean")
-        return couch_json(database.bulk_docs(body["docs"], new_edits=new_edits), 201)
+        return couch_json(wire.bulk_docs(database.bulk_docs(body["docs"], new_edits=new_edits), new_edits), 201)
 
     @bp.post("/<db>/_bulk_get")
     def bulk_get(db):
@@ -261,24 +259,24 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
             raise errors.BadRequest("Missing JSON list of 'docs'.")
         results = database.bulk_get(body["docs"], revs=q_bool("revs"), attachments=q_bool("attachments"),
                                     latest=q_bool("latest"))
-        return couch_json({"results": results})
+        activity.docs_sent(db, len(body["docs"]))
+        return couch_json({"results": wire.bulk_get(results)})
 
     @bp.route("/<db>/_all_docs", methods=["GET", "POST"])
     def all_docs(db):
         database = open_db(db)
         query = _all_docs_query(json_body(required=False) if request.method == "POST" else None)
         update_seq_wanted = query.pop("update_seq")
-        total, offset, rows, update_seq = database.all_docs_page(**query)
-        result = {"total_rows": total, "offset": offset, "rows": rows}
-        if update_seq_wanted:
-            result["update_seq"] = update_seq if query["keys"] is None else None  # CouchDB's null
-        return couch_json(result)
+        page = database.all_docs(**query)
+        return couch_json(wire.all_docs(page, query["include_docs"], update_seq_wanted, query["keys"] is not None))
 
     # -- _local documents -----------------------------------------------------------------------
     @bp.get("/<db>/_local/<path:doc_id>")
     def local_get(db, doc_id):
         _local_only()
-        return couch_json(open_db(db).get_local(doc_id))
+        database = open_db(db)
+        activity.state(db, activity.CHECKPOINT_READ)  # found or not: a replication starts
+        return couch_json(database.get_local(doc_id))
 
     @bp.put("/<db>/_local/<path:doc_id>")
     def local_put(db, doc_id):
@@ -286,12 +284,14 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
         body = json_body()
         if isinstance(body, dict) and request.args.get("rev") and "_rev" not in body:
             body["_rev"] = request.args["rev"]
-        return couch_json(open_db(db).put_local(doc_id, body), 201)
+        result = wire.write_result(open_db(db).put_local(doc_id, body))
+        activity.state(db, activity.CHECKPOINT_WRITE)
+        return couch_json(result, 201)
 
     @bp.delete("/<db>/_local/<path:doc_id>")
     def local_delete(db, doc_id):
         _local_only()
-        return couch_json(open_db(db).delete_local(doc_id, request.args.get("rev")))
+        return couch_json(wire.write_result(open_db(db).delete_local(doc_id, request.args.get("rev"))))
 
     # -- documents ------------------------------------------------------------------------------
     @bp.route("/<db>/<doc_id>", methods=["GET", "HEAD"])
@@ -308,8 +308,10 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
             which = "all" if open_revs == "all" else q_json("open_revs")
             if which != "all" and not isinstance(which, list):
                 raise errors.BadRequest("open_revs must be 'all' or a JSON array of revs")
-            results = database.open_revs(doc_id, which, revs=q_bool("revs"), attachments=q_bool("attachments"),
-                                         latest=q_bool("latest"), atts_since=q_json("atts_since"))
+            results = wire.open_revs(database.open_revs(
+                doc_id, which, revs=q_bool("revs"), attachments=q_bool("attachments"), latest=q_bool("latest"),
+                atts_since=q_json("atts_since")))
+            activity.docs_sent(db, len(results))
             if "multipart/mixed" in request.headers.get("Accept", ""):
                 return _multipart_mixed(results)
             return couch_json(results)
@@ -319,6 +321,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
             attachments=q_bool("attachments"), atts_since=q_json("atts_since"), latest=q_bool("latest"),
             local_seq=q_bool("local_seq"),
         )
+        activity.docs_sent(db, 1)
         return couch_json(doc, headers={"ETag": f'"{doc["_rev"]}"'})
 
     @bp.put("/<db>/<doc_id>")
@@ -330,7 +333,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
         database = open_db(db)
         rev = request.args.get("rev") or _if_match()
         result = database.put(document_body(), doc_id, new_edits=q_bool("new_edits", True), rev=rev)
-        return couch_json(result, 201, headers={"ETag": f'"{result["rev"]}"'})
+        return couch_json(wire.write_result(result), 201, headers={"ETag": f'"{result.rev}"'})
 
     @bp.delete("/<db>/<doc_id>")
     @bp.delete("/<db>/_design/<path:design>", endpoint="design_delete")
@@ -339,7 +342,7 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
         if doc_id == "_local" or doc_id.startswith("_local/"):  # "_local", or "_local%2Fname"
             return local_delete(db, _local_name(doc_id))
         result = open_db(db).delete(doc_id, request.args.get("rev") or _if_match())
-        return couch_json(result)
+        return couch_json(wire.write_result(result))
 
     @bp.route("/<db>/<doc_id>/<path:name>", methods=["GET", "HEAD"])
     def attachment_get(db, doc_id, name):
@@ -356,11 +359,12 @@ def make_blueprint(store: Store, get_access: Callable[[str | None], Access]) -> 
             doc_id, name, request.args.get("rev") or _if_match(),
             request.content_type or "application/octet-stream", request.get_data(),
         )
-        return couch_json(result, 201)
+        return couch_json(wire.write_result(result), 201)
 
     @bp.delete("/<db>/<doc_id>/<path:name>")
     def attachment_delete(db, doc_id, name):
-        return couch_json(open_db(db).delete_attachment(doc_id, name, request.args.get("rev") or _if_match()))
+        result = open_db(db).delete_attachment(doc_id, name, request.args.get("rev") or _if_match())
+        return couch_json(wire.write_result(result))
 
     return bp
 
@@ -609,34 +613,36 @@ def _changes_options(body) -> ChangesOptions:
 FEED_CHUNK = 64 * 1024  # characters of feed held before a write
 
 
-def _stream_changes(events, options: ChangesOptions) -> Response:
+def _stream_changes(events: Iterator[ChangeEvent], options: ChangesOptions) -> Response:
     # Options were validated before this point, so errors still get a proper status; the opening
     # bytes go out at once so that clients see the response start before any heartbeat is due.
     return Response(_buffered(_feed_lines(events, options)), mimetype="application/json",
                     headers={"Cache-Control": "must-revalidate"})
 
 
-def _feed_lines(events, options: ChangesOptions):
+def _feed_lines(events: Iterator[ChangeEvent], options: ChangesOptions):
     """The feed's text, piece by piece; None where everything so far must reach the client now
     (the feed is about to wait, or a heartbeat). Continuous: a JSON object per line; otherwise one
     JSON document whose "results" array grows as changes come."""
     continuous = options.feed in ("continuous", "eventsource")
+    include_docs = options.include_docs
     if not continuous:
         yield '{"results":[\n'
         yield None
     sep = ""
     for event in events:
-        if event[0] == "change":
-            yield jsonio.dumpt(event[1]) + "\n" if continuous else sep + jsonio.dumpt(event[1])
+        if isinstance(event, Change):
+            line = jsonio.dumpt(wire.change(event, include_docs))
+            yield line + "\n" if continuous else sep + line
             sep = ",\n"
-        elif event[0] in ("heartbeat", "idle"):
-            if event[0] == "heartbeat":
+        elif isinstance(event, (Heartbeat, Idle)):
+            if isinstance(event, Heartbeat):
                 yield "\n"
             yield None
         elif continuous:
-            yield json.dumps({"last_seq": event[1], "pending": event[2]}) + "\n"
+            yield json.dumps({"last_seq": event.seq, "pending": event.pending}) + "\n"
         else:
-            yield '\n],\n"last_seq":%s,"pending":%d}\n' % (json.dumps(event[1]), event[2])
+            yield '\n],\n"last_seq":%s,"pending":%d}\n' % (json.dumps(event.seq), event.pending)
 
 
 def _buffered(pieces):

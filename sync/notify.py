@@ -15,13 +15,14 @@ wake the feeds of all. Once bound to the store's engine (`Store` does that), the
   reconnects on failure (with back-off) and, once back, wakes every feed so nothing missed while it
   was down stays unseen.
 - SQLite: no server to talk through, so one poller thread per process reads every database's
-  `update_seq` (one tiny query) every `PAICHA_CHANGES_POLL_S` seconds while some feed is waiting, and
-  wakes the feeds of databases that moved. Writes in this process wake their feeds at once.
+  `update_seq` (one tiny query) every `poll_seconds` (1 s) while some feed is waiting, and wakes the
+  feeds of databases that moved. Writes in this process wake their feeds at once.
 
 Threads and connections are started lazily in the process that uses them (after gunicorn forks).
 Feeds also re-check the store themselves every `recheck_seconds()` as a safety net (a lost
-notification costs at most that much delay): `PAICHA_CHANGES_RECHECK_S` if set, else 30 s while the
+notification costs at most that much delay): the `recheck_seconds` given, else 30 s while the
 cross-process transport is healthy and 1 s when there is none or it is down (listener disconnected).
+The application passes these (and `pg_notify=False` to do without LISTEN/NOTIFY) from its settings.
 """
 from __future__ import annotations
 
@@ -33,27 +34,28 @@ import time
 import uuid
 import weakref
 
+import sqlalchemy as sa
+
+from .tables import databases
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "paicha_sync_changes"
 DEGRADED_RECHECK_SECONDS = 1.0
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
+HEALTHY_RECHECK_SECONDS = 30.0
+POLL_SECONDS = 1.0
 
 
 class ChangeNotifier:
-    def __init__(self, recheck_seconds: float | None = None, poll_seconds: float | None = None) -> None:
+    def __init__(self, recheck_seconds: float | None = None, poll_seconds: float | None = None,
+                 pg_notify: bool = True) -> None:
         self._cond = threading.Condition()
         self._versions: dict[str, int] = {}
         self._epoch = 0  # bumped to wake every waiter (a transport came back after a gap)
         self._waiting = 0
         self._recheck = recheck_seconds
-        self._poll = poll_seconds
+        self._poll = POLL_SECONDS if poll_seconds is None else poll_seconds
+        self._pg_notify = pg_notify
         self._transport: _Transport | None = None
         after_fork_in_child(self, ChangeNotifier._reset_after_fork)
 
@@ -69,22 +71,19 @@ class ChangeNotifier:
         if self._transport is not None:
             return
         name = engine.dialect.name
-        if name == "postgresql" and os.environ.get("PAICHA_PG_NOTIFY", "1") != "0":
+        if name == "postgresql" and self._pg_notify:
             url = engine.url.set(drivername="postgresql")
             self._transport = _PostgresChannel(self, url.render_as_string(hide_password=False))
         elif name == "sqlite" and _file_backed(engine):
-            poll = self._poll if self._poll is not None else _env_float("PAICHA_CHANGES_POLL_S", 1.0)
-            self._transport = _SqlitePoller(self, engine, poll)
+            self._transport = _SqlitePoller(self, engine, self._poll)
 
     def recheck_seconds(self) -> float:
         """How often a waiting feed re-reads the store itself (safety net)."""
         if self._recheck is not None:
-            return self._recheck
-        if os.environ.get("PAICHA_CHANGES_RECHECK_S"):
-            return _env_float("PAICHA_CHANGES_RECHECK_S", 30.0)  # set explicitly: always that
+            return self._recheck  # set explicitly: always that
         if self._transport is None or not self._transport.healthy():
             return DEGRADED_RECHECK_SECONDS
-        return 30.0
+        return HEALTHY_RECHECK_SECONDS
 
     # -- the feeds' side ----------------------------------------------------------------------------
     def version(self, db_name: str) -> int:
@@ -294,10 +293,6 @@ class _SqlitePoller(_Transport):
                 threading.Thread(target=self._poll_forever, name="paicha-sqlite-poll", daemon=True).start()
 
     def _poll_forever(self) -> None:
-        import sqlalchemy as sa
-
-        from .tables import databases
-
         pid = os.getpid()
         seen: dict[str, int] | None = None
         while self._pid == pid:

@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from . import errors
 from .access import PLAIN, Access, DbRules
+from .database import Database
 from .notify import ChangeNotifier, after_fork_in_child
 from .precompiled import read_plan
 from .tables import databases, metadata, server_meta
@@ -61,7 +62,7 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
 class _WriteTurn:
     """SQLite takes one writer at a time, and a writer that finds the lock taken polls for it,
     sleeping up to 100 ms between tries (its busy handler): under a burst of writers the unlucky
-    ones sleep through many turns (row 4 of bench/README.md: checkpoint writes of ~1 ms waiting
+    ones sleep through many turns (bench/README.md measured checkpoint writes of ~1 ms waiting
     seconds). The writers of one process queue here instead and each is woken as the last one
     commits; between processes SQLite's own lock still decides. Reentrant, so that a nested
     write waits on SQLite, as it always did, rather than on itself."""
@@ -300,9 +301,7 @@ class Store:
                 return conn.execute(stmt, params).first()
         return found
 
-    def open(self, name: str, access: Access):
-        from .database import Database
-
+    def open(self, name: str, access: Access) -> Database:
         if not DB_NAME.fullmatch(name):  # no database has such a name (nor could PostgreSQL compare a NUL)
             raise errors.DatabaseNotFound()
         row = self.read_row(_DATABASE_ID, {"name": name})

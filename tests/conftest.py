@@ -39,6 +39,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: end-to-end test with the server as a subprocess and "
                                        "PouchDB (Node) as the phone")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "demo: the module's `app` (tests/integration) has the demo district")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -116,7 +117,7 @@ def server_factory(request, store_kind, stores):
 
 @pytest.fixture(scope="module")
 def admin(server) -> Couch:
-    return Couch(server.url, server.core.auth)
+    return Couch(server.url, server.auth)
 
 
 # -- databases ---------------------------------------------------------------------------------------
@@ -162,12 +163,17 @@ def new_db(server, db_factory) -> DbURL:
 @pytest.fixture
 def device_factory(tmp_path):
     """make(name="phone", auth=<admin's>) -> Device with its own directory (a PouchDB leveldb).
-    auth=False: replicate without credentials."""
+    auth=False: replicate without credentials. Every phone is switched off after the test."""
     counter = iter(range(1000))
+    made: list[Device] = []
 
     def make(name: str = "phone", auth: dict | bool | None = None) -> Device:
         if auth is None:
             auth = {"username": ServerClass.admin_user, "password": ADMIN_PASSWORD}
-        return Device(tmp_path / f"device-{next(counter)}-{name}", auth=auth or None, name=name)
+        device = Device(tmp_path / f"device-{next(counter)}-{name}", auth=auth or None, name=name)
+        made.append(device)
+        return device
 
-    return make
+    yield make
+    for device in made:
+        device.switch_off(kill=True)

@@ -6,16 +6,16 @@ import re
 import sqlalchemy as sa
 from flask import current_app, request
 
-from server.services import tokens
+from schemas.errors import PaichaError
+from server.services import devices, tokens
 from server.core.access import DEVICE_HEADER
-from server.core.db import db
+from server.core.db import reading
 from server.core.models import Account, Area
 
-from mobile_api import devices
 from mobile_api.api import bp, checked, ok
 from mobile_api.context import json_body, principal, text_param, token_record
 from mobile_api.openapi import operation, param, response_schema
-from mobile_api.problems import ApiProblem, language
+from mobile_api.problems import language
 from mobile_api.resources.session import DEVICE_ID, PRINTABLE, _iso
 
 REGISTER = {"type": "object", "properties": {"device_id": DEVICE_ID,
@@ -90,9 +90,11 @@ def sync_url() -> str:
            ok={200: "Me"})
 def me():
     who = principal()
-    account = db.session.get(Account, who.account_id)
-    areas = db.session.execute(sa.select(Area).where(Area.code.startswith(who.scope)).order_by(Area.code)).scalars().all()
-    parents = [a for a in (db.session.get(Area, who.scope[:n]) for n in (6, 9) if n < len(who.scope)) if a]
+    with reading() as session:
+        account = session.get(Account, who.account_id)
+        areas = session.execute(sa.select(Area).where(Area.code.startswith(who.scope))
+                                .order_by(Area.code)).scalars().all()
+        parents = [a for a in (session.get(Area, who.scope[:n]) for n in (6, 9) if n < len(who.scope)) if a]
     own = next((a for a in areas if a.code == who.scope), None)
     record = token_record()
     url = sync_url()
@@ -105,7 +107,6 @@ def me():
                  "hint": HINT[language()].format(url=url)},
         "token": {"device_id": record.device_id, "expires_at": _iso(record.expires_at)} if record else None,
     }
-    db.session.rollback()
     return ok(body)
 
 
@@ -115,11 +116,10 @@ def _account_for(who) -> tuple[int, str]:
     if name is None or name == who.name:
         return who.account_id, who.name
     if not who.is_admin:
-        raise ApiProblem("forbidden")
+        raise PaichaError("forbidden")
     account = devices.account_named(name)
-    db.session.rollback()
     if account is None:
-        raise ApiProblem("invalid_parameter", name="account", reason="no such account")
+        raise PaichaError("invalid_parameter", name="account", reason="no such account")
     return account.id, account.name
 
 
@@ -129,7 +129,7 @@ def _account_for(who) -> tuple[int, str]:
 def list_devices():
     who = principal()
     account_id, name = _account_for(who)
-    return ok({"account": name, "items": devices.listing(account_id)})
+    return ok({"account": name, "items": [_device(d) for d in devices.listing(account_id)]})
 
 
 @bp.post("/devices")
@@ -139,8 +139,16 @@ def register_device():
     who = principal()
     body = checked(json_body(), REGISTER)
     created = devices.register(who.account_id, body["device_id"], body.get("label"))
-    entry = next(d for d in devices.listing(who.account_id) if d["device_id"] == body["device_id"])
-    return ok(entry, 201 if created else 200)
+    entry = next(d for d in devices.listing(who.account_id) if d.device_id == body["device_id"])
+    return ok(_device(entry), 201 if created else 200)
+
+
+def _device(device: devices.DeviceSummary) -> dict:
+    def moment(value):
+        return None if value is None else _iso(value)
+
+    return {"device_id": device.device_id, "label": device.label, "first_seen_at": moment(device.first_seen_at),
+            "last_sync_at": moment(device.last_sync_at), "active_tokens": device.active_tokens}
 
 
 @bp.delete("/devices/<device_id>/tokens")
@@ -150,7 +158,7 @@ def revoke_device(device_id: str):
     who = principal()
     account_id, name = _account_for(who)
     if not _DEVICE_ID.match(device_id):
-        raise ApiProblem("invalid_parameter", name="device_id", reason="not a device id")
+        raise PaichaError("invalid_parameter", name="device_id", reason="not a device id")
     if not devices.known(account_id, device_id):
-        raise ApiProblem("device_not_found", account=name, device_id=device_id)
+        raise PaichaError("device_not_found", account=name, device_id=device_id)
     return ok({"revoked": tokens.revoke_device(account_id, device_id), "device_id": device_id, "account": name})

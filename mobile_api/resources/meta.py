@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from schemas.errors import PaichaError
+
 from mobile_api.api import bp, ok
 from mobile_api.openapi import build, operation, response_schema
-from mobile_api.problems import ApiProblem, catalogue, language
+from mobile_api.problems import catalogue, language
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
@@ -51,6 +53,6 @@ def unknown(anything: str):
         if endpoint != request.endpoint:
             allowed.append(method)
     if allowed:
-        raise ApiProblem("method_not_allowed", path=request.path, method=request.method,
-                         headers={"Allow": ", ".join(allowed)})
-    raise ApiProblem("not_found", path=request.path)
+        raise PaichaError("method_not_allowed", path=request.path, method=request.method,
+                          headers={"Allow": ", ".join(allowed)})
+    raise PaichaError("not_found", path=request.path)

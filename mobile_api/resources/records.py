@@ -6,15 +6,17 @@ import re
 from flask import Response, current_app, request
 
 import schemas
+from schemas.errors import PaichaError
 from sync import errors
 
 from mobile_api import queries
+from server.core.access import domain_database
 from server.services import records
+from server.services.collections import Collection, fill
 from mobile_api.api import bp, invalid, ok
-from mobile_api.context import area_filter, cursor, domain, encode_cursor, json_body, limit, now, principal
+from mobile_api.context import area_filter, cursor, encode_cursor, json_body, limit, now, principal
 from mobile_api.openapi import PHOTO_TYPES, operation, param, response_schema
-from mobile_api.payloads import COLLECTIONS, DOC_ID_SCHEMA, Collection, fill, request_problems, valid_doc_id
-from mobile_api.problems import ApiProblem
+from mobile_api.payloads import COLLECTIONS, DOC_ID_SCHEMA, request_problems, valid_doc_id
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 PAGE_PARAMS = (
@@ -71,7 +73,7 @@ def present(doc: dict) -> dict:
 
 def _doc_id(value: str) -> str:
     if not valid_doc_id(value):
-        raise ApiProblem("invalid_parameter", name="id", reason="not a record id")
+        raise PaichaError("invalid_parameter", name="id", reason="not a record id")
     return value
 
 
@@ -92,7 +94,7 @@ def _routes(collection: Collection) -> None:
     def list_view():
         who = principal()
         area, size, after = area_filter(who), limit(), cursor()
-        found = queries.page(domain(who), collection.doc_type, limit=size, after=after, area=area)
+        found = queries.page(domain_database(who), collection.doc_type, limit=size, after=after, area=area)
         return ok({"items": [present(d) for d in found.items], "next_cursor": encode_cursor(found.next_after)})
 
     @operation(summary=f"Create a {noun} (idempotent: same id and content -> same answer)", tag=name,
@@ -104,13 +106,13 @@ def _routes(collection: Collection) -> None:
         who = principal()
         body = json_body()
         _validated(collection, body, "create", who)
-        outcome = records.create(domain(who), collection, body, user=who.name, now=now())
+        outcome = records.create(domain_database(who), collection, body, user=who.name, now=now())
         return ok(present(outcome.doc), 201 if outcome.created else 200)
 
     @operation(summary=f"One {noun}", tag=name, ok={200: "Record"}, problems=(404,), path={"doc_id": DOC_ID_SCHEMA})
     def get_view(doc_id: str):
         who = principal()
-        return ok(present(records.read(domain(who), collection, _doc_id(doc_id))))
+        return ok(present(records.read(domain_database(who), collection, _doc_id(doc_id))))
 
     @operation(summary=f"Replace a {noun}'s fields (send the rev you read)", tag=name, body=f"{title}Update",
                ok={200: "Record"}, problems=(403, 404, 409, 413, 415, 422), path={"doc_id": DOC_ID_SCHEMA},
@@ -120,7 +122,7 @@ def _routes(collection: Collection) -> None:
     def update_view(doc_id: str):
         who = principal()
         body = json_body()
-        database = domain(who)
+        database = domain_database(who)
         current = records.read(database, collection, _doc_id(doc_id))
         _validated(collection, body, "update", who, base=current)
         outcome = records.update(database, collection, doc_id, body, user=who.name, now=now())
@@ -138,12 +140,12 @@ def _routes(collection: Collection) -> None:
         who = principal()
         _doc_id(doc_id)
         if not _ATTACHMENT_NAME.match(name) or name in (".", "..") or len(name) > ATTACHMENT_NAME["maxLength"]:
-            raise ApiProblem("invalid_parameter", name="name", reason="not an attachment name")
+            raise PaichaError("invalid_parameter", name="name", reason="not an attachment name")
         rev = request.args.get("rev")
         if rev is not None and not re.match(REV_PARAM["schema"]["pattern"], rev):
-            raise ApiProblem("invalid_parameter", name="rev", reason="not a rev")
+            raise PaichaError("invalid_parameter", name="rev", reason="not a rev")
         content_type, data = _photo()
-        outcome = records.attach(domain(who), collection, doc_id, name, content_type, data, rev=rev,
+        outcome = records.attach(domain_database(who), collection, doc_id, name, content_type, data, rev=rev,
                                  user=who.name, now=now())
         return ok(present(outcome.doc), 201 if outcome.created else 200)
 
@@ -151,12 +153,12 @@ def _routes(collection: Collection) -> None:
                path={"doc_id": DOC_ID_SCHEMA, "name": ATTACHMENT_NAME})
     def download_view(doc_id: str, name: str):
         who = principal()
-        database = domain(who)
+        database = domain_database(who)
         records.read(database, collection, _doc_id(doc_id))
         try:
             stub, data = database.get_attachment(doc_id, name)
         except errors.NotFound:
-            raise ApiProblem("attachment_not_found", id=doc_id, name=name) from None
+            raise PaichaError("attachment_not_found", id=doc_id, name=name) from None
         return Response(data, mimetype=stub.get("content_type") or "application/octet-stream",
                         headers={"ETag": f'"{stub.get("digest", "")}"'})
 
@@ -171,16 +173,16 @@ def _routes(collection: Collection) -> None:
 def _photo() -> tuple[str, bytes]:
     content_type = request.mimetype
     if content_type not in PHOTO_TYPES:
-        raise ApiProblem("attachment_type_not_allowed", allowed=", ".join(PHOTO_TYPES),
+        raise PaichaError("attachment_type_not_allowed", allowed=", ".join(PHOTO_TYPES),
                          content_type=content_type or None)
     limit_bytes = int(current_app.config.get("PAICHA_API_MAX_ATTACHMENT_BYTES", MAX_ATTACHMENT_BYTES))
     if request.content_length is not None and request.content_length > limit_bytes:
-        raise ApiProblem("attachment_too_large", limit=limit_bytes)
+        raise PaichaError("attachment_too_large", limit=limit_bytes)
     data = request.stream.read(limit_bytes + 1)
     if len(data) > limit_bytes:
-        raise ApiProblem("attachment_too_large", limit=limit_bytes)
+        raise PaichaError("attachment_too_large", limit=limit_bytes)
     if not _MAGIC[content_type](data):
-        raise ApiProblem("attachment_content_mismatch", content_type=content_type)
+        raise PaichaError("attachment_content_mismatch", content_type=content_type)
     return content_type, data
 
 

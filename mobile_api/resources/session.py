@@ -6,18 +6,17 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 
-from server.services import tokens
+from schemas.errors import PaichaError
+from server.services import devices, tokens
 from server.core.auth import COOKIE, TooManyAttempts, check_credentials, end_session
-from server.interfaces.couchdb import get_store
-from server.core.db import db
-from server.core.models import Account, utcnow
+from server.core.db import reading, writing
+from server.core import clock
+from server.core.models import Account
 from sync import errors
 
-from mobile_api import devices
 from mobile_api.api import bp, checked, ok
 from mobile_api.context import bearer, json_body, principal, token_record
 from mobile_api.openapi import operation, response_schema
-from mobile_api.problems import ApiProblem
 
 PRINTABLE = "^[^\\x00-\\x1f\\x7f]*$"
 DEVICE_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$",
@@ -81,7 +80,7 @@ def _revoked_schema():
 
 def _seconds_left(moment: dt.datetime) -> int:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    return max(0, int((aware - utcnow()).total_seconds()))
+    return max(0, int((aware - clock.now()).total_seconds()))
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -90,8 +89,8 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def _locked_for(name: str) -> int | None:
-    locked = db.session.execute(sa.select(Account.locked_until).where(Account.name == name)).scalar()
-    db.session.rollback()
+    with reading() as session:
+        locked = session.execute(sa.select(Account.locked_until).where(Account.name == name)).scalar()
     return _seconds_left(locked) if locked is not None else None
 
 
@@ -111,13 +110,13 @@ def login():
         who = check_credentials(body["name"], body["password"])
     except TooManyAttempts:
         wait = _locked_for(body["name"])
-        raise ApiProblem("too_many_attempts", headers={"Retry-After": str(wait or 1)}) from None
+        raise PaichaError("too_many_attempts", headers={"Retry-After": str(wait or 1)}) from None
     except errors.Unauthorized:
-        raise ApiProblem("invalid_credentials") from None
+        raise PaichaError("invalid_credentials") from None
     device_id = body["device_id"]
     family = tokens.new_family()  # every token descended from this login
     # One write transaction: the device and both tokens are stored together, or none of them.
-    with get_store().writing() as conn:
+    with writing() as conn:
         devices.register(who.account_id, device_id, body.get("device_label"), conn=conn)
         access, expires = tokens.issue(who.account_id, device_id, "access",
                                        _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL), conn=conn,
@@ -144,9 +143,9 @@ def refresh():
     try:
         rotated = tokens.rotate(body["refresh_token"], _ttl("PAICHA_API_ACCESS_SECONDS", tokens.ACCESS_TTL))
     except tokens.RefreshReused as reused:
-        raise ApiProblem("invalid_token", reason="refresh_token_reused", revoked=reused.revoked) from None
+        raise PaichaError("invalid_token", reason="refresh_token_reused", revoked=reused.revoked) from None
     if rotated is None:
-        raise ApiProblem("invalid_token")
+        raise PaichaError("invalid_token")
     account = rotated.account
     return ok({"access_token": rotated.access, "token_type": "Bearer", "expires_at": _iso(rotated.access_expires),
                "expires_in": _seconds_left(rotated.access_expires), "refresh_token": rotated.refresh,

@@ -4,17 +4,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
+from schemas.errors import PaichaError
+from server.core.access import domain_database
 from server.services.calendar.periods import local_date
-from server.core.db import db
+from server.core.db import reading
 from server.core.models import Area
 from sync import errors
 
 from mobile_api import queries, tasks
 from mobile_api.api import bp, ok
-from mobile_api.context import area_filter, cursor, domain, encode_cursor, limit, now, principal, text_param
+from mobile_api.context import area_filter, cursor, encode_cursor, limit, now, principal, text_param
 from mobile_api.openapi import operation, param, response_schema
 from mobile_api.payloads import DOC_ID_SCHEMA, valid_doc_id
-from mobile_api.problems import ApiProblem
 from mobile_api.resources.records import PAGE_PARAMS, present
 from mobile_api.resources.session import PRINTABLE
 
@@ -59,9 +60,8 @@ def _names(codes) -> dict[str, str]:
     codes = sorted(set(c for c in codes if isinstance(c, str)))
     if not codes:
         return {}
-    names = dict(db.session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
-    db.session.rollback()
-    return names
+    with reading() as session:
+        return dict(session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
 
 
 @bp.get("/tasks")
@@ -71,7 +71,7 @@ def _names(codes) -> dict[str, str]:
                        "round is still unreported. `own` marks rounds of my own area.")
 def list_tasks():
     who = principal()
-    database = domain(who)
+    database = domain_database(who)
     moment = now()
     days = int(current_app.config.get("PAICHA_API_TASKS_LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS))
     rounds = tasks.open_rounds(database, moment, days)
@@ -108,7 +108,7 @@ def list_households():
     who = principal()
     area, size, after, query = area_filter(who), limit(), cursor(), _search_words()
     keep = queries.household_matches(query) if query else (lambda doc: True)
-    found = queries.page(domain(who), "household", limit=size, after=after, area=area,
+    found = queries.page(domain_database(who), "household", limit=size, after=after, area=area,
                          text=_sql_word(query) if query else None, keep=keep)
     return ok({"items": [present(d) for d in found.items], "next_cursor": encode_cursor(found.next_after)})
 
@@ -119,11 +119,11 @@ def list_households():
 def get_household(household_id: str):
     who = principal()
     if not valid_doc_id(household_id):
-        raise ApiProblem("invalid_parameter", name="household_id", reason="not a record id")
+        raise PaichaError("invalid_parameter", name="household_id", reason="not a record id")
     try:
-        doc = domain(who).get(household_id)
+        doc = domain_database(who).get(household_id)
     except errors.NotFound:
-        raise ApiProblem("record_not_found", id=household_id) from None
+        raise PaichaError("record_not_found", id=household_id) from None
     if doc.get("type") != "household":
-        raise ApiProblem("record_not_found", id=household_id)
+        raise PaichaError("record_not_found", id=household_id)
     return ok(present(doc))

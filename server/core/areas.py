@@ -1,7 +1,8 @@
-"""Areas (district / township / village with statistical division codes) and their import.
+"""The area registry: the districts, townships and villages the store knows (table `areas`), their
+import, and the look-ups everyone makes in it.
 
-A code's length gives its level (6 district, 9 township, 12 village) and its parent is the code's
-prefix, so an import only needs code and name; a given level or parent must agree with the code.
+What a code itself says (its level, its parent, which areas are inside it) is `schemas.areas.AreaCode`,
+so an import only needs code and name; a given level or parent must agree with the code.
 """
 from __future__ import annotations
 
@@ -9,32 +10,37 @@ import csv
 import io
 import json
 
+from typing import Iterable
+
 import sqlalchemy as sa
 
-from server.core.db import db
-from server.core.models import LEVELS, Area
+from schemas.areas import AreaCode, is_area_code, parent_of
+
+from server.core.db import reading, writing
+from server.core.models import Area
+
+__all__ = ["AreaCode", "AreaError", "parent_of", "check_area", "parse_file", "import_areas", "children", "within",
+           "names", "by_level", "under"]
+
+LOOKUP_CHUNK = 500
 
 
 class AreaError(ValueError):
     pass
 
 
-def parent_of(code: str) -> str | None:
-    return {12: code[:9], 9: code[:6]}.get(len(code))
-
-
 def check_area(code, name, level=None, parent=None) -> dict:
-    if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) not in LEVELS:
+    if not is_area_code(code):
         raise AreaError(f"area code {code!r} is not a 6, 9 or 12-digit statistical division code")
+    area = AreaCode(code)
     if not isinstance(name, str) or not name.strip():
         raise AreaError(f"area {code}: a name is required")
-    expected_level = LEVELS[len(code)]
-    if level not in (None, "", expected_level):
-        raise AreaError(f"area {code}: level {level!r} does not match its code ({expected_level})")
-    expected_parent = parent_of(code)
+    if level not in (None, "", area.level):
+        raise AreaError(f"area {code}: level {level!r} does not match its code ({area.level})")
+    expected_parent = area.parent.code if area.parent else None
     if parent not in (None, "") and parent != expected_parent:
         raise AreaError(f"area {code}: parent {parent!r} does not match its code ({expected_parent})")
-    return {"code": code, "name": name.strip(), "level": expected_level, "parent_code": expected_parent}
+    return {"code": area.code, "name": name.strip(), "level": area.level, "parent_code": expected_parent}
 
 
 def parse_file(text: str, fmt: str) -> list[dict]:
@@ -53,31 +59,72 @@ def parse_file(text: str, fmt: str) -> list[dict]:
 
 def import_areas(rows: list[dict]) -> tuple[int, int]:
     """Insert or rename areas; parents must exist in the store or in the same import."""
-    known = set(db.session.execute(sa.select(Area.code)).scalars())
-    incoming = {r["code"] for r in rows}
-    for r in rows:
-        if r["parent_code"] and r["parent_code"] not in known | incoming:
-            raise AreaError(f"area {r['code']}: parent {r['parent_code']} is neither known nor in this import")
-    created = updated = 0
-    for r in sorted(rows, key=lambda r: len(r["code"])):
-        existing = db.session.get(Area, r["code"])
-        if existing is None:
-            db.session.add(Area(**r))
-            created += 1
-        elif existing.name != r["name"]:
-            existing.name = r["name"]
-            updated += 1
-        db.session.flush()
-    db.session.commit()
+    with writing() as session:
+        known = set(session.execute(sa.select(Area.code)).scalars())
+        incoming = {r["code"] for r in rows}
+        for r in rows:
+            if r["parent_code"] and r["parent_code"] not in known | incoming:
+                raise AreaError(f"area {r['code']}: parent {r['parent_code']} is neither known nor in this import")
+        created = updated = 0
+        for r in sorted(rows, key=lambda r: len(r["code"])):
+            existing = session.get(Area, r["code"])
+            if existing is None:
+                session.add(Area(**r))
+                created += 1
+            elif existing.name != r["name"]:
+                existing.name = r["name"]
+                updated += 1
+            session.flush()
     return created, updated
 
 
 def children(code: str) -> list[Area]:
-    return list(db.session.execute(sa.select(Area).where(Area.parent_code == code).order_by(Area.code)).scalars())
+    with reading() as session:
+        return list(session.execute(sa.select(Area).where(Area.parent_code == code).order_by(Area.code)).scalars())
 
 
 def within(prefix: str, level: str | None = None) -> list[Area]:
     stmt = sa.select(Area).where(Area.code.startswith(prefix)).order_by(Area.code)
     if level:
         stmt = stmt.where(Area.level == level)
-    return list(db.session.execute(stmt).scalars())
+    with reading() as session:
+        return list(session.execute(stmt).scalars())
+
+
+# -- look-ups on a connection (the calendar, the ledger and the geo checks read areas in their own
+# transactions) --------------------------------------------------------------------------------------
+
+_areas = Area.__table__
+
+
+def names(conn: sa.Connection, codes: Iterable[str]) -> dict[str, str]:
+    """{code: name} of the known areas among `codes`."""
+    codes = sorted(set(codes))
+    out: dict[str, str] = {}
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        out.update(conn.execute(sa.select(_areas.c.code, _areas.c.name).where(
+            _areas.c.code.in_(codes[start:start + LOOKUP_CHUNK]))).all())
+    return out
+
+
+def by_level(conn: sa.Connection, prefix: str = "") -> dict[str, list[str]]:
+    """{level: [code, ...]} of the known areas under `prefix`, codes in order."""
+    out: dict[str, list[str]] = {}
+    stmt = sa.select(_areas.c.code, _areas.c.level).order_by(_areas.c.code)
+    if prefix:
+        stmt = stmt.where(_areas.c.code.startswith(prefix))
+    for code, level in conn.execute(stmt):
+        out.setdefault(level, []).append(code)
+    return out
+
+
+def under(conn: sa.Connection, prefix: str, level: str | None = None,
+          limit: int | None = None) -> list[tuple[str, str, str]]:
+    """(code, name, level) of the known areas under `prefix` (itself included), in code order."""
+    stmt = sa.select(_areas.c.code, _areas.c.name, _areas.c.level).where(
+        _areas.c.code.startswith(prefix)).order_by(_areas.c.code)
+    if level:
+        stmt = stmt.where(_areas.c.level == level)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [tuple(row) for row in conn.execute(stmt)]

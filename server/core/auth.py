@@ -12,34 +12,28 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from sync import errors
-from sync.http import couch_json, error_response
+from sync.errors import SessionEnded, TooManyAttempts  # noqa: F401  (the catalogue's; the interfaces catch them)
 from sync.jsonio import is_unicode
 
-from server.core.models import Account, AuthSession, as_utc, utcnow
+from server.core.db import writing
+from server.core import clock
+from server.core.models import Account, AuthSession, as_utc
 from server.core.passwords import verify_password
+from server.core.store import get_store
 
 log = logging.getLogger(__name__)
 COOKIE = "AuthSession"
 FREE_FAILURES = 5
 MAX_LOCK_SECONDS = 15 * 60
-
-
-class TooManyAttempts(errors.CouchError):
-    status = 429
-    error = "too_many_requests"
-    default_reason = "Too many failed logins. Try again later."
-
-
-class SessionEnded(errors.Unauthorized):
-    default_reason = "Your session has ended (logged out, or the password was changed). Log in again."
 
 
 @dataclass(frozen=True)
@@ -70,9 +64,9 @@ def start_session(principal: Principal) -> str:
     session id, signed (clients treat the cookie as opaque, as CouchDB's). Only the id's hash is
     stored. The account's expired sessions are cleared in the same transaction."""
     session_id = secrets.token_urlsafe(32)
-    now = utcnow()
+    now = clock.now()
     lifetime = dt.timedelta(seconds=current_app.config["PAICHA_SESSION_SECONDS"])
-    with current_app.extensions["paicha_store"].writing() as conn:
+    with writing() as conn:
         conn.execute(sa.delete(_sessions).where(_sessions.c.account_id == principal.account_id,
                                                 _sessions.c.expires_at <= now))
         conn.execute(_sessions.insert(), dict(account_id=principal.account_id, session_hash=_session_key(session_id),
@@ -97,8 +91,8 @@ def end_session(account_id: int | None = None) -> bool:
     condition = [_sessions.c.session_hash == key, _sessions.c.revoked_at.is_(None)]
     if account_id is not None:
         condition.append(_sessions.c.account_id == account_id)
-    with current_app.extensions["paicha_store"].writing() as conn:
-        ended = conn.execute(sa.update(_sessions).where(*condition).values(revoked_at=utcnow())).rowcount
+    with writing() as conn:
+        ended = conn.execute(sa.update(_sessions).where(*condition).values(revoked_at=clock.now())).rowcount
     return ended > 0
 
 
@@ -107,7 +101,7 @@ def end_all_sessions(conn, account_id: int) -> int:
     session, inside its transaction."""
     return conn.execute(sa.update(_sessions).where(_sessions.c.account_id == account_id,
                                                    _sessions.c.revoked_at.is_(None))
-                        .values(revoked_at=utcnow())).rowcount
+                        .values(revoked_at=clock.now())).rowcount
 
 
 def _principal(account) -> Principal:
@@ -124,7 +118,7 @@ def _account_row(name: str):
     writers would wait on it)."""
     if not _could_be_a_name(name):
         return None  # no account has it, and PostgreSQL could not even compare a NUL
-    return current_app.extensions["paicha_store"].read_row(_ACCOUNT_BY_NAME, {"name": name})
+    return get_store().read_row(_ACCOUNT_BY_NAME, {"name": name})
 
 
 def _could_be_a_name(name) -> bool:
@@ -134,10 +128,17 @@ def _could_be_a_name(name) -> bool:
             and is_unicode(name))
 
 
+def principal_named(name: str) -> Principal | None:
+    """The principal of the active account `name`, or None: for work the server does on an
+    account's behalf (an import, the demo data, an administrator's decision from the CLI)."""
+    account = _account_row(name)
+    return _principal(account) if account is not None and account.active else None
+
+
 def check_credentials(name: str, password: str) -> Principal:
     """Verify a name and password, applying the lockout; raises Unauthorized or TooManyAttempts."""
     account = _account_row(name)
-    now = utcnow()
+    now = clock.now()
     if account is not None and account.locked_until is not None:
         locked_until = account.locked_until
         if locked_until.tzinfo is None:
@@ -152,15 +153,14 @@ def check_credentials(name: str, password: str) -> Principal:
             locked_until = now + dt.timedelta(seconds=min(2 ** over, MAX_LOCK_SECONDS)) if over >= 0 else None
             _set_failures(account.id, failures, locked_until)
             log.warning("failed login for account %r (%d failures)", name, failures)
-        raise errors.Unauthorized("Name or password is incorrect.")
+        raise errors.InvalidCredentials()
     if account.failed_logins or account.locked_until:
         _set_failures(account.id, 0, None)
     return _principal(account)
 
 
 def _set_failures(account_id: int, failures: int, locked_until) -> None:
-    store = current_app.extensions["paicha_store"]
-    with store.writing() as conn:
+    with writing() as conn:
         conn.execute(sa.update(Account.__table__).where(Account.__table__.c.id == account_id)
                      .values(failed_logins=failures, locked_until=locked_until))
 
@@ -196,16 +196,41 @@ def _from_session_cookie() -> Principal | None:
     key = _cookie_session_key()
     if key is None:
         return None
-    row = current_app.extensions["paicha_store"].read_row(_SESSION_WITH_ACCOUNT, {"session_hash": key}) if key else None
-    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow() or not row.active:
+    row = get_store().read_row(_SESSION_WITH_ACCOUNT, {"session_hash": key}) if key else None
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= clock.now() or not row.active:
         g.session_ended = True
         return None
     return _principal(row)
 
 
+# RFC 6750's b64token: all a bearer token may be made of (ours are URL-safe base64).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_BEARER_TOKEN = 512
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None when the header is of
+    another scheme, or empty. The scheme is matched in any case (RFC 9110); what follows must be
+    one token of RFC 6750's characters, else InvalidToken (no lookup is made for it)."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = rest.strip(" ")
+    if len(token) > MAX_BEARER_TOKEN or not _BEARER_TOKEN.fullmatch(token):
+        raise errors.InvalidToken()
+    return token
+
+
 def _from_bearer(token: str) -> Principal | None:
+    """The caller of a live access token. The token and its record stay on the request
+    (`g.bearer`, `g.api_token`) for the routes that act on the token itself (logout, its device)."""
     resolver = current_app.extensions.get("paicha_token_resolver")
-    return resolver(token) if resolver else None
+    found = resolver(token) if resolver else None
+    if found is None:
+        return None
+    principal, g.api_token = found
+    g.bearer = token
+    return principal
 
 
 def current_principal() -> Principal | None:
@@ -214,16 +239,17 @@ def current_principal() -> Principal | None:
         return g.principal
     principal = None
     header = request.headers.get("Authorization", "")
+    token = bearer_token(header)
     if header.startswith("Basic "):
         try:
             name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             raise errors.BadRequest("Malformed Basic authorization header.") from None
         principal = check_credentials(name, password)
-    elif header.startswith("Bearer "):
-        principal = _from_bearer(header[7:].strip())
+    elif token is not None:
+        principal = _from_bearer(token)
         if principal is None:
-            raise errors.Unauthorized("Token is invalid or expired.")
+            raise errors.InvalidToken()
     else:
         principal = _from_session_cookie()
     g.principal = principal
@@ -237,50 +263,3 @@ def require_principal() -> Principal:
             raise SessionEnded()
         raise errors.Unauthorized("You are not authorized to access this db.")
     return principal
-
-
-def _user_ctx(principal: Principal | None) -> dict:
-    if principal is None:
-        return {"name": None, "roles": []}
-    roles = [principal.role] + (["_admin"] if principal.is_admin else [])
-    return {"name": principal.name, "roles": roles}
-
-
-def session_blueprint() -> Blueprint:
-    bp = Blueprint("session", __name__)
-
-    @bp.errorhandler(errors.CouchError)
-    def _couch_error(exc):
-        return error_response(exc)
-
-    @bp.get("/_session")
-    def get_session():
-        principal = current_principal()
-        if principal is None and g.get("session_ended"):
-            # The cookie's session was ended on the server: say so (401), and drop the cookie.
-            response = error_response(SessionEnded())
-            response.delete_cookie(COOKIE)
-            return response
-        return couch_json({"ok": True, "userCtx": _user_ctx(principal),
-                           "info": {"authentication_handlers": ["cookie", "default"]}})
-
-    @bp.post("/_session")
-    def post_session():
-        if request.is_json:
-            body = request.get_json(silent=True) or {}
-        else:
-            body = request.form
-        name, password = body.get("name") or body.get("username"), body.get("password")
-        if not isinstance(name, str) or not isinstance(password, str):
-            raise errors.BadRequest("name and password are required")
-        principal = check_credentials(name, password)
-        return set_session_cookie(couch_json({"ok": True, **_user_ctx(principal)}), principal)
-
-    @bp.delete("/_session")
-    def delete_session():
-        end_session()  # on the server too: a copy of the cookie stops working
-        response = couch_json({"ok": True})
-        response.delete_cookie(COOKIE)
-        return response
-
-    return bp

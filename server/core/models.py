@@ -5,11 +5,14 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from schemas.rules import ACCOUNT_ROLES
+
+from server.core import clock
 from server.core.db import db
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+def _now() -> dt.datetime:
+    return clock.now()  # looked up at each insert: a test may set the clock
 
 
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -20,8 +23,7 @@ def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
-LEVELS = {6: "district", 9: "township", 12: "village"}
-ROLES = ("village_cadre", "township_staff", "district_supervisor", "admin")
+ROLES = ACCOUNT_ROLES
 
 
 class Area(db.Model):
@@ -44,7 +46,7 @@ class Account(db.Model):
     active = sa.Column(sa.Boolean, nullable=False, default=True)
     failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
     locked_until = sa.Column(sa.DateTime(timezone=True), nullable=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
 
 
 class Device(db.Model):
@@ -54,7 +56,7 @@ class Device(db.Model):
     account_id = sa.Column(sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
     device_id = sa.Column(sa.String(100), nullable=False)
     user_agent = sa.Column(sa.String(300), nullable=True)
-    first_seen_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    first_seen_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     last_sync_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
     __table_args__ = (sa.UniqueConstraint("account_id", "device_id"),)
 
@@ -72,7 +74,7 @@ class AuditEntry(db.Model):
     scope = sa.Column(sa.String(64), nullable=False)
     account = sa.Column(sa.String(100), nullable=False)
     device_id = sa.Column(sa.String(100), nullable=True)
-    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     __table_args__ = (sa.Index("ix_audit_doc", "db_name", "doc_id", "seq"),)
 
 
@@ -102,8 +104,8 @@ class QuarantinedDoc(db.Model):
     reason = sa.Column(sa.Text, nullable=False)
     body = sa.Column(sa.Text, nullable=False)
     new_edits = sa.Column(sa.Boolean, nullable=False)
-    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)  # first time
-    last_received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)  # first time
+    last_received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     times_received = sa.Column(sa.Integer, nullable=False, default=1)
     status = sa.Column(sa.String(20), nullable=False, default="held")  # held | readmitted | discarded | superseded
     resolved_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
@@ -131,7 +133,7 @@ class ApiToken(db.Model):
     token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
     device_id = sa.Column(sa.String(100), nullable=True)
     kind = sa.Column(sa.String(10), nullable=False, default="access")  # access | refresh
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
     # Every token descended from one login shares its family: a refresh token used a second time
@@ -149,6 +151,6 @@ class AuthSession(db.Model):
     id = sa.Column(sa.Integer, primary_key=True)
     account_id = sa.Column(sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
     session_hash = sa.Column(sa.String(64), nullable=False, unique=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)

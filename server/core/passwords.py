@@ -15,22 +15,15 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-def _cost(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise RuntimeError(f"{name} must be a positive whole number, got {value!r}")
-    return int(value)
+from server.core.settings import Settings
 
-
-# Argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): ~30 ms a check here,
-# against ~150 ms for the library's 64 MiB / 3 passes / 4 lanes. Every phone's first request of a
-# sync needs one check, and an evening's sync hour brings thousands of phones at once. Hashes carry
-# their own parameters, so a changed setting applies to passwords set from then on.
-ARGON2_MEMORY_KIB = _cost("PAICHA_ARGON2_MEMORY_KIB", 19456)
-ARGON2_TIME_COST = _cost("PAICHA_ARGON2_TIME_COST", 2)
-ARGON2_PARALLELISM = _cost("PAICHA_ARGON2_PARALLELISM", 1)
+# Argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane; the settings' defaults):
+# ~30 ms a check here, against ~150 ms for the library's 64 MiB / 3 passes / 4 lanes. Every phone's
+# first request of a sync needs one check, and an evening's sync hour brings thousands of phones at
+# once. Hashes carry their own parameters, so a changed setting applies to passwords set from then on.
+ARGON2_MEMORY_KIB = Settings.argon2_memory_kib
+ARGON2_TIME_COST = Settings.argon2_time_cost
+ARGON2_PARALLELISM = Settings.argon2_parallelism
 _hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM)
 _cache_key = os.urandom(32)
 _cache: dict[str, tuple[float, str]] = {}
@@ -40,6 +33,17 @@ CACHE_SECONDS = 300
 CACHE_MAX = 10_000
 # Verified against when an account does not exist, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("paicha-no-such-account")
+
+
+def configure(settings: Settings) -> None:
+    """The Argon2 cost of the hashes made from now on in this process (create_app calls it)."""
+    global ARGON2_MEMORY_KIB, ARGON2_TIME_COST, ARGON2_PARALLELISM, _hasher, _DUMMY_HASH
+    cost = (settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
+    if cost == (ARGON2_MEMORY_KIB, ARGON2_TIME_COST, ARGON2_PARALLELISM):
+        return
+    ARGON2_MEMORY_KIB, ARGON2_TIME_COST, ARGON2_PARALLELISM = cost
+    _hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM)
+    _DUMMY_HASH = _hasher.hash("paicha-no-such-account")
 
 
 def hash_password(password: str) -> str:

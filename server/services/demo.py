@@ -14,13 +14,20 @@ from flask import Flask
 
 from sync.tables import server_meta
 
+from server.core import clock
+from server.core.clock import SHANGHAI
 from server.core.accounts import add_account
 from server.core.areas import check_area, import_areas
-from server.core.db import db
+from server.core.access import domain_database
+from server.core.auth import principal_named
+from server.core.db import reading, writing
 from server.core.models import Account
+from server.services.calendar import apply_settings
+from server.services.calendar.periods import periods_overlapping, start_of_day
+from server.services.calendar.tick import tick
+from server.services.geo.locate import import_boundaries
 
 DEMO_PASSWORD = "demo-password"
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 DISTRICT = ("990101", "示范区（演示）")
 TOWNSHIPS = [("990101001", "示范镇"), ("990101002", "东山镇")]
 VILLAGES = [
@@ -47,31 +54,35 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def already_seeded() -> bool:
-    return db.session.execute(sa.select(server_meta.c.value).where(server_meta.c.key == "demo_seeded")).first() is not None
+    with reading() as session:
+        seeded = session.execute(sa.select(server_meta.c.value).where(server_meta.c.key == "demo_seeded")).first()
+    return seeded is not None
 
 
 def seed(app: Flask, today: dt.date | None = None) -> bool:
-    """Create the demo district once; returns False if it was already there."""
+    """Create the demo district once, its three months of records ending on `today` (default: the
+    clock's); returns False if it was already there."""
     if already_seeded():
         return False
     rng = random.Random(990101)
-    today = today or dt.datetime.now(SHANGHAI).date()
+    today = today or clock.today()
     rows = [check_area(*DISTRICT)] + [check_area(c, n) for c, n in TOWNSHIPS] + \
            [check_area(c, n) for c, n, _, _ in VILLAGES]
     import_areas(rows)
+    with reading() as session:
+        existing = set(session.execute(sa.select(Account.name)).scalars())
     for name, role, scope, display in ACCOUNTS:
-        if db.session.execute(sa.select(Account.id).where(Account.name == name)).first() is None:
+        if name not in existing:
             add_account(name, DEMO_PASSWORD, role, scope, display)
     _village_centres()
     docs = _records(rng, today)
-    database = _admin_db(app)
-    db.session.commit()  # end the session's read transaction before the store writes (SQLite)
+    database = domain_database(principal_named("demo-admin"))
     results = database.bulk_docs(docs)
-    refused = [r for r in results if "error" in r]
+    refused = [r for r in results if not r.ok]
     if refused:
         raise RuntimeError(f"demo documents refused: {refused[:3]}")
     _screening_history(app, database, rng, today)
-    with database.store.writing() as conn:
+    with writing() as conn:
         conn.execute(server_meta.insert().values(key="demo_seeded", value=today.isoformat()))
     return True
 
@@ -79,10 +90,6 @@ def seed(app: Flask, today: dt.date | None = None) -> bool:
 def _screening_history(app: Flask, database, rng: random.Random, today: dt.date) -> None:
     """Three months of the calendar as it would have run: the server's ticks create rounds and
     reminders, and between them cadres file their reports: mostly on time, some late, a few never."""
-    from server.services.calendar import apply_settings
-    from server.services.calendar import rounds as calendar_rounds
-    from server.services.calendar.periods import periods_overlapping, start_of_day
-
     apply_settings(app)
     start = today - dt.timedelta(days=90)
     reports: list[tuple[dt.datetime, dict]] = []
@@ -119,37 +126,23 @@ def _screening_history(app: Flask, database, rng: random.Random, today: dt.date)
         reports = [(when, doc) for when, doc in reports if when >= moment]
         if due:
             _write_all(database, due)
-        calendar_rounds.tick(app, now=min(moment, dt.datetime.now(SHANGHAI)))
+        tick(app, now=min(moment, clock.now()))
     if reports:
         _write_all(database, [doc for _, doc in reports])
 
 
 def _write_all(database, docs: list[dict]) -> None:
-    refused = [r for r in database.bulk_docs(docs) if "error" in r]
+    refused = [r for r in database.bulk_docs(docs) if not r.ok]
     if refused:
         raise RuntimeError(f"demo documents refused: {refused[:3]}")
 
 
 def _village_centres() -> None:
     """Village centres (no boundaries): visits can be placed in the nearest village."""
-    from server.interfaces.couchdb import get_store
-    from server.services.geo.locate import import_boundaries
-
     features = [{"type": "Feature", "properties": {"code": code, "name": name},
                  "geometry": {"type": "Point", "coordinates": [lon, lat]}} for code, name, lat, lon in VILLAGES]
-    db.session.commit()
-    with get_store().writing() as conn:
+    with writing() as conn:
         import_boundaries(conn, {"type": "FeatureCollection", "features": features}, source="demo")
-
-
-def _admin_db(app: Flask):
-    from server.core.access import access_for
-    from server.core.auth import Principal
-    from server.interfaces.couchdb import get_store
-
-    admin = db.session.execute(sa.select(Account).where(Account.name == "demo-admin")).scalar_one()
-    principal = Principal(admin.name, admin.role, admin.scope, admin.id)
-    return get_store().open(app.config["PAICHA_DOMAIN_DB"], access_for(principal, app.config["PAICHA_DOMAIN_DB"]))
 
 
 def _person(rng: random.Random) -> str:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import schemas
 
+from schemas.errors import PaichaError, WriteRefused
 from sync import errors
 from sync.attachments import md5_digest
 
-from mobile_api.payloads import Collection, fill, stamp
-from mobile_api.problems import ApiProblem, refused
+from server.services.collections import Collection, fill, stamp
 
 WRITE_ATTEMPTS = 3
 
@@ -49,9 +49,9 @@ def read(database, collection: Collection, doc_id: str, revs: bool = False) -> d
     try:
         doc = database.get(doc_id, revs=revs)
     except errors.NotFound:
-        raise ApiProblem("record_not_found", id=doc_id) from None
+        raise PaichaError("record_not_found", id=doc_id) from None
     if doc.get("type") != collection.doc_type:
-        raise ApiProblem("record_not_found", id=doc_id)
+        raise PaichaError("record_not_found", id=doc_id)
     return doc
 
 
@@ -72,15 +72,16 @@ def _stubs(doc: dict) -> dict:
     return {name: {**stub, "stub": True} for name, stub in (doc.get("_attachments") or {}).items()}
 
 
-def _put(database, doc: dict, doc_id: str) -> dict:
+def _put(database, doc: dict, doc_id: str) -> str:
+    """The written revision's id."""
     try:
-        return database.put(doc, doc_id)
-    except errors.Forbidden as exc:
-        raise refused(exc.reason) from None
+        return database.put(doc, doc_id).rev
+    except errors.Refused as exc:
+        raise WriteRefused(exc.refusal) from None
 
 
-def _stored(doc: dict, doc_id: str, result: dict, attachments: dict | None = None) -> dict:
-    out = {"_id": doc_id, "_rev": result["rev"], **own_fields(doc)}
+def _stored(doc: dict, doc_id: str, rev: str, attachments: dict | None = None) -> dict:
+    out = {"_id": doc_id, "_rev": rev, **own_fields(doc)}
     if attachments:
         out["_attachments"] = attachments
     return out
@@ -93,13 +94,13 @@ def create(database, collection: Collection, fields: dict, *, user: str, now: dt
         if current is not None:
             if own_fields(current) == fill(collection, fields, user=user, now=now, base=current):
                 return Outcome(current)
-            raise ApiProblem("id_taken", id=doc_id)
+            raise PaichaError("id_taken", id=doc_id)
         doc = fill(collection, fields, user=user, now=now)
         try:
             return Outcome(_stored(doc, doc_id, _put(database, doc, doc_id)), created=True)
         except errors.Conflict:
             continue  # created meanwhile (a parallel retry): compare with what is there now
-    raise ApiProblem("id_taken", id=doc_id)
+    raise PaichaError("id_taken", id=doc_id)
 
 
 def update(database, collection: Collection, doc_id: str, fields: dict, *, user: str, now: dt.datetime) -> Outcome:
@@ -110,16 +111,16 @@ def update(database, collection: Collection, doc_id: str, fields: dict, *, user:
             retry = fill(collection, fields, user=user, now=now, base=current)
             if _parent(current) == rev and own_fields(current) == retry:
                 return Outcome(current)
-            raise ApiProblem("edit_conflict", id=doc_id, current_rev=current["_rev"])
+            raise PaichaError("edit_conflict", id=doc_id, current_rev=current["_rev"])
         doc = fill(collection, fields, user=user, now=now, base=current, updating=True)
         stubs = _stubs(current)
         try:
-            result = _put(database, {**doc, "_rev": rev, **({"_attachments": stubs} if stubs else {})}, doc_id)
+            new_rev = _put(database, {**doc, "_rev": rev, **({"_attachments": stubs} if stubs else {})}, doc_id)
         except errors.Conflict:
             continue
-        return Outcome(_stored(doc, doc_id, result, current.get("_attachments")))
+        return Outcome(_stored(doc, doc_id, new_rev, current.get("_attachments")))
     current = read(database, collection, doc_id)
-    raise ApiProblem("edit_conflict", id=doc_id, current_rev=current["_rev"])
+    raise PaichaError("edit_conflict", id=doc_id, current_rev=current["_rev"])
 
 
 def attach(database, collection: Collection, doc_id: str, name: str, content_type: str, data: bytes, *,
@@ -132,11 +133,11 @@ def attach(database, collection: Collection, doc_id: str, name: str, content_typ
         if rev is not None and current["_rev"] != rev:
             if same and _parent(current) == rev:
                 return Outcome(current)
-            raise ApiProblem("edit_conflict", id=doc_id, current_rev=current["_rev"])
+            raise PaichaError("edit_conflict", id=doc_id, current_rev=current["_rev"])
         if same:
             return Outcome(current)
         if existing is not None and rev is None:
-            raise ApiProblem("attachment_exists", id=doc_id, name=name)
+            raise PaichaError("attachment_exists", id=doc_id, name=name)
         doc = own_fields(current)
         if lists_photos(collection.doc_type) and name not in (doc.get("photos") or []):
             doc["photos"] = list(doc.get("photos") or []) + [name]
@@ -149,7 +150,7 @@ def attach(database, collection: Collection, doc_id: str, name: str, content_typ
             continue
         return Outcome(read(database, collection, doc_id), created=True)
     current = read(database, collection, doc_id)
-    raise ApiProblem("edit_conflict", id=doc_id, current_rev=current["_rev"])
+    raise PaichaError("edit_conflict", id=doc_id, current_rev=current["_rev"])
 
 
 @functools.cache

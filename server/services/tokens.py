@@ -15,11 +15,12 @@ import secrets
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
 
 from server.core.auth import Principal
-from server.core.db import write_session
-from server.core.models import Account, ApiToken, as_utc, utcnow
+from server.core.db import writing
+from server.core.store import get_store
+from server.core import clock
+from server.core.models import Account, ApiToken, as_utc
 
 ACCESS_TTL = dt.timedelta(hours=12)
 REFRESH_TTL = dt.timedelta(days=30)
@@ -46,14 +47,14 @@ def issue(account_id: int, device_id: str | None, kind: str = "access", ttl: dt.
     write transaction: a login stores its device and both its tokens together, or none), else in
     a write transaction of its own."""
     token = secrets.token_urlsafe(32)
-    now = utcnow()
+    now = clock.now()
     expires = expires_at or now + (ttl or (ACCESS_TTL if kind == "access" else REFRESH_TTL))
     row = dict(account_id=account_id, token_hash=_hash(token), device_id=device_id, kind=kind,
                created_at=now, expires_at=expires, family=family)
     if conn is not None:
         conn.execute(_TOKEN_INSERT, row)
     else:
-        with current_app.extensions["paicha_store"].writing() as own:
+        with writing() as own:
             own.execute(_TOKEN_INSERT, row)
     return token, expires
 
@@ -85,20 +86,21 @@ def lookup(token: str, kind: str = "access") -> tuple[TokenRecord, TokenAccount]
     Every request of a phone syncing with its token comes here, so it is one plain row on a short
     connection (as for Basic's account), not the ORM session, and checked afresh each time: a
     revoked token or a disabled account stops the next request."""
-    row = current_app.extensions["paicha_store"].read_row(
+    row = get_store().read_row(
         _TOKEN_WITH_ACCOUNT, {"token_hash": _hash(token), "kind": kind})
-    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow() or not row.active:
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= clock.now() or not row.active:
         return None
     return (TokenRecord(row.id, row.device_id, row.expires_at),
             TokenAccount(row.account_id, row.name, row.role, row.scope))
 
 
-def resolve(token: str) -> Principal | None:
+def resolve(token: str) -> tuple[Principal, TokenRecord] | None:
+    """The caller of a live access token, and the token's record (server.core.auth asks)."""
     found = lookup(token)
     if found is None:
         return None
-    _, account = found
-    return Principal(account.name, account.role, account.scope, account.id)
+    record, account = found
+    return Principal(account.name, account.role, account.scope, account.id), record
 
 
 class Rotated(NamedTuple):
@@ -134,9 +136,9 @@ def rotate(refresh_token: str, access_ttl: dt.timedelta | None = None) -> Rotate
     retire the used one; all in one write transaction. None if the token is unknown, revoked,
     expired or its account disabled. Raises RefreshReused, after revoking the whole family, if the
     token was already used."""
-    now = utcnow()
+    now = clock.now()
     reused = None
-    with current_app.extensions["paicha_store"].writing() as conn:
+    with writing() as conn:
         row = conn.execute(_REFRESH_FOR_ROTATION, {"token_hash": _hash(refresh_token)}).first()
         if row is None:
             return None
@@ -162,31 +164,23 @@ def revoke_family(conn: sa.Connection, family: str | None, token_id: int, now: d
     """Revoke every live token of `family` (just the token `token_id` if it has none)."""
     which = _tokens.c.family == family if family else _tokens.c.id == token_id
     return conn.execute(sa.update(_tokens).where(which, _tokens.c.revoked_at.is_(None))
-                        .values(revoked_at=now or utcnow())).rowcount
-
-
-def revoke_account(conn, account_id: int) -> int:
-    """Revoke every live token of the account (a new password), on the caller's connection or ORM
-    session, inside its transaction."""
-    return conn.execute(sa.update(_tokens).where(_tokens.c.account_id == account_id,
-                                                 _tokens.c.revoked_at.is_(None))
-                        .values(revoked_at=utcnow())).rowcount
+                        .values(revoked_at=now or clock.now())).rowcount
 
 
 def revoke(token: str) -> bool:
-    with write_session() as session, session.begin():
+    with writing() as session:
         found = session.execute(sa.select(ApiToken).where(ApiToken.token_hash == _hash(token))).scalar_one_or_none()
         if found is None or found.revoked_at is not None:
             return False
-        found.revoked_at = utcnow()
+        found.revoked_at = clock.now()
     return True
 
 
 def revoke_device(account_id: int, device_id: str) -> int:
-    with write_session() as session, session.begin():
+    with writing() as session:
         result = session.execute(
             sa.update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.device_id == device_id,
-                                      ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+                                      ApiToken.revoked_at.is_(None)).values(revoked_at=clock.now())
         )
         return result.rowcount
 

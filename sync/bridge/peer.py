@@ -3,7 +3,8 @@ store, through a `sync.database.Database` handle.
 
 A peer has: `label`, `identity()`, `changes(since, limit, wait)`, `revs_diff(revs)`,
 `fetch(wanted)` -> (docs, errors), `write(docs)` -> error entries, `admit(doc)` -> refusal or None,
-`get_checkpoint(id)` / `put_checkpoint(id, body)`.
+`get_checkpoint(id)` / `put_checkpoint(id, body)`. Their answers are shaped as the protocol's
+JSON, which a remote server sends; the local side writes the engine's typed results so (`wire`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 
 from .. import errors as couch_errors
+from .. import wire
 from ..changes import ChangesOptions
+from ..results import Change, LastSeq
 from .errors import PeerUnavailable, RequestRejected
 
 
@@ -92,28 +95,28 @@ class LocalPeer:
         def collect() -> Changes:
             results, last, pending = [], since, 0
             for event in self.db.changes(options):
-                if event[0] == "change":
-                    results.append(event[1])
-                elif event[0] == "last_seq":
-                    last, pending = event[1], event[2]
+                if isinstance(event, Change):
+                    results.append(wire.change(event, include_docs=False))
+                elif isinstance(event, LastSeq):
+                    last, pending = event.seq, event.pending
             return Changes(results, last, pending)
 
         return self._guard(collect)
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict:
-        return self._guard(self.db.revs_diff, revs) if revs else {}
+        return wire.revs_diff(self._guard(self.db.revs_diff, revs)) if revs else {}
 
     def fetch(self, wanted: list[dict]) -> tuple[list[dict], list[dict]]:
         if not wanted:
             return [], []
         results = self._guard(self.db.bulk_get, wanted, revs=True, attachments=True, latest=True)
-        return parse_bulk_get(results)
+        return parse_bulk_get(wire.bulk_get(results))
 
     def write(self, docs: list[dict]) -> list[dict]:
         if not docs:
             return []
         try:
-            return self._guard(self.db.bulk_docs, docs, new_edits=False)
+            return wire.bulk_docs(self._guard(self.db.bulk_docs, docs, new_edits=False), new_edits=False)
         except couch_errors.CouchError as exc:  # the whole request (a malformed document)
             raise RequestRejected(f"{exc.error}: {exc.reason}", exc.status, exc.error) from None
 
@@ -145,6 +148,6 @@ class LocalPeer:
 
     def put_checkpoint(self, rep_id: str, body: dict) -> str:
         try:
-            return self._guard(self.db.put_local, rep_id, body)["rev"]
+            return self._guard(self.db.put_local, rep_id, body).rev
         except couch_errors.Conflict:
             raise RequestRejected("checkpoint conflict", 409, "conflict") from None

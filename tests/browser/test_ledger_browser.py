@@ -33,15 +33,16 @@ def site(stores):
     """A fresh SQLite store with areas, accounts and village centres; the calendar app in-process;
     the server as a subprocess (scheduler off)."""
     from server import create_app
+    from server.setup import prepare
     from server.core.accounts import add_account
     from server.core.areas import check_area, import_areas
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
     from server.core.db import db
     from server.services.geo.locate import import_boundaries
 
     url = stores.new("sqlite")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False,
-                      "PAICHA_SCHEDULER": "off"})
+    app = prepare(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False,
+                              "PAICHA_SCHEDULER": "off"}))
     with app.app_context():
         import_areas([check_area(DISTRICT, "王益区"), check_area(TOWNSHIP, "七一路街道"),
                       check_area(VILLAGE_A, "一村"), check_area(VILLAGE_B, "二村")])
@@ -70,7 +71,7 @@ def phone(device_factory, name):
 
 
 def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, browser):
-    from server.services.calendar import rounds
+    from server.services.calendar import tick as calendar_tick
     from server.services.calendar.periods import (
         SHANGHAI,
         local_date,
@@ -84,7 +85,7 @@ def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, 
     remote = f"{srv.url}/{DB}"
     today = local_date(dt.datetime.now(dt.timezone.utc))
     period = period_containing("xun", today - dt.timedelta(days=12))
-    assert not rounds.tick(app, start_of_day(period.start) + dt.timedelta(minutes=10)).errors
+    assert not calendar_tick.tick(app, start_of_day(period.start) + dt.timedelta(minutes=10)).errors
     round_a, round_b = round_id("village", VILLAGE_A, period), round_id("village", VILLAGE_B, period)
 
     # -- the phones ---------------------------------------------------------------------------------------

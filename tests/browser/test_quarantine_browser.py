@@ -24,7 +24,7 @@ SHOTS = ARTIFACTS_DIR / "quarantine-browser"
 
 @pytest.fixture(scope="module")
 def demo(stores):
-    srv = ServerProcess(stores.new("sqlite"), name="quarantine-browser", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new("sqlite", "demo"), name="quarantine-browser", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -22,7 +22,7 @@ VILLAGE = "990101001001"
 
 @pytest.fixture(scope="module")
 def demo(store_kind, stores):
-    srv = ServerProcess(stores.new(store_kind), name=f"held-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new(store_kind, "demo"), name=f"held-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -31,7 +31,7 @@ BAD_REQUEST_SHAPE = {"error", "reason"}
 
 @pytest.fixture(scope="module")
 def demo(store_kind, stores):
-    srv = ServerProcess(stores.new(store_kind), name=f"hostile-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new(store_kind, "demo"), name=f"hostile-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -43,7 +43,7 @@ class WiredServer(ServerProcess):
 def demo(store_kind, stores):
     if store_kind == "pouchdb-server":
         pytest.skip("pouchdb-server has no /api/v1")
-    srv = WiredServer(stores.new(store_kind), name=f"mobile-api-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = WiredServer(stores.new(store_kind, "demo"), name=f"mobile-api-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -177,7 +177,7 @@ def test_a_database_named_with_encoded_characters(server, device_factory, suffix
               create=True)
     assert ok(r[0])["db_name"] == name
     assert ok(r[2])["v"] == 1 and [row["id"] for row in ok(r[3])["rows"]] == ["x/y"]
-    admin = Couch(server.url, server.core.auth)
+    admin = Couch(server.url, server.auth)
     assert name in admin.get("_all_dbs").json()
     assert admin.get(f"{quote(name, safe='')}/{quote('x/y', safe='')}").json()["v"] == 1
     phone.push(url)  # and replication to it, checkpoints included

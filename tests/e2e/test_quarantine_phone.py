@@ -28,7 +28,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def demo(store_kind, stores):
-    srv = ServerProcess(stores.new(store_kind), name=f"quarantine-phone-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new(store_kind, "demo"), name=f"quarantine-phone-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -46,7 +46,7 @@ def calendar(store_kind, server_factory, stores):
 
 
 def test_offline_report_counts_on_time_and_overdue_round_sends_a_reminder(calendar, device_factory):
-    from server.services.calendar import rounds
+    from server.services.calendar import tick as calendar_tick, tracking
     from server.services.calendar.periods import (
         SHANGHAI,
         due_instant,
@@ -68,7 +68,7 @@ def test_offline_report_counts_on_time_and_overdue_round_sends_a_reminder(calend
     minutes = dt.timedelta(minutes=10)
 
     def tick(moment):
-        summary = rounds.tick(app, moment)
+        summary = calendar_tick.tick(app, moment)
         assert summary.errors == [], summary.errors
         return summary
 
@@ -97,9 +97,8 @@ def test_offline_report_counts_on_time_and_overdue_round_sends_a_reminder(calend
 
     with app.app_context():
         now = dt.datetime.now(dt.timezone.utc)
-        rounds.index_reports(app, now)
-        planned = rounds.planned_due_between(app, period_b.end, period_a.end)
-        states = {s.planned.id: s.status for s in rounds.round_states(app, planned, now)}
+        planned = tracking.planned_due_between(app, period_b.end, period_a.end)
+        states = {s.planned.id: s.status for s in tracking.round_states(app, planned, now)}
     assert states[round_a].status == ON_TIME  # made before the due date, received after it
     assert states[round_a].submission.source == DEVICE and states[round_a].submission.at == made
     assert states[round_a].submission.received_at > due_instant(period_a.end)

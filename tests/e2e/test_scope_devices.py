@@ -19,7 +19,7 @@ PHONES = {
 
 @pytest.fixture
 def demo(store_kind, stores):
-    srv = ServerProcess(stores.new(store_kind), name=f"scope-devices-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new(store_kind, "demo"), name=f"scope-devices-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -24,7 +24,7 @@ OWN_DOC = f"dispute-{OWN}-01"
 
 @pytest.fixture(scope="module")
 def demo(store_kind, stores):
-    srv = ServerProcess(stores.new(store_kind), name=f"scope-{store_kind}", env={"PAICHA_DEMO": "1"})
+    srv = ServerProcess(stores.new(store_kind, "demo"), name=f"scope-{store_kind}", env={"PAICHA_DEMO": "1"})
     srv.start()
     yield srv
     srv.close()

@@ -1,4 +1,5 @@
-"""Engine-level fixtures: a Store on a fresh SQLite file or a fresh PostgreSQL database."""
+"""Engine-level fixtures (a Store on a fresh SQLite file or a fresh PostgreSQL database), and the
+Flask app on a copy of a template store (`app`, `client`, `runner`)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from sync.store import Store, configure_engine
+
+from server import create_app
+from server.core.db import db
+from server.setup import prepare
 
 PG_ADMIN = os.environ.get("PAICHA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -54,30 +59,23 @@ def store(engine):
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def app(request, tmp_path_factory):
-    """The Flask app on a fresh store with the demo district, shared by one test module."""
-    if request.param == "sqlite":
-        url, pg_name = f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.sqlite3'}", None
-    else:
-        pg_name, url = _fresh_pg_database()
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    from server import create_app
-    from server.core.db import db
-
-    try:
-        application = create_app({"PAICHA_DEMO": True, "TESTING": True})
-    finally:
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
+def app(request, stores, postgres_available):
+    """The Flask app on a fresh, migrated store, shared by one test module; with the demo district
+    when the module asks for it (`pytestmark = pytest.mark.demo`). The store is a copy of a
+    template made once per session (support/stores.py): no migrations or seeding per module."""
+    if request.param == "postgresql" and postgres_available:
+        if os.environ.get("CI"):
+            pytest.fail(postgres_available, pytrace=False)
+        pytest.skip(postgres_available)
+    demo = request.node.get_closest_marker("demo") is not None
+    url = stores.new(request.param, "demo" if demo else "schema")
+    application = prepare(create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PAICHA_DEMO": demo}),
+                          migrate=False, scheduler=False)
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
-    if pg_name:
-        _drop_pg_database(pg_name)
+    stores.drop(url)
 
 
 @pytest.fixture

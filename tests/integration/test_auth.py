@@ -8,6 +8,8 @@ import logging
 
 import pytest
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 PW = "demo-password"
 
 
@@ -85,6 +87,46 @@ def test_a_bearer_token_stops_with_its_account_and_only_access_tokens_open_the_a
     finally:
         set_active(True)
     assert client.get("/paicha", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+
+
+@pytest.mark.parametrize("header, token", [
+    ("Bearer abc-DEF_123", "abc-DEF_123"), ("bearer abc", "abc"), ("BEARER  a.b~c+d/e== ", "a.b~c+d/e=="),
+    ("Basic ZGVtbzpwdw==", None), ("", None), ("Bearerabc", None),
+])
+def test_a_bearer_header_is_read_one_way(header, token):
+    from server.core.auth import bearer_token
+
+    assert bearer_token(header) == token
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer  ", "Bearer a b", "Bearer t\u00f6ken", "Bearer a=b",
+                                    "Bearer " + "a" * 600])
+def test_a_bearer_header_without_a_token_is_an_invalid_token(header):
+    from sync import errors
+    from server.core.auth import bearer_token
+
+    with pytest.raises(errors.InvalidToken):
+        bearer_token(header)
+
+
+def test_the_couchdb_api_and_the_rest_api_read_a_bearer_header_alike(app, client):
+    from server.services import tokens
+    from server.core.models import Account
+    from server.core.db import db
+    import sqlalchemy as sa
+
+    with app.app_context():
+        account_id = db.session.execute(sa.select(Account.id).where(Account.name == "demo-village")).scalar_one()
+        token, _ = tokens.issue(account_id, "phone-3")
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        auth = {"Authorization": f"{scheme} {token}"}
+        assert client.get("/paicha", headers=auth).status_code == 200, scheme
+        assert client.get("/api/v1/me", headers=auth).json["name"] == "demo-village", scheme
+    for malformed in (f"Bearer {token} {token}", f"Bearer {token}\u00e9", "bearer"):
+        auth = {"Authorization": malformed}
+        assert client.get("/paicha", headers=auth).status_code == 401, malformed
+        r = client.get("/api/v1/me", headers=auth)
+        assert r.status_code == 401 and r.json["code"] == "invalid_token", malformed
 
 
 def test_repeated_failures_lock_the_account_for_a_while(client):

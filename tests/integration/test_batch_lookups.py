@@ -86,7 +86,7 @@ def _explained(engine, statements) -> list[tuple[str, int]]:
 
 
 def _winners(db, ids) -> dict[str, str]:
-    return {r["id"]: r["docs"][0]["ok"]["_rev"] for r in db.bulk_get([{"id": i} for i in ids])}
+    return {r.id: r.docs[0]["_rev"] for r in db.bulk_get([{"id": i} for i in ids])}
 
 
 def test_a_batch_reads_only_its_own_rows_with_stale_statistics(stale_store, engine):
@@ -125,7 +125,7 @@ def test_a_batch_of_edits_reads_the_current_bodies_in_one_statement(store, engin
                   "area": "11", "text": "changed"} for i in ids]
     with StatementLog(engine) as log:
         results = db.bulk_docs(edits, new_edits=new_edits)
-    assert all("rev" in r for r in results), results[:3]
+    assert all(r.ok and r.rev for r in results), results[:3]
     body_reads = [s for s, _ in log.seen if "body" in s and "sync_revisions" in s]
     assert len(body_reads) == 1, body_reads[:3]
     # The write rules still saw each document as it was.
@@ -141,6 +141,6 @@ def test_edits_outside_the_writers_scope_are_refused_unread(store, engine):
     with StatementLog(engine) as log:
         results = store.open("big", outsider).bulk_docs(
             [{"_id": i, "_rev": winners[i], "area": "22", "text": "taken over"} for i in ids])
-    assert all(r.get("error") == "forbidden" for r in results), results[:3]
+    assert all(r.error is not None and r.error.error == "forbidden" for r in results), results[:3]
     assert [s for s, _ in log.seen if "body" in s and "sync_revisions" in s] == []
     assert _winners(store.open("big", ADMIN), ids) == winners  # nothing written

@@ -23,6 +23,7 @@ from sync.access import ADMIN, DbRules
 from sync.bridge import (LocalPeer, PeerRefused, RemotePeer, RemoteURL, Replication, replicate,
                          replication_id)
 from sync.changes import ChangesOptions
+from sync.results import Change
 from sync.store import Store
 
 pytestmark = pytest.mark.usefixtures("node_installed")
@@ -103,8 +104,8 @@ def local(engine):
 def local_leaves(db) -> dict[str, set[str]]:
     out = {}
     for event in db.changes(ChangesOptions(style="all_docs")):
-        if event[0] == "change":
-            out[event[1]["id"]] = {c["rev"] for c in event[1]["changes"]}
+        if isinstance(event, Change):
+            out[event.id] = set(event.revs)
     return out
 
 
@@ -288,15 +289,15 @@ def test_peer_killed_midway_continuous_pull_catches_up_exactly_once(local, peer,
         daemon=True)
     worker.start()
     try:
-        assert _wait(lambda: local.info()["doc_count"] >= 20, 30), "the pull did not start"
+        assert _wait(lambda: local.info().doc_count >= 20, 30), "the pull did not start"
         peer.kill()  # SIGKILL, mid-way
-        written_before = local.info()["doc_count"]
+        written_before = local.info().doc_count
         assert 0 < written_before < n
         time.sleep(1.5)  # the bridge retries against a dead peer meanwhile
         peer.restart()
-        assert _wait(lambda: local.info()["doc_count"] == n, 90), f"stuck at {local.info()['doc_count']}/{n}"
+        assert _wait(lambda: local.info().doc_count == n, 90), f"stuck at {local.info().doc_count}/{n}"
         remote.bulk(docs(3, "after", VILLAGE_A))  # and it keeps following
-        assert _wait(lambda: local.info()["doc_count"] == n + 3, 30)
+        assert _wait(lambda: local.info().doc_count == n + 3, 30)
     finally:
         stop.set()
         worker.join(15)

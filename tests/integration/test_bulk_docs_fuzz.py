@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 CADRE = {"Authorization": "Basic " + base64.b64encode(b"demo-village:demo-password").decode()}
 VILLAGE = "990101001001"
 DB = "paicha"

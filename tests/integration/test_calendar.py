@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 import schemas
-from server.services.calendar import init_app, rounds, scheduler, tables
+from server.services.calendar import documents, init_app, scheduler, state, tables, tracking
+from server.services.calendar import tick as calendar_tick
 from server.services.calendar.periods import as_aware, local_date
 from server.services.calendar.status import LATE, MISSED, ON_TIME, OPEN, OVERDUE, RECEIVE_CLOCK_AHEAD
 
@@ -53,8 +54,9 @@ def db_url(request, tmp_path):
 
 def make_app(url: str, **config):
     from server import create_app
+    from server.setup import prepare
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False, **config})
+    app = prepare(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False, **config}))
     init_app(app)
     return app
 
@@ -62,9 +64,9 @@ def make_app(url: str, **config):
 @pytest.fixture
 def clock(monkeypatch):
     c = Clock(at("2026-01-01T00:00:00"))
-    import server.services.audit as audit
+    from server.core import clock as server_clock
 
-    monkeypatch.setattr(server.services.audit, "utcnow", c)  # receive time = the test's clock
+    monkeypatch.setattr(server_clock, "now", c)  # receive time = the test's clock
     return c
 
 
@@ -90,20 +92,20 @@ def dispose(application):
 
 def tick(app, clock, when: str):
     clock.now = at(when)
-    summary = rounds.tick(app, clock.now)
+    summary = calendar_tick.tick(app, clock.now)
     assert summary.errors == [], summary.errors
     return summary
 
 
 def all_docs(app) -> dict[str, dict]:
     with app.app_context():
-        _, rows, _ = rounds._domain(app).all_docs(include_docs=True)
-    return {r["id"]: r["doc"] for r in rows}
+        rows = documents.domain_database(app).all_docs(include_docs=True).rows
+    return {r.id: r.doc for r in rows}
 
 
 def update_seq(app) -> int:
     with app.app_context():
-        return rounds._domain(app).info()["update_seq"]
+        return documents.domain_database(app).info().update_seq
 
 
 def submit(app, area: str, round_id: str, device_time: str, doc_id: str, cadre: str = "cadre"):
@@ -118,15 +120,14 @@ def submit(app, area: str, round_id: str, device_time: str, doc_id: str, cadre: 
                "created_at": device_time, "round_id": round_id, "nil_report": True, "submitted_at": device_time}
         assert schemas.validate_document(doc) == []
         result = database.bulk_docs([doc])
-    assert "error" not in result[0], result
-    return result[0]["rev"]
+    assert result[0].ok, result
+    return result[0].rev
 
 
 def states(app, now: str, first_due: str, last_due: str):
     with app.app_context():
-        rounds.index_reports(app, at(now))
-        planned = rounds.planned_due_between(app, dt.date.fromisoformat(first_due), dt.date.fromisoformat(last_due))
-        return {s.planned.id: s for s in rounds.round_states(app, planned, at(now))}
+        planned = tracking.planned_due_between(app, dt.date.fromisoformat(first_due), dt.date.fromisoformat(last_due))
+        return {s.planned.id: s for s in tracking.round_states(app, planned, at(now))}
 
 
 def quarantined(app) -> list:
@@ -290,7 +291,7 @@ def test_an_administrator_deleted_round_is_not_recreated(app, clock):
     tick(app, clock, "2026-11-01T00:10:00")
     rid = f"round-village-{V1}-2026-11-01"
     with app.app_context():
-        database = rounds._domain(app)
+        database = documents.domain_database(app)
         database.delete(rid, database.get(rid)["_rev"])
     summary = tick(app, clock, "2026-11-01T00:20:00")
     assert summary.rounds.created == [] and summary.rounds.skipped_deleted == 1
@@ -301,8 +302,8 @@ def test_an_administrator_deleted_round_is_not_recreated(app, clock):
 
 def test_a_round_another_process_created_first_is_already_there(app, clock, monkeypatch):
     tick(app, clock, "2026-11-01T00:10:00")
-    monkeypatch.setattr(rounds, "lookup", lambda database, ids: {})  # as if written just after our look-up
-    summary = rounds.tick(app, at("2026-11-01T00:20:00"))
+    monkeypatch.setattr(documents, "lookup", lambda database, ids: {})  # as if written just after our look-up
+    summary = calendar_tick.tick(app, at("2026-11-01T00:20:00"))
     assert summary.errors == [] and summary.rounds.created == []
     assert summary.rounds.existing == 7  # every write came back as a conflict
     assert quarantined(app) == []
@@ -311,10 +312,10 @@ def test_a_round_another_process_created_first_is_already_there(app, clock, monk
 TICK_SCRIPT = """
 import datetime as dt, json, sys
 from server import create_app
-from server.services.calendar import init_app, rounds
+from server.services.calendar import init_app, tick
 app = create_app({"PAICHA_SCHEDULER": "off", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
 init_app(app)
-s = rounds.tick(app, dt.datetime.fromisoformat(sys.argv[2]))
+s = tick.tick(app, dt.datetime.fromisoformat(sys.argv[2]))
 print(json.dumps({"created": s.rounds.created, "existing": s.rounds.existing, "errors": s.errors,
                   "reminders": s.reminders.created}))
 """
@@ -349,6 +350,7 @@ def test_two_processes_ticking_at_once_create_each_round_once(app, db_url, clock
 # -- the CLI -------------------------------------------------------------------------------------
 
 def test_cli_generate_backfills_and_status_reports(app, clock):
+    clock.now = dt.datetime.now(dt.timezone.utc)  # the commands run on the server's clock: today's
     runner = app.test_cli_runner()
     result = runner.invoke(args=["rounds", "generate", "--from", "2026-10-01", "--date", "2026-10-31"])
     assert result.exit_code == 0, result.output
@@ -388,6 +390,7 @@ def test_cli_tick_with_a_given_time(app, clock):
 # -- APScheduler ---------------------------------------------------------------------------------
 
 def test_the_scheduler_job_persists_across_restarts_and_runs_missed_ticks(db_url, clock):
+    clock.now = dt.datetime.now(dt.timezone.utc)  # the scheduled ticks run on the server's clock: today's
     first = make_app(db_url, PAICHA_SCHEDULER="embedded")
     try:
         # Under pytest there is no click context, so init_app started it: the job is in the table.
@@ -421,7 +424,7 @@ def test_the_scheduler_job_persists_across_restarts_and_runs_missed_ticks(db_url
         assert ran.wait(60), "the missed tick did not run at start"
         assert outcome["error"] is None
         today = local_date(dt.datetime.now(dt.timezone.utc))
-        assert rounds.get_state(second, rounds.WATERMARK) == today.isoformat()
+        assert state.get_state(second, state.WATERMARK) == today.isoformat()
         assert any(d["area"] == V1 for d in all_docs(second).values())
         nxt = sched.get_job(scheduler.JOB_ID).next_run_time
         assert nxt > dt.datetime.now(dt.timezone.utc)  # coalesced: one run, then the normal interval
@@ -430,10 +433,11 @@ def test_the_scheduler_job_persists_across_restarts_and_runs_missed_ticks(db_url
 
 
 def test_scheduled_tick_finds_its_app_by_database(app, clock):
+    clock.now = dt.datetime.now(dt.timezone.utc)  # the scheduled tick runs on the server's clock: today's
     key = scheduler.register(app)
     assert key.endswith("#paicha")
     scheduler.scheduled_tick(key)  # real clock: creates today's rounds
-    assert rounds.get_state(app, rounds.WATERMARK) is not None
+    assert state.get_state(app, state.WATERMARK) is not None
 
 
 def test_a_round_keeps_the_due_date_it_was_issued_with(app, clock):
@@ -464,10 +468,10 @@ def test_the_scheduler_as_its_own_process_ticks_and_stops_on_sigterm(app, db_url
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
-        while rounds.get_state(app, rounds.WATERMARK) is None and time.monotonic() < deadline:
+        while state.get_state(app, state.WATERMARK) is None and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stdout.read()
             time.sleep(0.2)
-        assert rounds.get_state(app, rounds.WATERMARK) is not None, "no tick from the scheduler process"
+        assert state.get_state(app, state.WATERMARK) is not None, "no tick from the scheduler process"
         assert scheduler.persisted_next_run(app) > dt.datetime.now(dt.timezone.utc)
     finally:
         proc.send_signal(signal.SIGTERM)

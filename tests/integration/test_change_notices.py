@@ -41,7 +41,7 @@ def test_a_write_sends_one_notice_with_its_commit_and_no_statement_after_it(pg_e
         db = store.open("notices", ADMIN)
         db.bulk_docs([{"_id": f"d{i}", "n": i} for i in range(5)])
         notices = _notices(listener, timeout=2.0)
-        update_seq = db.info()["update_seq"]
+        update_seq = db.info().update_seq
         assert notices == [{"p": store.notifier._transport._token, "db": "notices", "seq": update_seq}]
         # The notice rode on the write's own transaction: the after-commit sender was never opened.
         assert store.notifier._transport._sender is None

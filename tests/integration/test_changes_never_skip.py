@@ -9,8 +9,10 @@ import threading
 
 import sqlalchemy as sa
 
+from sync import errors
 from sync.access import ADMIN
 from sync.changes import ChangesOptions
+from sync.results import Change, LastSeq
 
 WRITERS = 8
 BATCHES = 15
@@ -20,10 +22,10 @@ DOCS_PER_BATCH = 5
 def _read_all(db, since):
     ids, last = [], since
     for event in db.changes(ChangesOptions(since=since)):
-        if event[0] == "change":
-            ids.append(event[1]["id"])
-        elif event[0] == "last_seq":
-            last = event[1]
+        if isinstance(event, Change):
+            ids.append(event.id)
+        elif isinstance(event, LastSeq):
+            last = event.seq
     return ids, last
 
 
@@ -39,7 +41,7 @@ def test_a_checkpointing_reader_sees_every_concurrent_write(store):
             for b in range(BATCHES):
                 docs = [{"_id": f"w{n}-b{b}-d{d}", "n": n} for d in range(DOCS_PER_BATCH)]
                 results = db.bulk_docs(docs)
-                assert all(r.get("ok") for r in results), results
+                assert all(r.ok for r in results), results
         except BaseException as exc:  # surfaced by the main thread
             failures.append(exc)
 
@@ -67,8 +69,8 @@ def test_a_checkpointing_reader_sees_every_concurrent_write(store):
     assert set(seen) == expected
     assert len(seen) == len(expected), "a document arrived twice"
     info = db.info()
-    assert info["update_seq"] == len(expected)
-    assert info["doc_count"] == len(expected)
+    assert info.update_seq == len(expected)
+    assert info.doc_count == len(expected)
 
 
 def test_concurrent_edits_of_one_document_never_lose_a_revision(store):
@@ -83,11 +85,11 @@ def test_concurrent_edits_of_one_document_never_lose_a_revision(store):
             while True:
                 current = db.get("counter")
                 result = db.bulk_docs([{**current, "count": current["count"] + 1, "by": n}])[0]
-                if result.get("ok"):
+                if result.ok:
                     with lock:
-                        winners.append(result["rev"])
+                        winners.append(result.rev)
                     break
-                assert result["error"] == "conflict"
+                assert isinstance(result.error, errors.Conflict)
 
     threads = [threading.Thread(target=editor, args=(n,)) for n in range(4)]
     for t in threads:
@@ -98,7 +100,7 @@ def test_concurrent_edits_of_one_document_never_lose_a_revision(store):
     assert final["count"] == 40  # every accepted edit built on the one before: none was lost
     assert "_conflicts" not in final
     assert len(set(winners)) == 40
-    assert first["rev"].startswith("1-")
+    assert first.rev.startswith("1-")
 
 
 def test_a_slow_feed_reader_holds_no_database_connection(store):
@@ -111,9 +113,9 @@ def test_a_slow_feed_reader_holds_no_database_connection(store):
     pool = store.engine.pool
     seen = []
     for event in db.changes(ChangesOptions(since=0, include_docs=True)):
-        if event[0] == "change":
+        if isinstance(event, Change):
             assert pool.checkedout() == 0, f"a connection held while change {len(seen)} is being sent"
-            seen.append(event[1]["id"])
+            seen.append(event.id)
             if len(seen) == 600:  # mid-feed, in the second page: a write that commits meanwhile
                 db.bulk_docs([{"_id": "late"}])
     assert seen[:1200] == [f"d{n:05d}" for n in range(1200)]
@@ -132,10 +134,10 @@ def test_a_descending_feed_is_read_page_by_page_newest_first(store):
     def read(**options):
         seqs, ids = [], []
         for event in db.changes(ChangesOptions(since=0, descending=True, **options)):
-            if event[0] == "change":
+            if isinstance(event, Change):
                 assert pool.checkedout() == 0, "a connection held while a change is being sent"
-                seqs.append(event[1]["seq"])
-                ids.append(event[1]["id"])
+                seqs.append(event.seq)
+                ids.append(event.id)
         return seqs, ids
 
     statements = []

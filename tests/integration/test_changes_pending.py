@@ -7,15 +7,16 @@ import random
 
 from sync.access import ADMIN, Access, DbRules
 from sync.changes import ChangesOptions
+from sync.results import Change, LastSeq
 
 
 def _page(db, since, limit, **options):
     seqs, last, pending = [], None, None
     for event in db.changes(ChangesOptions(since=since, limit=limit, **options)):
-        if event[0] == "change":
-            seqs.append((event[1]["seq"], event[1]["id"]))
-        elif event[0] == "last_seq":
-            last, pending = event[1], event[2]
+        if isinstance(event, Change):
+            seqs.append((event.seq, event.id))
+        elif isinstance(event, LastSeq):
+            last, pending = event.seq, event.pending
     return seqs, last, pending
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 import sqlalchemy as sa
+
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
 
 PW = "demo-password"
 

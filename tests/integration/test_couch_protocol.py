@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"demo-admin:demo-password").decode()}
 
 

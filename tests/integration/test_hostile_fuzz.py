@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 
 import mobile_api
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 API = "/api/v1"
 VILLAGE, VILLAGE2, TOWNSHIP = "990101001001", "990101001002", "990101001"
 

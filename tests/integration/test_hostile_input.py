@@ -17,7 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 import mobile_api
-from mobile_api.problems import CATALOGUE
+from mobile_api.problems import PROBLEMS
+
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
 
 API = "/api/v1"
 VILLAGE, TOWNSHIP = "990101001001", "990101001"
@@ -64,7 +66,7 @@ def problem(r, code: str, status: int) -> dict:
     assert r.status_code == status, (r.status_code, r.data[:500])
     assert r.mimetype == "application/problem+json"
     body = r.json
-    assert body["code"] == code and body["status"] == status and CATALOGUE[code].status == status
+    assert body["code"] == code and body["status"] == status and PROBLEMS[code].status == status
     assert body["type"] == f"https://paicha.example/problems/{code}" and body["title"] and body["detail"]
     return body
 

@@ -11,6 +11,8 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 PW = "demo-password"
 OWN_TOWNSHIP, FOREIGN_TOWNSHIP = "990101001", "990101002"
 OWN_VILLAGE, FOREIGN_VILLAGE = "990101001001", "990101002001"
@@ -330,17 +332,17 @@ def test_ledger_status_in_sql_is_the_calendars_status(app):
     own `status_report` computes, at several moments (before and after due dates)."""
     import datetime as dt
 
-    from server.services.calendar.rounds import status_report
-    from server.services.ledger import queries
+    from server.services.calendar.tracking import status_report
+    from server.services.ledger import rounds, windows
 
-    today = queries.today()
+    today = windows.today()
     for since, until in ((today - dt.timedelta(days=90), today), (today - dt.timedelta(days=60), today - dt.timedelta(days=25)),
                          (today - dt.timedelta(days=20), today - dt.timedelta(days=9))):
         with app.test_request_context("/ledger/"):
-            sql = {r.round_id: (r.status, r.report_id, r.area) for r in queries.round_rows("", since, until)}
-            counts = queries.status_counts("", since, until, by="level")
+            sql = {r.round_id: (r.status, r.report_id, r.area) for r in rounds.round_rows("", since, until)}
+            counts = rounds.status_counts("", since, until, by="level")
         with app.app_context():
-            now = queries.status_now(until)
+            now = windows.status_now(until)
             python = {s.planned.id: (s.status.status, s.status.submission.doc_id if s.status.submission else None,
                                      s.planned.area)
                       for s in status_report(app, day=until, since=since, now=now) if s.doc is not None}
@@ -418,10 +420,8 @@ def test_map_on_a_configured_tile_server(app, district):
 
 
 def test_dispute_facts_follow_writes_and_backfill(app, district):
-    """ledger_records follows every write (hook), a deletion, and refills itself from the store."""
-    import sqlalchemy as sa
-
-    from server.services.ledger.index import BACKFILLED
+    """ledger_records follows every write (a projection in the write's transaction), a deletion, and
+    `flask projections rebuild` refills it from the store."""
     from server.services.ledger.tables import records
 
     admin = basic("demo-admin")
@@ -432,37 +432,72 @@ def test_dispute_facts_follow_writes_and_backfill(app, district):
     listed = district.get(f"/ledger/disputes?open=1&key=1&area={FOREIGN_VILLAGE}").text
     assert doc_id in listed and "升级为重大风险" in listed
     store = app.extensions["paicha_store"]
-    with store.writing() as conn:  # as if the rows were never indexed: the next page fills them again
+    with store.writing() as conn:  # as if the rows were never indexed: pages do not write, a command fills them
         conn.execute(records.delete())
-        conn.execute(sa.text("DELETE FROM calendar_state WHERE key = :k"), {"k": BACKFILLED + "paicha"})
+    assert doc_id not in district.get(f"/ledger/disputes?open=1&key=1&area={FOREIGN_VILLAGE}").text
+    result = app.test_cli_runner().invoke(args=["projections", "rebuild"])
+    assert result.exit_code == 0 and "documents projected" in result.output, result.output
     assert doc_id in district.get(f"/ledger/disputes?open=1&key=1&area={FOREIGN_VILLAGE}").text
     rev = district.get(f"/paicha/{doc_id}", headers=admin).json["_rev"]
     assert district.delete(f"/paicha/{doc_id}?rev={rev}", headers=admin).status_code == 200
     assert doc_id not in district.get(f"/ledger/disputes?area={FOREIGN_VILLAGE}").text
 
 
+def figure_members(facts: list[dict], metric: str, since, until, *, accept_days: int,
+                   resolve_days: int) -> list[tuple[dict, bool]]:
+    """The disputes behind a figure, by the rules as the ledger states them (in Python, the test's
+    own reading of them): (dispute, counts towards the numerator), for the denominator set.
+
+        timely_acceptance   registered in the window; accepted within `accept_days` of registration
+        on_time_resolution  registered in the window; resolved within `resolve_days` of acceptance
+        one_time_rate       resolved in the window; resolved at the first attempt
+        satisfaction_rate   resolved in the window with a satisfaction recorded; satisfied or basically
+    """
+    import datetime as dt
+
+    from server.services.calendar.periods import start_of_day
+    from server.services.ledger.windows import end_of
+
+    lo, hi = start_of_day(since), end_of(until)
+    accept, resolve = dt.timedelta(days=accept_days), dt.timedelta(days=resolve_days)
+    out = []
+    for f in facts:
+        created, accepted, resolved = f["created_at_dt"], f["accepted_at_dt"], f["resolved_at_dt"]
+        if metric == "timely_acceptance" and created is not None and lo <= created < hi:
+            out.append((f, accepted is not None and accepted - created <= accept))
+        elif metric == "on_time_resolution" and created is not None and lo <= created < hi:
+            start = accepted or created
+            out.append((f, resolved is not None and resolved - start <= resolve))
+        elif metric == "one_time_rate" and resolved is not None and lo <= resolved < hi:
+            out.append((f, bool(f["one_time_resolution"])))
+        elif metric == "satisfaction_rate" and resolved is not None and lo <= resolved < hi and f["satisfaction"]:
+            out.append((f, f["satisfaction"] in ("satisfied", "basically")))
+    return out
+
+
 def test_figures_in_sql_are_the_figure_members(app, district):
     """The counts of each dispute figure (SQL) are those of `figure_members` (the rules, in Python)."""
     import datetime as dt
 
+    from server.core.access import domain_database
     from server.core.auth import Principal
-    from server.services.ledger import queries
+    from server.services.ledger import disputes, metrics, windows
 
-    today = queries.today()
+    today = windows.today()
     with app.test_request_context("/ledger/figures"):
-        database = queries.domain(Principal("demo-district", "district_supervisor", "990101", None))
+        database = domain_database(Principal("demo-district", "district_supervisor", "990101", None))
         for since, until, accept, resolve in ((today - dt.timedelta(days=90), today, 1, 30),
                                               (today - dt.timedelta(days=40), today, 0, 6), (today, today, 1, 30)):
-            sql = queries.dispute_figures(database, "", since, until, accept_days=accept, resolve_days=resolve)
-            facts = queries.dispute_facts(database, "", since, until)
-            for metric in queries.DISPUTE_METRICS:
-                members = queries.figure_members(facts, metric, since, until, accept_days=accept, resolve_days=resolve)
+            sql = metrics.dispute_figures(database, "", since, until, accept_days=accept, resolve_days=resolve)
+            facts = disputes.dispute_facts(database, "", since, until)
+            for metric in metrics.DISPUTE_METRICS:
+                members = figure_members(facts, metric, since, until, accept_days=accept, resolve_days=resolve)
                 assert (sql[metric]["den"], sql[metric]["num"]) == (len(members), sum(ok for _, ok in members)), metric
-                page = queries.dispute_members(database, "", metric, since, until, accept_days=accept,
+                page = metrics.dispute_members(database, "", metric, since, until, accept_days=accept,
                                                resolve_days=resolve, limit=1000)
                 assert [(f["id"], ok) for f, ok in page] == sorted((f["id"], ok) for f, ok in members)
             if since < today:
-                assert any(sql[m]["den"] for m in queries.DISPUTE_METRICS)
+                assert any(sql[m]["den"] for m in metrics.DISPUTE_METRICS)
             # the trend's months (Asia/Shanghai), grouped in SQL
             from collections import Counter
 
@@ -471,9 +506,9 @@ def test_figures_in_sql_are_the_figure_members(app, district):
             expected = {"registered": Counter(), "resolved": Counter()}
             for f in facts:
                 for key, moment in (("registered", f["created_at_dt"]), ("resolved", f["resolved_at_dt"])):
-                    if queries.in_window(moment, since, until):
+                    if windows.in_window(moment, since, until):
                         expected[key][moment.astimezone(SHANGHAI).strftime("%Y-%m")] += 1
-            months = queries.dispute_months(database, "", since, until)
+            months = metrics.dispute_months(database, "", since, until)
             for key in expected:
                 assert {m: c[key] for m, c in months.items() if c.get(key)} == dict(expected[key])
 

@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 import mobile_api
-from mobile_api.problems import CATALOGUE
+from mobile_api.problems import PROBLEMS
+
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
 
 PW = "demo-password"
 API = "/api/v1"
@@ -75,7 +77,7 @@ def problem(r, code: str, status: int) -> dict:
     body = r.json
     assert body["code"] == code and body["status"] == status
     assert body["type"] == f"https://paicha.example/problems/{code}"
-    assert body["title"] and CATALOGUE[code].status == status
+    assert body["title"] and PROBLEMS[code].status == status
     return body
 
 
@@ -130,7 +132,7 @@ def _stored_for_device(app, device_id: str) -> tuple[int, int]:
 
 
 def test_a_login_stores_its_device_and_both_tokens_in_one_transaction(app, client):
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
     with app.app_context():
         engine = get_store().engine
     commits = []
@@ -279,7 +281,7 @@ def test_me_hint_in_english(client, auth):
 def _round_doc(app, area: str, start: dt.date, due: dt.date) -> str:
     """A screening round written as the calendar writes them (role `server`)."""
     from server.core.access import server_access
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
 
     level = {12: "village", 9: "township", 6: "district"}[len(area)]
     doc_id = f"round-{level}-{area}-{start.isoformat()}"
@@ -324,7 +326,7 @@ def test_tasks_list_unreported_rounds_of_my_scope_and_drop_them_once_reported(ap
 def test_tasks_show_overdue_reminders_until_the_round_is_reported(app, client, auth):
     from server.core.access import server_access
     from server.services.calendar.periods import period_containing
-    from server.interfaces.couchdb import get_store
+    from server.core.store import get_store
 
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     start = today - dt.timedelta(days=15)
@@ -636,17 +638,17 @@ STABLE = {
 
 
 def test_problem_codes_are_stable_and_bilingual(client):
-    assert {code: e.status for code, e in CATALOGUE.items() if code in STABLE} == STABLE
-    for code, entry in CATALOGUE.items():
-        assert entry.zh and entry.en and entry.zh != entry.en, code
+    assert {code: e.status for code, e in PROBLEMS.items() if code in STABLE} == STABLE
+    for code, entry in PROBLEMS.items():
+        assert entry.title_zh and entry.title_en and entry.title_zh != entry.title_en, code
         assert bool(entry.detail_zh) == bool(entry.detail_en), code
-    from mobile_api.problems import REFUSALS_ZH
+    from schemas.errors import REFUSALS
     from schemas.rules import REFUSAL_CODES
 
-    assert set(REFUSALS_ZH) == set(REFUSAL_CODES)
+    assert set(REFUSALS) == set(REFUSAL_CODES)
     zh = client.get(f"{API}/problems").json["items"]
     en = client.get(f"{API}/problems", headers={"Accept-Language": "en"}).json["items"]
-    assert [i["code"] for i in zh] == list(CATALOGUE) and zh[0]["title"] != en[0]["title"]
+    assert [i["code"] for i in zh] == list(PROBLEMS) and zh[0]["title"] != en[0]["title"]
 
 
 def test_openapi_document_covers_every_route_and_uses_the_shared_schemas(app, client):

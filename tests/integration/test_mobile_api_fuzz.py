@@ -21,6 +21,8 @@ from schemathesis.config import SchemathesisConfig
 import mobile_api
 from mobile_api.openapi import build
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 # Per operation: valid requests on both stores, invalid ones on SQLite only (they are refused
 # before the store is touched, and generating them is the slow part).
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 8}

@@ -8,9 +8,12 @@ import pytest
 from flask import Flask
 
 from mobile_api.openapi import _rewrite
-from mobile_api.payloads import COLLECTIONS, create_schema, fill, request_problems, update_schema
-from mobile_api.problems import CATALOGUE, ApiProblem, body, refused
+from mobile_api.payloads import COLLECTIONS, create_schema, request_problems, update_schema
+from mobile_api.problems import PROBLEMS, body
+from schemas.errors import PaichaError, WriteRefused
 from schemas.rules import Refusal
+from server.services.collections import fill
+from sync import errors
 
 NOW = dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.timezone.utc)
 REPORTS, VISITS = COLLECTIONS["reports"], COLLECTIONS["visits"]
@@ -69,7 +72,7 @@ def test_request_schemas_are_the_document_schemas_with_server_fields_optional():
 
 def test_problem_bodies_in_both_languages():
     app = Flask(__name__)
-    problem = ApiProblem("edit_conflict", id="d-1", current_rev="3-abc")
+    problem = PaichaError("edit_conflict", id="d-1", current_rev="3-abc")
     with app.test_request_context("/api/v1/disputes/d-1"):
         zh = body(problem)
     with app.test_request_context("/api/v1/disputes/d-1", headers={"Accept-Language": "en-GB,en;q=0.8"}):
@@ -78,15 +81,18 @@ def test_problem_bodies_in_both_languages():
     assert en["title"] == "Record changed meanwhile" and en["detail"].startswith("Record d-1 has changed")
     assert zh["current_rev"] == en["current_rev"] == "3-abc" and zh["instance"] == "/api/v1/disputes/d-1"
     with pytest.raises(KeyError):
-        ApiProblem("no_such_code")
-    assert all(code.islower() and " " not in code for code in CATALOGUE)
+        PaichaError("no_such_code")
+    assert all(code.islower() and " " not in code for code in PROBLEMS)
 
 
 def test_refusals_keep_the_rules_code():
-    problem = refused(Refusal("created_by_mismatch", "The field created_by must be your own account name (x)."))
+    problem = WriteRefused(Refusal("created_by_mismatch", "The field created_by must be your own account name (x)."))
     assert problem.code == "write_refused" and problem.params["refusal"] == "created_by_mismatch"
-    assert refused(Refusal("bad_coordinates", "0,0")).code == "invalid_document"
-    assert refused("Document is outside your scope.").params["refusal"] == "out_of_scope"
+    assert WriteRefused(Refusal("bad_coordinates", "0,0")).code == "invalid_document"
+    # The engine's own scope refusal carries the rules' code too, and still says `forbidden` to CouchDB.
+    engine = errors.Refused(Refusal("out_of_scope", "Document is outside your scope."))
+    assert engine.body() == {"error": "forbidden", "reason": "Document is outside your scope."}
+    assert WriteRefused(engine.refusal).params["refusal"] == "out_of_scope"
 
 
 def test_bundling_rewrites_refs_into_components():

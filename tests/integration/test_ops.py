@@ -1,5 +1,6 @@
-"""server/ops.py: /_health, /_ready, /_metrics (and the counters other modules use), structured logs,
-metrics added up across processes, and the container health-check commands."""
+"""Operations: /_health, /_ready, /_metrics (server/interfaces/monitoring.py) and the counters other
+modules use (server/core/metrics.py), structured logs (server/core/logs.py), metrics added up across
+processes, and the container health-check commands (`python -m server.ops`)."""
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,13 @@ import sqlalchemy as sa
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-from server import ops
+from server import gunicorn_config
+from server.core import health, logs, metrics
+from server.core.settings import Settings
+from server.interfaces import monitoring
 from support import REPO_ROOT
+
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
 
 VILLAGE = "990101001001"
 
@@ -26,7 +32,7 @@ VILLAGE = "990101001001"
 def ops_app(app):
     """The demo app with ops wired (create_app may already do it)."""
     if "ops" not in app.blueprints:
-        ops.init_app(app)
+        monitoring.init_app(app)
     return app
 
 
@@ -93,7 +99,7 @@ def test_not_ready_when_a_migration_is_missing(ops_app, client):
 def test_not_ready_when_database_is_unreachable():
     engine = sa.create_engine("postgresql+psycopg://nobody:secret-pw@127.0.0.1:9/none",
                               connect_args={"connect_timeout": 2})
-    result = ops.check_ready(engine)
+    result = health.check_ready(engine)
     assert result["ready"] is False
     assert result["checks"]["database"].startswith("unavailable")
     assert "secret-pw" not in json.dumps(result)
@@ -129,15 +135,33 @@ def test_metrics_count_requests_sessions_checkpoints_and_documents(client):
     assert delta("paicha_docs_out_total", via="client") == 3
 
 
+def test_a_session_is_what_the_couchdb_views_say_not_an_endpoint_name(client):
+    """A checkpoint read through the document route (`_local%2F<id>`, as some replicators ask) is a
+    session start, not a document sent; a HEAD of a document sends none."""
+    village = basic("demo-village")
+    rep = f"rep-{uuid.uuid4().hex[:8]}"
+    before = scrape(client)
+    assert client.get(f"/paicha/_local%2F{rep}", headers=village).status_code == 404
+    assert client.head("/paicha/no-such-doc", headers=village).status_code == 404
+    assert client.get("/paicha/_local/x", headers=basic("demo-village", "wrong-password")).status_code == 401
+    after = scrape(client)
+
+    def delta(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("paicha_sync_sessions_total", db="domain") == 1
+    assert delta("paicha_docs_out_total", via="client") == 0
+
+
 def test_counters_other_modules_increment(client):
     before = scrape(client)
-    ops.count_scheduler_run("calendar_tick", "ok")
-    ops.count_scheduler_run("calendar_tick", "error")
-    ops.count_rejection("out_of_scope", "client", 2)
-    ops.count_rejection("invalid_document", "made-up-via")  # unknown labels are bounded
-    ops.count_docs_in(5, "bridge")
-    ops.count_docs_out(0, "bridge")
-    ops.count_bridge_batch("pull", "ok")
+    metrics.count_scheduler_run("calendar_tick", "ok")
+    metrics.count_scheduler_run("calendar_tick", "error")
+    metrics.count_rejection("out_of_scope", "client", 2)
+    metrics.count_rejection("invalid_document", "made-up-via")  # unknown labels are bounded
+    metrics.count_docs_in(5, "bridge")
+    metrics.count_docs_out(0, "bridge")
+    metrics.count_bridge_batch("pull", "ok")
     after = scrape(client)
 
     def delta(name, **labels):
@@ -166,10 +190,12 @@ def test_metrics_token(ops_app, client):
 def test_metrics_of_several_processes_add_up(tmp_path):
     """PROMETHEUS_MULTIPROC_DIR: what gunicorn workers, the scheduler and the bridge count adds up."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    count = "from server import ops; ops.count_scheduler_run('calendar_tick', 'ok'); ops.count_docs_in(3, 'bridge')"
+    count = ("from server.core import metrics; metrics.count_scheduler_run('calendar_tick', 'ok'); "
+             "metrics.count_docs_in(3, 'bridge')")
     for _ in range(2):
         subprocess.run([sys.executable, "-c", count], cwd=REPO_ROOT, env=env, check=True, timeout=60)
-    out = subprocess.run([sys.executable, "-c", "from server import ops; print(ops.metrics().exposition().decode())"],
+    out = subprocess.run([sys.executable, "-c",
+                          "from server.core import metrics; print(metrics.metrics().exposition().decode())"],
                          cwd=REPO_ROOT, env=env, check=True, timeout=60, capture_output=True, text=True).stdout
     assert sample(out, "paicha_scheduler_runs_total", job="calendar_tick", outcome="ok") == 2
     assert sample(out, "paicha_docs_in_total", via="bridge") == 6
@@ -181,7 +207,7 @@ def _capture(formatter: logging.Formatter):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
-    handler.addFilter(ops.MaskCredentials())
+    handler.addFilter(logs.MaskCredentials())
     logger = logging.getLogger(f"test.ops.{uuid.uuid4().hex}")
     logger.addHandler(handler)
     logger.propagate = False
@@ -190,7 +216,7 @@ def _capture(formatter: logging.Formatter):
 
 
 def test_json_logs_one_object_per_line_with_extra_fields_and_masked_urls():
-    logger, stream = _capture(ops.JsonFormatter())
+    logger, stream = _capture(logs.JsonFormatter())
     logger.info("replicating with %s", "https://hub-user:s3cret@hub.example.org/paicha",
                 extra={"direction": "pull", "docs": 3})
     try:
@@ -215,7 +241,7 @@ def test_text_logs_are_masked_too():
 def test_request_log_lines(caplog):
     app = Flask("ops-test")
     app.config.update(PAICHA_DOMAIN_DB="paicha", PAICHA_LOG_REQUESTS="1", PAICHA_VERSION="9.9")
-    ops.init_app(app)
+    monitoring.init_app(app)
 
     @app.get("/hello")
     def hello():
@@ -250,8 +276,8 @@ def test_database_settings_production_must_not_run_with_are_warned(ops_app, capl
 
     with ops_app.app_context():
         engine = db.engine
-        with caplog.at_level(logging.WARNING, logger="server.ops"):
-            warnings = ops.warn_about_database_settings(engine)
+        with caplog.at_level(logging.WARNING, logger="server.core.health"):
+            warnings = health.warn_about_database_settings(engine)
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
                 autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar()
@@ -273,13 +299,14 @@ def test_probe_command_fails_when_nothing_listens():
 
 
 
-def test_gunicorn_log_config_makes_gunicorn_lines_json(monkeypatch):
+def test_gunicorn_log_config_makes_gunicorn_lines_json():
     script = (
         "from gunicorn.config import Config\n"
         "from gunicorn.glogging import Logger\n"
-        "from server import ops\n"
+        "from server import gunicorn_config\n"
+        "from server.core.settings import Settings\n"
         "cfg = Config()\n"
-        "cfg.set('logconfig_dict', ops.gunicorn_logconfig_dict())\n"
+        "cfg.set('logconfig_dict', gunicorn_config.logconfig_dict(Settings.from_env()))\n"
         "Logger(cfg).info('Listening at: %s', 'http://u:pw@127.0.0.1:5984')\n"
     )
     r = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
@@ -287,5 +314,5 @@ def test_gunicorn_log_config_makes_gunicorn_lines_json(monkeypatch):
     assert r.returncode == 0, r.stderr
     [line] = [json.loads(x) for x in r.stderr.splitlines() if x.startswith("{")]
     assert line["logger"] == "gunicorn.error" and line["msg"] == "Listening at: http://***@127.0.0.1:5984"
-    monkeypatch.setenv("PAICHA_LOG_FORMAT", "text")
-    assert ops.gunicorn_logconfig_dict() is None  # gunicorn's own defaults
+    text = Settings.from_env({"PAICHA_LOG_FORMAT": "text"})
+    assert gunicorn_config.logconfig_dict(text) is None  # gunicorn's own defaults

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 import sqlalchemy as sa
+
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
 
 VILLAGE, NEIGHBOUR = "990101001001", "990101001002"
 PHONE = {"Authorization": "Basic " + base64.b64encode(b"demo-village:demo-password").decode(),

@@ -13,6 +13,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 PW = "demo-password"
 VILLAGE, NEIGHBOUR, TOWNSHIP = "990101001001", "990101001002", "990101001"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,7 +13,8 @@ from sync import store as store_module
 
 from .conftest import PG_ADMIN
 
-pytestmark = pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+# The demo district's accounts in `app`, on PostgreSQL only.
+pytestmark = [pytest.mark.parametrize("app", ["postgresql"], indirect=True), pytest.mark.demo]
 CADRE = {"Authorization": "Basic " + base64.b64encode(b"demo-village:demo-password").decode()}
 
 

@@ -11,6 +11,8 @@ import pytest
 
 import mobile_api
 
+pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
+
 PW = "demo-password"
 API = "/api/v1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -143,16 +145,16 @@ def test_a_new_password_ends_every_session_and_token_of_the_account(app, runner)
 
 
 def test_a_session_ends_at_its_lifetime_on_the_server(app, monkeypatch):
-    import server.core.auth as auth
+    from server.core import clock
 
     start = dt.datetime(2031, 3, 1, 2, 0, tzinfo=dt.timezone.utc)
-    monkeypatch.setattr(server.core.auth, "utcnow", lambda: start)
+    monkeypatch.setattr(clock, "now", lambda: start)
     _, cookie = couch_login(app, "demo-village")
     assert_works(app, cookie, "demo-village")
     lifetime = app.config["PAICHA_SESSION_SECONDS"]
-    monkeypatch.setattr(server.core.auth, "utcnow", lambda: start + dt.timedelta(seconds=lifetime - 1))
+    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(seconds=lifetime - 1))
     assert replay(app, cookie)("/paicha").status_code == 200
-    monkeypatch.setattr(server.core.auth, "utcnow", lambda: start + dt.timedelta(seconds=lifetime))
+    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(seconds=lifetime))
     assert replay(app, cookie)("/paicha").status_code == 401
 
 
@@ -218,12 +220,10 @@ def test_a_used_refresh_token_is_refused_even_right_after(client):
 
 
 def test_rotation_keeps_the_logins_lifetime(client, monkeypatch):
-    import mobile_api.resources.session
-    import server.services.tokens as tokens
+    from server.core import clock
 
     def at(moment: dt.datetime) -> None:
-        for module in (server.services.tokens, mobile_api.resources.session):
-            monkeypatch.setattr(module, "utcnow", lambda: moment)
+        monkeypatch.setattr(clock, "now", lambda: moment)
 
     start = dt.datetime(2031, 3, 1, 2, 0, tzinfo=dt.timezone.utc)
     at(start)

@@ -92,11 +92,12 @@ def test_a_logins_token_waits_for_the_write_turn_not_at_sqlites_lock(tmp_path):
     # writers. SQLite's patience is cut to 50 ms: a token write that waited at SQLite's lock behind
     # the store's 8 x 30 ms transactions would fail with "database is locked".
     from server import create_app
+    from server.setup import prepare
     from server.services import tokens
     from server.core.accounts import add_account
     from server.core.db import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}", "TESTING": True})
+    app = prepare(create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}", "TESTING": True}))
     with app.app_context():
         account = add_account("cadre", "a long enough password", "village_cadre", "990101001001")
         db.session.commit()

@@ -17,11 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from server import create_app
+from server.setup import prepare
 from server.services import geo
 from server.core.accounts import add_account
 from server.core.areas import check_area, import_areas
 from server.core.auth import Principal
-from server.interfaces.couchdb import get_store
+from server.core.store import get_store
 from server.core.db import db
 from server.services.geo import crs
 from server.services.geo.checks import distance_m, validate_fix
@@ -29,6 +30,7 @@ from server.services.geo.tables import TABLES, geo_geocode_cache, geo_households
 from server.core.hooks import WriteContext, run_write_hooks
 from server.core.models import Account
 from sync.access import Access
+from sync.results import WriteResult
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "geo"
 PASSWORD = "test-password-1"
@@ -56,8 +58,8 @@ def app(request, stores, postgres_available):
         if os.environ.get("CI"):
             pytest.fail(postgres_available, pytrace=False)
         pytest.skip(postgres_available)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": stores.new(request.param), "PAICHA_ADMIN_PASSWORD": PASSWORD,
-                      "TESTING": True, "PAICHA_GEOCODER_MIN_DELAY_S": 0.0})
+    app = prepare(create_app({"SQLALCHEMY_DATABASE_URI": stores.new(request.param), "PAICHA_ADMIN_PASSWORD": PASSWORD,
+                              "TESTING": True, "PAICHA_GEOCODER_MIN_DELAY_S": 0.0}))
     geo.init_app(app)
     geo.init_app(app)  # idempotent
     with app.app_context():
@@ -87,11 +89,11 @@ def database(app, account: str):
         return get_store().open(app.config["PAICHA_DOMAIN_DB"], access_for(principal, app.config["PAICHA_DOMAIN_DB"]))
 
 
-def write(app, account: str, *docs, new_edits: bool = True) -> list[dict]:
+def write(app, account: str, *docs, new_edits: bool = True) -> list[WriteResult]:
     with app.app_context():
         results = database(app, account).bulk_docs(list(docs), new_edits=new_edits)
     if new_edits:
-        assert all("error" not in r for r in results), results
+        assert all(r.ok for r in results), results
     return results
 
 
@@ -142,7 +144,7 @@ def test_a_visit_at_the_household(app):
     near = (34.3105, 108.71)  # 55 m north of household A
     (result,) = write(app, "zhao.lei", visit("v-near", "zhao.lei", near, photo=True))
     row = check(app, "v-near")
-    assert row["rev"] == result["rev"] and row["seq"] > 0
+    assert row["rev"] == result.rev and row["seq"] > 0
     assert row["flags"] == []
     assert row["distance_m"] == pytest.approx(distance_m(near, HOME_A), abs=0.01)
     assert row["distance_m"] == pytest.approx(55.5, abs=0.2)
@@ -154,7 +156,7 @@ def test_a_visit_at_the_household(app):
     assert (row["visitor"], row["area"], row["household_id"], row["photo_count"]) == ("zhao.lei", JIA, "hh-a", 1)
     # the device's document is untouched: no server fields were written into it
     doc = get_doc(app, "zhao.lei", "v-near")
-    assert doc["_rev"] == result["rev"] and set(doc) - {"_id", "_rev", "_attachments"} == set(
+    assert doc["_rev"] == result.rev and set(doc) - {"_id", "_rev", "_attachments"} == set(
         visit("v-near", "zhao.lei", near, photo=True)) - {"_id", "_attachments"}
 
 
@@ -198,9 +200,9 @@ def test_new_revisions_are_rechecked_and_deletion_removes_the_row(app):
     doc["fix"] = {**doc["fix"], "lat": 34.3140}
     (second,) = write(app, "zhao.lei", doc)
     row = check(app, "v-edit")
-    assert row["rev"] == second["rev"] != first["rev"]
+    assert row["rev"] == second.rev != first.rev
     assert row["flags"] == ["off_site"] and row["orig_lat"] == 34.3140
-    write(app, "zhao.lei", {"_id": "v-edit", "_rev": second["rev"], "_deleted": True})
+    write(app, "zhao.lei", {"_id": "v-edit", "_rev": second.rev, "_deleted": True})
     assert check(app, "v-edit") is None
 
 
@@ -222,7 +224,7 @@ def test_impossible_speed_between_consecutive_fixes_even_out_of_order(app):
     write(app, "zhao.lei", visit("v-spd-other", "zhao.lei", (34.39, 108.70), at="2024-06-01T09:00:30+08:00"))
     assert "impossible_speed" not in flags(app, "v-spd-other")
     # B deleted: A and C are neighbours again, nothing impossible
-    write(app, "qian.li", {"_id": "v-spd-b", "_rev": b_rev["rev"], "_deleted": True})
+    write(app, "qian.li", {"_id": "v-spd-b", "_rev": b_rev.rev, "_deleted": True})
     assert "impossible_speed" not in flags(app, "v-spd-a") + flags(app, "v-spd-c")
     assert check(app, "v-spd-a")["speed_with"] == "v-spd-c"
 
@@ -294,7 +296,7 @@ def test_a_household_and_its_visit_in_one_batch(app):
 def test_a_replicated_losing_revision_does_not_replace_the_winner(app):
     (first,) = write(app, "zhao.lei", visit("v-conflict", "zhao.lei", HOME_A, at="2024-05-30T09:00:00+08:00"))
     base = visit("v-conflict", "zhao.lei", HOME_A, at="2024-05-30T09:00:00+08:00")
-    parent = first["rev"].split("-", 1)[1]
+    parent = first.rev.split("-", 1)[1]
     near = {**base, "_rev": "2-aaaa", "_revisions": {"start": 2, "ids": ["aaaa", parent]}}
     far = {**base, "fix": {**base["fix"], "lat": 34.32}, "_rev": "2-ffff", "_revisions": {"start": 2, "ids": ["ffff", parent]}}
     write(app, "zhao.lei", far, new_edits=False)
@@ -324,8 +326,8 @@ def test_validate_fix_as_a_write_rule_refuses_bad_coordinates(app):
         dbh = get_store().open("paicha", access)
         bad = visit("v-null-island", "zhao.lei", (0, 0), at="2024-05-31T09:00:00+08:00")
         results = dbh.bulk_docs([bad, visit("v-fine", "zhao.lei", HOME_A, at="2024-05-31T10:00:00+08:00")])
-    assert results[0]["error"] == "forbidden" and "0, 0" in results[0]["reason"]
-    assert "error" not in results[1]
+    assert results[0].error.error == "forbidden" and "0, 0" in results[0].error.reason
+    assert results[1].ok
     assert check(app, "v-null-island") is None and check(app, "v-fine")["flags"] == []
 
 

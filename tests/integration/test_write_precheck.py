@@ -10,6 +10,7 @@ import pytest
 
 from sync import errors
 from sync.access import Access, DbRules, WriteAttempt
+from sync.results import WriteResult
 from sync.store import write_turn
 
 
@@ -58,13 +59,13 @@ def test_prechecks_run_before_the_write_turn_and_reach_the_check(areas):
     db = areas.open("areas", _access(areas, pre, checked))
     results = db.bulk_docs([{"_id": "a", "area": "11", "text": "long enough"},
                             {"_id": "b", "area": "11", "text": "no"}])
-    assert [r.get("ok") for r in results] == [True, None]
-    assert results[1]["error"] == "forbidden" and results[1]["reason"] == "text too short"
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].error.error == "forbidden" and results[1].error.reason == "text too short"
     assert pre == [("long enough", True), ("no", True)]  # every document, none while the turn was held
     assert checked == [("a", ("fine",)), ("b", ("too short",))]
 
     pre.clear(), checked.clear()
-    db.put({"text": "edited", "_rev": results[0]["rev"], "area": "11"}, "a")
+    db.put({"text": "edited", "_rev": results[0].rev, "area": "11"}, "a")
     assert pre == [("edited", True)] and checked == [("a", ("fine",))]
 
 
@@ -75,13 +76,13 @@ def test_a_conflict_is_still_reported_before_what_the_precheck_found(areas):
     with pytest.raises(errors.Conflict):
         db.put({"area": "11", "text": "x", "_rev": "1-" + "0" * 32}, "c")  # stale parent, and too short
     assert checked == [("c", ("fine",))]  # the check never saw the conflicting edit
-    assert db.get("c")["_rev"] == first["rev"]
+    assert db.get("c")["_rev"] == first.rev
 
 
 def test_a_revision_already_stored_is_not_checked_again(areas):
     pre, checked = [], []
     db = areas.open("areas", _access(areas, pre, checked))
     stored = db.put({"area": "11", "text": "kept"}, "d")
-    replayed = {"_id": "d", "_rev": stored["rev"], "area": "11", "text": "no"}
-    assert db.bulk_docs([replayed], new_edits=False) == []
+    replayed = {"_id": "d", "_rev": stored.rev, "area": "11", "text": "no"}
+    assert db.bulk_docs([replayed], new_edits=False) == [WriteResult("d", stored.rev)]  # answered as written
     assert [c[0] for c in checked] == ["d"]  # only the first write; the replay was a no-op

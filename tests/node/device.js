@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 'use strict';
-// The "phone": a PouchDB (leveldb) database in a directory, driven by one command per process.
+// The "phone": a PouchDB (leveldb) database in a directory, driven by commands.
 //
 //   node tests/node/device.js <command> '<json args>'      (or the JSON on stdin when argv has none / '-')
 //
 // Prints one JSON object on stdout and exits 0; on failure prints {"error", "reason", "status", ...}
 // and exits 1 (2 for a usage error). Commands that take {"stream": true} also print each event as a
-// JSON line {"event": name, "data": {...}} before the final line. See README.md beside this file.
+// JSON line {"event": name, "data": {...}} before the final line.
+//
+//   node tests/node/device.js --serve
+//
+// A phone that stays switched on: one command per stdin line ({"id", "command", "args"}), answered
+// on stdout by {"id", "event"} lines (stream mode) and one {"id", "exit", "body"}; several commands
+// may run at once. End of stdin switches it off. See README.md beside this file.
 
 // PouchDB writes notes through console.info/log ("the above 404 is totally normal"): keep stdout for JSON.
 for (const m of ['log', 'info', 'debug', 'warn']) console[m] = (...a) => console.error(...a);
@@ -42,10 +48,27 @@ function readStdin() {
   });
 }
 
-async function main() {
+// One command to its end: {exit, body}, the body being the result or {"error", "reason", ...}.
+async function runCommand(command, args) {
+  if (!command || !COMMANDS[command]) {
+    return { exit: 2, body: { error: 'usage', reason: `command must be one of: ${Object.keys(COMMANDS).join(', ')}` } };
+  }
+  try {
+    const result = await COMMANDS[command]()(args);
+    return { exit: 0, body: result === undefined ? { ok: true } : result };
+  } catch (err) {
+    return { exit: 1, body: Object.assign(out.error(err), err.payload || {}) };
+  }
+}
+
+function timeoutOf(args) {
+  return Number(args.timeout || 300);
+}
+
+async function once() {
   const [command, raw] = process.argv.slice(2);
   if (!command || !COMMANDS[command]) {
-    out.fail({ error: 'usage', reason: `command must be one of: ${Object.keys(COMMANDS).join(', ')}` }, 2);
+    out.fail((await runCommand(command, {})).body, 2);
     return;
   }
   let args;
@@ -56,15 +79,42 @@ async function main() {
     out.fail({ error: 'usage', reason: `arguments are not JSON: ${e.message}` }, 2);
     return;
   }
-  const timeout = Number(args.timeout || 300);
+  const timeout = timeoutOf(args);
   const timer = setTimeout(() => out.fail({ error: 'timeout', reason: `${command} ran over ${timeout}s` }), timeout * 1000);
   timer.unref();
-  try {
-    const result = await COMMANDS[command]()(args);
-    out.done(result);
-  } catch (err) {
-    out.fail(Object.assign(out.error(err), err.payload || {}));
-  }
+  const { exit, body } = await runCommand(command, args);
+  if (exit === 0) out.done(body);
+  else out.fail(body, exit);
 }
 
-main();
+// A command over its time switches the phone off (as the one-shot process exits): whatever it left
+// running goes with it, and the next command finds a freshly opened database.
+function serve() {
+  // Loaded now (PouchDB takes most of a start): a phone started ahead of its first command is ready.
+  for (const load of Object.values(COMMANDS)) load();
+  const lines = require('readline').createInterface({ input: process.stdin, crlfDelay: Infinity });
+  lines.on('line', async (line) => {
+    if (!line.trim()) return;
+    let request;
+    try {
+      request = JSON.parse(line);
+    } catch (e) {
+      out.write({ id: null, exit: 2, body: { error: 'usage', reason: `request is not JSON: ${e.message}` } });
+      return;
+    }
+    const { id, command } = request;
+    const args = request.args || {};
+    if (args.stream) args.emit = (event) => out.write({ id, event });
+    const timeout = timeoutOf(args);
+    const timer = setTimeout(() => out.fail({ id, exit: 1, body: { error: 'timeout', reason: `${command} ran over ${timeout}s` } }),
+      timeout * 1000);
+    timer.unref();
+    const { exit, body } = await runCommand(command, args);
+    clearTimeout(timer);
+    out.write({ id, exit, body });
+  });
+  lines.on('close', () => out.fail({ id: null, exit: 0, body: { ok: true, switched_off: true } }, 0));
+}
+
+if (process.argv[2] === '--serve') serve();
+else once();

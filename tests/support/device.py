@@ -1,11 +1,16 @@
 """A phone: PouchDB (pouchdb-node, leveldb in its own directory) driven through tests/node/device.js.
 
-Each call is one Node process; the directory keeps the database between calls, like a phone that is
-switched off and on. Do not run two commands on one device at the same time (leveldb locks its dir).
+A phone is one long-lived Node process (`device.js --serve`), started at its first command and
+taking one command per line; the directory keeps the database. `switch_off()` ends the process (as
+does killing a running command, or a command over its time); the next command starts a fresh one,
+which opens the directory's database again, like a phone switched off and on.
 """
 from __future__ import annotations
 
+import atexit
 import base64
+import collections
+import itertools
 import json
 import queue
 import subprocess
@@ -19,7 +24,8 @@ DEVICE_JS = NODE_DIR / "device.js"
 
 
 class DeviceError(RuntimeError):
-    """The Node CLI failed: `payload` is its JSON ({"error", "reason", ...}), `returncode` its exit."""
+    """A device command failed: `payload` is its JSON ({"error", "reason", ...}), `returncode` its
+    exit (0 ok, 1 failed, 2 usage; negative: the phone's process was killed)."""
 
     def __init__(self, command: str, returncode: int, payload: dict, stderr: str = ""):
         self.command = command
@@ -41,46 +47,145 @@ def node_ready() -> str | None:
     return None
 
 
-class Running:
-    """A device command running in the background with {"stream": true}: events arrive as they happen."""
+_ENDED = object()  # the phone's process ended before the command did
 
-    def __init__(self, command: str, proc: subprocess.Popen):
-        self.command = command
-        self.proc = proc
-        self.events: list[dict] = []
-        self._lines: queue.Queue = queue.Queue()
-        self._final: dict | None = None
-        self._stderr: list[str] = []
-        self._cursor = 0
+
+class _Phone:
+    """One `device.js --serve` process: sends commands, routes each answer line to its command."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(["node", str(DEVICE_JS), "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     encoding="utf-8", bufsize=1)
+        self.stderr: collections.deque[str] = collections.deque(maxlen=400)
+        self._ids = itertools.count(1)
+        self._calls: dict[int, queue.Queue] = {}
+        self._lock = threading.Lock()
+        self._ended = False
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
+        _running_phones.add(self)
+
+    def alive(self) -> bool:
+        return not self._ended and self.proc.poll() is None
+
+    def send(self, command: str, args: dict) -> tuple[int, queue.Queue]:
+        """Start a command; its answers ({"event"}, then {"exit", "body"}) arrive on the queue."""
+        answers: queue.Queue = queue.Queue()
+        line = json.dumps({"id": 0, "command": command, "args": args})
+        with self._lock:
+            call_id = next(self._ids)
+            if self._ended:
+                answers.put(_ENDED)
+                return call_id, answers
+            self._calls[call_id] = answers
+            try:
+                self.proc.stdin.write(line.replace('"id": 0', f'"id": {call_id}', 1) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # the process is gone: the reader thread ends the command
+        return call_id, answers
+
+    def forget(self, call_id: int) -> None:
+        with self._lock:
+            self._calls.pop(call_id, None)
 
     def _read_stdout(self):
         for line in self.proc.stdout:
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                message = json.loads(line)
             except ValueError:
-                obj = {"event": "unparsed", "data": line}
-            self._lines.put(obj)
-        self._lines.put(None)
+                self.stderr.append(f"(stdout, not JSON) {line}")
+                continue
+            with self._lock:
+                answers = self._calls.get(message.get("id"))
+                if answers is not None and "exit" in message:
+                    del self._calls[message["id"]]
+            if answers is not None:
+                answers.put(message)
+        self.proc.wait()
+        with self._lock:
+            self._ended = True
+            pending, self._calls = list(self._calls.values()), {}
+        for answers in pending:
+            answers.put(_ENDED)
+        _running_phones.discard(self)
 
     def _read_stderr(self):
         for line in self.proc.stderr:
-            self._stderr.append(line)
+            self.stderr.append(line)
+
+    def stderr_tail(self) -> str:
+        return "".join(self.stderr)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Switch off: end of stdin; killed if it does not leave at once."""
+        try:
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+_running_phones: set[_Phone] = set()  # switched off at the end of the session at the latest
+_spare: _Phone | None = None
+_spare_lock = threading.Lock()
+
+
+def _phone_process() -> _Phone:
+    """A phone's process, already started: the spare begun at the previous call (Node and PouchDB
+    load while the test goes on), and a new spare for the next call."""
+    global _spare
+    with _spare_lock:
+        phone, _spare = _spare, _Phone()
+    return phone if phone is not None and phone.alive() else _Phone()
+
+
+@atexit.register
+def _switch_off_every_phone() -> None:
+    for phone in list(_running_phones):
+        phone.kill()
+
+
+class Running:
+    """A device command running in the background with {"stream": true}: events arrive as they happen."""
+
+    def __init__(self, command: str, device: "Device", phone: _Phone, call_id: int, answers: queue.Queue):
+        self.command = command
+        self.device = device
+        self.phone = phone
+        self.call_id = call_id
+        self.events: list[dict] = []
+        self._answers = answers
+        self._final: dict | None = None
+        self._exit: int | None = None
+        self._cursor = 0
 
     def _next(self, timeout: float):
-        obj = self._lines.get(timeout=timeout)
-        if obj is None:
-            self._lines.put(None)  # keep the end marker for later readers
+        """The next event, or None once the command ended (its final answer is then kept)."""
+        if self._exit is not None:
             return None
-        if "event" in obj and "t" in obj:
-            self.events.append(obj)
-        else:
-            self._final = obj
-        return obj
+        message = self._answers.get(timeout=timeout)
+        if message is _ENDED:
+            code = self.phone.proc.wait()
+            self._exit = code if code else -9  # switched off before it answered
+            return None
+        if "exit" in message:
+            self._exit, self._final = message["exit"], message.get("body")
+            return None
+        event = message["event"]
+        self.events.append(event)
+        return event
 
     def wait_event(self, predicate, timeout: float = 60.0) -> dict:
         """The first event (already seen or new) for which predicate(event) is true."""
@@ -94,17 +199,17 @@ class Running:
                 raise TimeoutError(f"no matching event from device {self.command} in {timeout}s; "
                                    f"events so far: {[e['event'] for e in self.events]}")
             try:
-                obj = self._next(left)
+                event = self._next(left)
             except queue.Empty:
                 continue
-            if obj is None:
-                raise RuntimeError(f"device {self.command} ended (exit {self.proc.wait()}) before the "
-                                   f"event; final: {self._final}; stderr: {''.join(self._stderr)[-2000:]}")
-            if "t" in obj and predicate(obj):
-                return obj
+            if event is None:
+                raise RuntimeError(f"device {self.command} ended (exit {self._exit}) before the "
+                                   f"event; final: {self._final}; stderr: {self.phone.stderr_tail()[-2000:]}")
+            if predicate(event):
+                return event
 
     def next_event(self, timeout: float = 60.0) -> dict | None:
-        """The next event not yet returned by next_event (in order); None once the process ended."""
+        """The next event not yet returned by next_event (in order); None once the command ended."""
         deadline = time.monotonic() + timeout
         while self._cursor >= len(self.events):
             left = deadline - time.monotonic()
@@ -119,30 +224,32 @@ class Running:
         return self.events[self._cursor - 1]
 
     def result(self, timeout: float = 120.0, check: bool = True) -> dict:
-        """The final JSON (waits for the process to end); DeviceError on a non-zero exit if check."""
+        """The final JSON (waits for the command to end); DeviceError on a non-zero exit if check.
+        A command still running after `timeout` is killed with its phone (TimeoutError)."""
         deadline = time.monotonic() + timeout
-        while True:
+        while self._exit is None:
             try:
-                obj = self._next(max(0.01, deadline - time.monotonic()))
+                self._next(max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                self.proc.kill()
+                self.kill()
                 raise TimeoutError(f"device {self.command} still running after {timeout}s")
-            if obj is None:
-                break
-        code = self.proc.wait()
         final = self._final or {"error": "no_output", "reason": "device printed no result"}
-        if check and code != 0:
-            raise DeviceError(self.command, code, final, "".join(self._stderr))
+        if check and self._exit != 0:
+            raise DeviceError(self.command, self._exit, final, self.phone.stderr_tail())
         return final
 
     @property
-    def returncode(self):
-        return self.proc.returncode
+    def returncode(self) -> int | None:
+        """None while running; then 0 (done), 1 (failed), or negative (the phone was killed)."""
+        return self._exit
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        """Stop the command if it still runs: the phone is switched off (its process killed)."""
+        if self._exit is None:
+            self.device.switch_off(kill=True, phone=self.phone)
+            while self._exit is None:
+                self._next(30)
+        self.phone.forget(self.call_id)
 
 
 class Device:
@@ -155,9 +262,34 @@ class Device:
         self.auth = auth
         self.name = name
         self.timeout = timeout
+        self._phone: _Phone | None = None
+        self._phone_lock = threading.Lock()
 
     def __repr__(self):
         return f"<Device {self.name} {self.dir}>"
+
+    # -- power -------------------------------------------------------------------------------------
+    def switch_on(self) -> _Phone:
+        """The phone's running process (a new one, opening the database again, if it was off)."""
+        with self._phone_lock:
+            if self._phone is None or not self._phone.alive():
+                self._phone = _phone_process()
+            return self._phone
+
+    def switch_off(self, *, kill: bool = False, phone: _Phone | None = None) -> None:
+        """End the phone's process (kill: at once, mid-command, like a battery pulled out).
+        `phone`: only if that process is still the current one."""
+        with self._phone_lock:
+            current = self._phone
+            if current is None or (phone is not None and phone is not current):
+                return
+            self._phone = None
+        current.kill() if kill else current.close()
+
+    def restart(self) -> None:
+        """Switch the phone off and on again: the next command opens its database afresh."""
+        self.switch_off()
+        self.switch_on()
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _args(self, args: dict) -> dict:
@@ -172,30 +304,26 @@ class Device:
             full["auth"] = self.auth
         return full
 
+    def _send(self, command: str, full: dict) -> Running:
+        phone = self.switch_on()
+        call_id, answers = phone.send(command, full)
+        return Running(command, self, phone, call_id, answers)
+
     def run(self, command: str, args: dict | None = None, *, check: bool = True) -> dict:
-        """Run one CLI command to the end; its JSON. Raises DeviceError on failure if check."""
+        """Run one command to the end; its JSON. Raises DeviceError on failure if check."""
         full = self._args(args or {})
-        proc = subprocess.run(["node", str(DEVICE_JS), command, "-"], input=json.dumps(full),
-                              capture_output=True, text=True, timeout=full["timeout"] + 30)
-        lines = [l for l in proc.stdout.splitlines() if l.strip()]
+        running = self._send(command, full)
         try:
-            payload = json.loads(lines[-1]) if lines else {}
-        except ValueError:
-            payload = {"error": "unparsed", "reason": proc.stdout[-2000:]}
-        if check and proc.returncode != 0:
-            raise DeviceError(command, proc.returncode, payload, proc.stderr)
+            payload = running.result(timeout=full["timeout"] + 30, check=check)
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(f"device {command}", full["timeout"] + 30) from None
         if not check:
-            payload.setdefault("_exit", proc.returncode)
+            payload.setdefault("_exit", running.returncode)
         return payload
 
     def start(self, command: str, args: dict | None = None) -> Running:
         """Start a command in the background in stream mode (see Running)."""
-        full = self._args({**(args or {}), "stream": True})
-        proc = subprocess.Popen(["node", str(DEVICE_JS), command, "-"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-        proc.stdin.write(json.dumps(full))
-        proc.stdin.close()
-        return Running(command, proc)
+        return self._send(command, self._args({**(args or {}), "stream": True}))
 
     # -- the phone's own database --------------------------------------------------------------------
     def put(self, *docs: dict, new_edits: bool | None = None) -> list[dict]:

@@ -1,9 +1,18 @@
-"""Fresh central stores for a server under test: an SQLite file, or a new PostgreSQL database."""
+"""Fresh central stores for a server under test: an SQLite file, or a new PostgreSQL database;
+empty, or a copy of a template made once per session: migrated ("schema"), or migrated with the demo
+district ("demo"). A copy costs a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE` (PostgreSQL)
+instead of the migrations and the demo's seeding."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import threading
 import uuid
 from pathlib import Path
+
+from . import REPO_ROOT
 
 # Where PostgreSQL is: a SQLAlchemy URL without the database name.
 PG_BASE = os.environ.get("PAICHA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -30,23 +39,57 @@ def postgres_check() -> str | None:
         return f"PostgreSQL at {PG_BASE} is not reachable: {e}"
 
 
+# Run in a process of its own: the app's start-up leaves nothing behind in the test process (no
+# connection to the template, which PostgreSQL needs to copy it; no settings, no clock).
+TEMPLATE_SCRIPT = """
+import sys
+import sqlalchemy as sa
+from server import create_app
+from server.core.db import db
+from server.setup import prepare
+
+url, demo = sys.argv[1], sys.argv[2] == "demo"
+app = prepare(create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PAICHA_DEMO": demo,
+                          "PAICHA_SCHEDULER": "off"}), demo=demo, scheduler=False)
+with app.app_context():
+    with db.engine.begin() as conn:
+        # Each copy makes its own: a server's uuid is in its replication checkpoints' ids, the key
+        # signs its sessions.
+        conn.execute(sa.text("DELETE FROM sync_server_meta WHERE key IN ('uuid', 'secret_key')"))
+    db.session.remove()
+    db.engine.dispose()
+"""
+
+CONTENTS = ("empty", "schema", "demo")
+
+
 class Stores:
     """Makes stores and drops them at the end (`close`)."""
 
     def __init__(self, tmp_dir: Path):
         self.tmp_dir = Path(tmp_dir)
         self.pg_databases: list[str] = []
+        self._templates: dict[tuple[str, str], str] = {}
+        self._template_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._lock = threading.Lock()
 
-    def new(self, kind: str) -> str:
-        """A DATABASE_URL (for "pouchdb-server": a directory) for a brand-new, empty store."""
+    def new(self, kind: str, contents: str = "empty") -> str:
+        """A DATABASE_URL (for "pouchdb-server": a directory) for a brand-new store: `contents`
+        "empty", "schema" (migrated) or "demo" (migrated, with the demo district)."""
+        if contents not in CONTENTS:
+            raise ValueError(f"contents must be one of {CONTENTS}, not {contents!r}")
         tag = uuid.uuid4().hex[:10]
         if kind == "sqlite":
             path = self.tmp_dir / f"paicha_{tag}.sqlite3"
+            if contents != "empty":
+                template = Path(self._template(kind, contents))
+                shutil.copyfile(template, path)
             return f"sqlite:///{path}"  # path is absolute: sqlite:////abs/...
         if kind == "postgresql":
             name = f"paicha_t_{tag}"
+            template = self._template(kind, contents) if contents != "empty" else None
             with _pg_connect() as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
             self.pg_databases.append(name)
             return f"{PG_BASE}/{name}"
         if kind == "pouchdb-server":
@@ -54,6 +97,47 @@ class Stores:
             path.mkdir(parents=True)
             return str(path)
         raise ValueError(f"unknown store kind {kind!r}")
+
+    def drop(self, url: str) -> None:
+        """Drop a store `new` made, before the end of the session."""
+        if url.startswith("sqlite:///"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
+            return
+        name = url.rsplit("/", 1)[-1]
+        if url.startswith(PG_BASE) and name in self.pg_databases:
+            with _pg_connect() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.pg_databases.remove(name)
+
+    def _template(self, kind: str, contents: str) -> str:
+        """The template's SQLite path or PostgreSQL database name, made at its first use."""
+        key = (kind, contents)
+        with self._lock:
+            lock = self._template_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._templates:
+                self._templates[key] = self._make_template(kind, contents)
+            return self._templates[key]
+
+    def _make_template(self, kind: str, contents: str) -> str:
+        if kind == "sqlite":
+            path = self.tmp_dir / f"template_{contents}.sqlite3"
+            url, made = f"sqlite:///{path}", str(path)
+        else:
+            made = f"paicha_template_{contents}_{uuid.uuid4().hex[:8]}"
+            with _pg_connect() as conn:
+                conn.execute(f'CREATE DATABASE "{made}"')
+            self.pg_databases.append(made)
+            url = f"{PG_BASE}/{made}"
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PAICHA_ADMIN_PASSWORD")}
+        env["PAICHA_LOG_LEVEL"] = "WARNING"
+        python = REPO_ROOT / ".venv" / "bin" / "python"
+        command = [str(python if python.exists() else sys.executable), "-c", TEMPLATE_SCRIPT, url, contents]
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"the {contents} template ({kind}) could not be made:\n{done.stderr[-4000:]}")
+        return made
 
     def close(self) -> None:
         if not self.pg_databases:

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from schemas.areas import AreaCode
 from server.services.calendar import periods as P
 from server.services.calendar import status as S
 
@@ -101,7 +102,7 @@ def test_round_and_reminder_ids_are_deterministic_and_parse_back():
     planned = P.planned_round_for_id(config, rid)
     assert planned.due_date == D(2026, 11, 10) and planned.id == rid
     assert P.planned_round_for_id(config, "round-village-610402001001-2026-11-02") is None
-    assert P.parent_area("610402001001") == "610402001" and P.parent_area("610402") is None
+    assert AreaCode("610402001001").parent == "610402001" and AreaCode("610402").parent is None
 
 
 def test_planned_rounds_for_a_month():

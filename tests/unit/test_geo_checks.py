@@ -17,6 +17,7 @@ from server.services.geo.checks import (
     Position,
     validate_fix,
 )
+from server.core.settings import Settings
 from server.services.geo.settings import DEFAULTS, Thresholds, apply_defaults
 
 T = Thresholds()
@@ -234,8 +235,8 @@ def test_ordered_flags():
 # -- settings --------------------------------------------------------------------------------------------
 
 def test_defaults_from_environment_and_config():
-    config = {"PAICHA_GEO_SITE_RADIUS_M": 80.0}
-    apply_defaults(config, {"PAICHA_GEO_MAX_SPEED_KMH": "90", "PAICHA_GEOCODER": "nominatim"})
+    config = Settings.from_env({"PAICHA_GEO_MAX_SPEED_KMH": "90", "PAICHA_GEOCODER": "nominatim"},
+                               overrides={"PAICHA_GEO_SITE_RADIUS_M": 80.0}).config()
     assert config["PAICHA_GEO_SITE_RADIUS_M"] == 80.0  # set by the deployment: kept
     assert config["PAICHA_GEO_MAX_SPEED_KMH"] == 90.0
     assert config["PAICHA_GEOCODER"] == "nominatim"
@@ -244,7 +245,10 @@ def test_defaults_from_environment_and_config():
     assert (t.site_radius_m, t.max_speed_kmh, t.poor_accuracy_m) == (80.0, 90.0, 100.0)
     assert Thresholds.from_config({}) == Thresholds()
     with pytest.raises(ValueError, match="PAICHA_GEO_CENTRE_MAX_M"):
-        apply_defaults({}, {"PAICHA_GEO_CENTRE_MAX_M": "far"})
+        Settings.from_env({"PAICHA_GEO_CENTRE_MAX_M": "far"})
+    bare = {"PAICHA_GEO_SITE_RADIUS_M": 80.0}
+    apply_defaults(bare)  # an app config not made by create_app
+    assert bare == {**DEFAULTS, "PAICHA_GEO_SITE_RADIUS_M": 80.0}
 
 
 def test_thresholds_defaults_match_the_documented_defaults():

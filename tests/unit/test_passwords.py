@@ -4,6 +4,7 @@ import threading
 import pytest
 
 from server.core import passwords
+from server.core.settings import Settings, SettingError
 
 
 class CountingHasher:
@@ -74,7 +75,20 @@ def test_new_hashes_use_the_configured_argon2_cost_and_old_ones_still_verify():
     assert not passwords.verify_password("someone", "wrong", older)
 
 
-def test_a_bad_argon2_setting_stops_the_server_with_its_name(monkeypatch):
-    monkeypatch.setenv("PAICHA_ARGON2_TIME_COST", "two")
-    with pytest.raises(RuntimeError, match="PAICHA_ARGON2_TIME_COST"):
-        passwords._cost("PAICHA_ARGON2_TIME_COST", 2)
+def test_a_bad_argon2_setting_stops_the_server_with_its_name():
+    with pytest.raises(SettingError, match="PAICHA_ARGON2_TIME_COST"):
+        Settings.from_env({"PAICHA_ARGON2_TIME_COST": "two"})
+    with pytest.raises(SettingError, match="PAICHA_ARGON2_MEMORY_KIB"):
+        Settings.from_env({"PAICHA_ARGON2_MEMORY_KIB": "0"})
+
+
+def test_the_configured_argon2_cost_applies_to_new_hashes():
+    from argon2 import extract_parameters
+
+    before = Settings()
+    try:
+        passwords.configure(Settings.from_env({"PAICHA_ARGON2_TIME_COST": "3", "PAICHA_ARGON2_MEMORY_KIB": "8192"}))
+        made = extract_parameters(passwords.hash_password("secret"))
+        assert (made.memory_cost, made.time_cost) == (8192, 3)
+    finally:
+        passwords.configure(before)

@@ -168,7 +168,7 @@ FIELD_TYPES = sorted(_FIELD)
 def test_cadre_cannot_write_into_neighbour_village(doc_type, op):
     refusal = attempt(CADRE, doc_type, op, area=NEIGHBOUR_VILLAGE)
     assert refusal.code == "out_of_scope"
-    assert NEIGHBOUR_VILLAGE in refusal and VILLAGE in refusal
+    assert NEIGHBOUR_VILLAGE in refusal.reason and VILLAGE in refusal.reason
 
 
 @pytest.mark.parametrize("doc_type", FIELD_TYPES)
@@ -234,7 +234,7 @@ def test_township_staff_cannot_move_even_within_township():
     doc = doc_for("dispute", CADRE)
     refusal = check_write(TOWNSHIP_STAFF, doc, edited(doc, area=NEIGHBOUR_VILLAGE))
     assert refusal.code == "area_changed"
-    assert "escalate" in refusal
+    assert "escalate" in refusal.reason
     refusal = check_write(TOWNSHIP_STAFF, doc, edited(doc, area=TOWNSHIP))
     assert refusal.code == "area_changed"
 
@@ -280,7 +280,7 @@ def test_created_fields_are_immutable(field, value):
     doc = doc_for("dispute", CADRE)
     refusal = check_write(CADRE2, doc, edited(doc, **{field: value}))
     assert refusal.code == "immutable_field"
-    assert field in refusal
+    assert field in refusal.reason
     assert check_write(ADMIN, doc, edited(doc, **{field: value})) is None
 
 
@@ -309,7 +309,7 @@ DEVICES = [CADRE, TOWNSHIP_STAFF, SUPERVISOR]
 def test_device_cannot_write_server_owned(actor, doc_type, op):
     refusal = attempt(actor, doc_type, op)
     assert refusal.code == "server_owned"
-    assert "server" in refusal
+    assert "server" in refusal.reason
 
 
 def test_device_cannot_mark_a_round_done_by_editing_it():
@@ -329,7 +329,7 @@ def test_supervisor_cannot_edit_the_cadres_report():
     report = doc_for("screening_report", CADRE)
     refusal = check_write(SUPERVISOR, report, edited(report, summary="改过的"))
     assert refusal.code == "role_not_allowed"
-    assert "district supervisor" in refusal
+    assert "district supervisor" in refusal.reason
 
 
 def test_supervisor_reviews_instead():
@@ -343,7 +343,7 @@ def test_supervisor_withdraws_rather_than_deletes():
     notice = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
     refusal = check_write(SUPERVISOR, notice, tombstone(notice), deleting=True)
     assert refusal.code == "operation_not_allowed"
-    assert "withdrawn" in refusal and "Withdraw the notice" in refusal
+    assert "withdrawn" in refusal.reason and "Withdraw the notice" in refusal.reason
     assert check_write(SUPERVISOR, notice, edited(notice, status="withdrawn")) is None
 
 
@@ -485,7 +485,7 @@ def test_table_controls_escalate_and_mediate(monkeypatch):
     new = edited(doc, mediation=doc["mediation"] + [dict(MEDIATION)])
     refusal = check_write(CADRE, doc, new)
     assert refusal.code == "operation_not_allowed"
-    assert "mediation" in refusal
+    assert "mediation" in refusal.reason
     assert check_write(TOWNSHIP_STAFF, doc, new) is None
     assert check_write(CADRE, doc, edited(doc, risk_level="high")) is None
 
@@ -542,11 +542,11 @@ def test_actor_is_frozen():
         CADRE.scope = ""  # type: ignore[misc]
 
 
-def test_refusal_is_a_string_with_a_code():
+def test_refusal_is_a_value_with_a_code_and_a_sentence():
     r = Refusal("out_of_scope", "Not yours.")
-    assert r == "Not yours." and str(r) == "Not yours." and r.reason == "Not yours."
-    assert r.code == "out_of_scope"
-    assert repr(r) == "Refusal('out_of_scope', 'Not yours.')"
+    assert str(r) == "Not yours." and r.reason == "Not yours." and r.code == "out_of_scope"
+    assert r == Refusal("out_of_scope", "Not yours.") and r != "Not yours."  # typed, not a string
+    assert repr(r) == "Refusal(code='out_of_scope', reason='Not yours.')"
     assert pickle.loads(pickle.dumps(r)).code == "out_of_scope"
     assert copy.copy(r).code == "out_of_scope"
     assert bool(r)
@@ -605,5 +605,5 @@ def test_refusals_are_sentences_with_known_codes():
     assert {r.code for r in refusals} == REFUSAL_CODES - validator_codes
     for r in refusals:
         assert r.code in REFUSAL_CODES
-        assert r[0].isupper() and r.endswith("."), r
-        assert "_" not in r.split(" ")[0]
+        assert r.reason[0].isupper() and r.reason.endswith("."), r
+        assert "_" not in r.reason.split(" ")[0]

@@ -1,12 +1,24 @@
 """`flask` commands for administrators."""
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import json
+import secrets
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from server.core.accounts import AccountError, add_account, set_password
-from server.core.db import db
+from server.core.areas import AreaError, import_areas, parse_file
+from server.core.db import db, reading
+from server.core.migrate import upgrade_to_head
+from server.core import clock
+from server.services.audit import history
+from server.services.devices import not_synced_since
+from server.services.quarantine import DecisionError, Filters, administrator, decisions, discard, entries, readmit, \
+    search, settle
 
 users = AppGroup("users", help="Accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -20,10 +32,6 @@ devices_cli = AppGroup("devices", help="Devices and their last sync.")
 @click.argument("doc_id")
 def audit_history(doc_id):
     """Every accepted revision of one document: when, who, which device, from which rev."""
-    from flask import current_app
-
-    from server.services.audit import history
-
     for entry in history(current_app.config["PAICHA_DOMAIN_DB"], doc_id):
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.account}\t{entry.device_id or '-'}\t"
                    f"{entry.previous_rev or '-'} -> {entry.rev}{' (deleted)' if entry.deleted else ''}")
@@ -33,12 +41,7 @@ def audit_history(doc_id):
 @click.option("--days", default=7, show_default=True, help="No sync for this many days.")
 def devices_stale(days):
     """Field accounts with no successful sync for DAYS days (or never)."""
-    import datetime as dt
-
-    from server.services.devices import not_synced_since
-    from server.core.models import utcnow
-
-    for account, last in not_synced_since(utcnow() - dt.timedelta(days=days)):
+    for account, last in not_synced_since(clock.now() - dt.timedelta(days=days)):
         click.echo(f"{account.name}\t{account.role}\t{account.scope}\t{last or 'never'}")
 
 
@@ -51,14 +54,11 @@ def _format_of(path: str, fmt: str | None) -> str:
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default=None)
 def areas_import(path, fmt):
     """Import areas (code, name[, level, parent]) from JSON or CSV."""
-    from server.core.areas import AreaError, import_areas, parse_file
-
     try:
         with open(path, encoding="utf-8-sig") as fh:
             rows = parse_file(fh.read(), _format_of(path, fmt))
         created, updated = import_areas(rows)
     except (AreaError, ValueError) as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from None
     click.echo(f"{created} areas created, {updated} renamed")
 
@@ -71,10 +71,6 @@ def users_import(path, fmt):
 
     Accounts without a password get a random one, printed once here for handing out.
     """
-    import csv
-    import json
-    import secrets
-
     with open(path, encoding="utf-8-sig") as fh:
         text = fh.read()
     rows = list(csv.DictReader(text.splitlines())) if _format_of(path, fmt) == "csv" else json.loads(text)
@@ -84,7 +80,6 @@ def users_import(path, fmt):
         try:
             add_account(row["name"], password, row["role"], row.get("scope") or "", row.get("display_name"))
         except (AccountError, KeyError) as exc:
-            db.session.rollback()
             raise click.ClickException(f"{row.get('name')}: {exc}") from None
         created.append((row["name"], None if row.get("password") else password))
     for name, generated in created:
@@ -105,12 +100,8 @@ def _entry_line(entry) -> str:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
 def quarantine_list(status, account, limit):
     """List refused documents (one line per refused revision, newest first)."""
-    from flask import current_app
-
-    from server.services.quarantine import Filters, search
-
     filters = Filters(status=None if status == "all" else status, account=account)
-    with current_app.extensions["paicha_store"].reading() as conn:
+    with reading() as conn:
         total, rows = search(conn, filters, limit=limit)
     for entry in rows:
         click.echo(_entry_line(entry))
@@ -122,11 +113,7 @@ def quarantine_list(status, account, limit):
 @click.argument("entry_id", type=int)
 def quarantine_show(entry_id):
     """Show one refused document in full, with what became of it."""
-    from flask import current_app
-
-    from server.services.quarantine import entries
-
-    with current_app.extensions["paicha_store"].reading() as conn:
+    with reading() as conn:
         entry = entries.get(conn, entry_id)
     if entry is None:
         raise click.ClickException(f"no quarantine entry #{entry_id}")
@@ -145,8 +132,6 @@ def quarantine_show(entry_id):
 
 
 def _administrator(name):
-    from server.services.quarantine import DecisionError, administrator
-
     try:
         return administrator(name)
     except DecisionError as exc:
@@ -161,16 +146,12 @@ def _administrator(name):
 def quarantine_readmit(entry_id, admin_name, corrected):
     """Write a held document again (or its corrected version) through the normal rules, as an
     administrator. Refused again, it stays held and the reason is printed."""
-    from flask import current_app
-
-    from server.services.quarantine import DecisionError, decisions, readmit
-
     admin = _administrator(admin_name)
     try:
         doc = None
         if corrected is not None:
-            with current_app.extensions["paicha_store"].reading() as conn:
-                entry = decisions.entries.get(conn, entry_id)
+            with reading() as conn:
+                entry = entries.get(conn, entry_id)
             if entry is None:
                 raise DecisionError("not_found", f"no quarantine entry #{entry_id}")
             doc = decisions.parse_correction(corrected.read(), entry.doc_id)
@@ -188,10 +169,6 @@ def quarantine_readmit(entry_id, admin_name, corrected):
 @click.option("--reason", "note", required=True, help="Why (kept on the entry and told to the writer).")
 def quarantine_discard(entry_id, admin_name, note):
     """Drop a held document, with a reason; its writer's refusal notice says so."""
-    from flask import current_app
-
-    from server.services.quarantine import DecisionError, discard
-
     admin = _administrator(admin_name)
     try:
         discard(current_app._get_current_object(), entry_id, admin, note)
@@ -204,10 +181,6 @@ def quarantine_discard(entry_id, admin_name, note):
 def quarantine_notify():
     """Write every refusal notice still owed and resolve those of decided entries (each refusal
     and decision does this for its own; run it once after upgrading)."""
-    from flask import current_app
-
-    from server.services.quarantine import settle
-
     written = settle(current_app._get_current_object(), limit=None)
     click.echo(f"{written} refusal notices written")
 
@@ -243,8 +216,6 @@ def users_set_password(name, password):
 @db_cli.command("upgrade")
 def db_upgrade():
     """Apply schema migrations (also done at every start)."""
-    from server.core.migrate import upgrade_to_head
-
     upgrade_to_head(db.engine)
     click.echo("database is at the latest schema")
 

@@ -19,7 +19,6 @@ Wiring: `bridge_cli.init_app(app)` in `create_app` registers the group.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 
@@ -27,16 +26,20 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from schemas.rules import Actor
 from sync import errors as couch_errors
 from sync.access import Access
 from sync.bridge import BatchReport, BridgeError, RemoteURL, mask_url, replicate
 
-from server import ops
+from server.core import metrics
+from server.core.access import domain_access
+from server.core.hooks import WriteContext
+from server.core.store import get_store
 
 log = logging.getLogger(__name__)
 
-BRIDGE_ACCOUNT = ops.BRIDGE_ACCOUNT
-URL_ENV, USER_ENV, PASSWORD_ENV = "PAICHA_COUCH_URL", "PAICHA_COUCH_USER", "PAICHA_COUCH_PASSWORD"
+BRIDGE_ACCOUNT = metrics.BRIDGE_ACCOUNT
+URL_ENV, USER_ENV, PASSWORD_ENV = "PAICHA_COUCH_URL", "PAICHA_COUCH_USER", "PAICHA_COUCH_PASSWORD"  # settings
 
 couch_cli = AppGroup("couch", help="Replicate with a CouchDB server (push, pull or sync).")
 
@@ -45,30 +48,18 @@ def bridge_access(app: Flask, db_name: str, scope: str, remote: RemoteURL) -> Ac
     """What the bridge may do in `db_name`: see the module docstring."""
     if db_name != app.config["PAICHA_DOMAIN_DB"]:
         return Access(user=BRIDGE_ACCOUNT, is_admin=True)
-    from schemas.rules import Actor
-
-    from server.core.access import document_alone, domain_write_check
-    from server.core.hooks import WriteContext, run_write_hooks
-    from server.services.quarantine import hold
-
     try:
         actor = Actor(BRIDGE_ACCOUNT, "admin", scope)
     except ValueError as exc:
         raise click.BadParameter(f"{exc} (the domain database is scoped by area code)",
                                  param_hint="--scope") from None
     context = WriteContext(db_name=db_name, account=BRIDGE_ACCOUNT, device_id=f"couch:{remote.public}"[:100])
-
-    return Access(
-        user=BRIDGE_ACCOUNT, is_admin=True, read_prefixes=None,
-        check_write=domain_write_check(actor), precheck=document_alone,
-        record_writes=run_write_hooks(app, context),
-        record_refusals=lambda refused: hold(app, context, refused),
-    )
+    return domain_access(app, actor, context, is_admin=True, read_prefixes=None)
 
 
 def _options(command):
     decorators = [
-        click.argument("url", required=False, envvar=URL_ENV),
+        click.argument("url", required=False),
         click.option("--continuous", is_flag=True,
                      help="Keep replicating (longpoll) until stopped (SIGTERM / Ctrl-C)."),
         click.option("--scope", default="", help="Only documents whose scope (area code) starts with this."),
@@ -89,11 +80,12 @@ def _options(command):
 def _run(direction: str, url: str | None, continuous: bool, scope: str, db_name: str | None, batch_size: int,
          pause: float, timeout: float, quiet: bool, create_target: bool = False) -> None:
     app = current_app._get_current_object()
+    from_command_line = bool(url)
+    url = url or app.config.get(URL_ENV)
     if not url:
         raise click.UsageError(f"give the remote database URL, or set {URL_ENV}")
-    from_command_line = url != os.environ.get(URL_ENV)
     try:
-        remote = RemoteURL.parse(url, os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV))
+        remote = RemoteURL.parse(url, app.config.get(USER_ENV), app.config.get(PASSWORD_ENV))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="URL") from None
     if from_command_line and remote.password and "@" in url:
@@ -103,7 +95,7 @@ def _run(direction: str, url: str | None, continuous: bool, scope: str, db_name:
     if scope and db_name != app.config["PAICHA_DOMAIN_DB"]:
         raise click.BadParameter("only the domain database has scopes (area codes)", param_hint="--scope")
     access = bridge_access(app, db_name, scope, remote)
-    store = app.extensions["paicha_store"]
+    store = get_store()
     try:
         db = store.open(db_name, access)
     except couch_errors.DatabaseNotFound:
@@ -118,15 +110,15 @@ def _run(direction: str, url: str | None, continuous: bool, scope: str, db_name:
 
     def on_batch(report: BatchReport) -> None:
         outcome = "ok" if not report.failed else "partial"
-        ops.count_bridge_batch(report.direction, outcome)
+        metrics.count_bridge_batch(report.direction, outcome)
         if report.direction == "push":
-            ops.count_docs_out(report.written, "bridge")
+            metrics.count_docs_out(report.written, "bridge")
         elif count_in:
-            ops.count_docs_in(report.written, "bridge")
+            metrics.count_docs_in(report.written, "bridge")
         scope_refusals = sum(1 for *_, reason in report.refused if reason.startswith(("scope ", "tombstone ")))
         remote_refusals = len(report.refused) - scope_refusals if report.direction == "push" else 0
-        ops.count_rejection("out_of_scope", "bridge", scope_refusals)
-        ops.count_rejection("remote_refused", "bridge", remote_refusals)
+        metrics.count_rejection("out_of_scope", "bridge", scope_refusals)
+        metrics.count_rejection("remote_refused", "bridge", remote_refusals)
         if not quiet:
             click.echo(f"{report.direction}: batch of {report.changes} changes, {report.written} written, "
                        f"{len(report.refused)} refused, {len(report.failed)} failed, seq {report.last_seq}")
@@ -138,7 +130,7 @@ def _run(direction: str, url: str | None, continuous: bool, scope: str, db_name:
                           batch_size=batch_size, pause=pause, create_target=create_target, stop=stop,
                           on_batch=on_batch, timeout=timeout, thread_context=app.app_context)
     except BridgeError as exc:
-        ops.count_bridge_batch(direction, "error")
+        metrics.count_bridge_batch(direction, "error")
         raise click.ClickException(mask_url(str(exc))) from None
     finally:
         for signum, handler in previous.items():

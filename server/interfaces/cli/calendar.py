@@ -1,4 +1,4 @@
-"""`flask rounds ...` and `flask scheduler ...`."""
+"""`flask rounds ...` and `flask scheduler ...`; `init_app(app)` registers them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +6,14 @@ import json
 from collections import Counter
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from server.services.calendar.periods import local_date, parse_timestamp, stamp
+from server.core import clock
+from server.services.calendar import scheduler
+from server.services.calendar.periods import parse_timestamp, stamp, start_of_day
+from server.services.calendar.tick import generate, tick
+from server.services.calendar.tracking import area_names, status_report
 
 rounds_cli = AppGroup("rounds", help="Screening rounds: the calendar of 排查.")
 scheduler_cli = AppGroup("scheduler", help="The calendar's scheduler (APScheduler).")
@@ -17,15 +21,16 @@ scheduler_cli = AppGroup("scheduler", help="The calendar's scheduler (APSchedule
 DATE = click.DateTime(["%Y-%m-%d"])
 
 
-def _today() -> dt.date:
-    return local_date(dt.datetime.now(dt.timezone.utc))
+def init_app(app: Flask) -> None:
+    app.cli.add_command(rounds_cli)
+    app.cli.add_command(scheduler_cli)
 
 
 def _fail_on_errors(summary) -> None:
     if summary.errors:
         first = summary.errors[0]
-        raise click.ClickException(f"{len(summary.errors)} documents refused, e.g. {first.get('id')}: "
-                                   f"{first.get('error')} {first.get('reason')}")
+        raise click.ClickException(f"{len(summary.errors)} documents refused, e.g. {first.id}: "
+                                   f"{first.error.error} {first.error.reason}")
 
 
 @rounds_cli.command("generate")
@@ -38,8 +43,6 @@ def _fail_on_errors(summary) -> None:
 def rounds_generate(until, first, area):
     """Backfill rounds up to a date. Idempotent: existing rounds are left alone; rounds already past
     due when created are marked missed."""
-    from server.services.calendar.rounds import generate
-
     summary = generate(current_app, until.date(), first.date() if first else None, area_prefix=area)
     click.echo(summary.line())
     _fail_on_errors(summary)
@@ -49,9 +52,7 @@ def rounds_generate(until, first, area):
 @click.option("--now", "now_text", default=None,
               help="Run as of this moment (ISO 8601, e.g. 2026-11-21T08:00:00+08:00); default: now.")
 def rounds_tick(now_text):
-    """Run the calendar's job once: create due rounds (catching up), index reports, send reminders."""
-    from server.services.calendar.rounds import tick
-
+    """Run the calendar's job once: create due rounds (catching up), send reminders."""
     now = None
     if now_text:
         now = parse_timestamp(now_text)
@@ -69,13 +70,10 @@ def rounds_tick(now_text):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per round.")
 def rounds_status(day, since, area, as_json):
     """Per area and round: due date and on_time / late / open / overdue / missed / missing."""
-    from server.services.calendar.periods import start_of_day
-    from server.services.calendar.rounds import area_names, status_report
-
-    day = day.date() if day else _today()
+    day = day.date() if day else clock.today()
     since = since.date() if since else day - dt.timedelta(days=30)
     # As of the end of that day, or now if that is earlier.
-    now = min(dt.datetime.now(dt.timezone.utc), start_of_day(day + dt.timedelta(days=1)) - dt.timedelta(seconds=1))
+    now = min(clock.now(), start_of_day(day + dt.timedelta(days=1)) - dt.timedelta(seconds=1))
     states = status_report(current_app, day=day, since=since, now=now, area_prefix=area)
     names = area_names(current_app, [s.planned.area for s in states])
     counts = Counter()
@@ -108,15 +106,11 @@ def rounds_status(day, since, area, as_json):
 @scheduler_cli.command("run")
 def scheduler_run():
     """Run the calendar's scheduler in the foreground (BlockingScheduler), for PAICHA_SCHEDULER=external."""
-    from server.services.calendar.scheduler import run_blocking
-
-    run_blocking(current_app)
+    scheduler.run_blocking(current_app)
 
 
 @scheduler_cli.command("jobs")
 def scheduler_jobs():
     """The persisted jobs and their next run time."""
-    from server.services.calendar.scheduler import JOB_ID, persisted_next_run
-
-    when = persisted_next_run(current_app)
-    click.echo(f"{JOB_ID}\t{stamp(when) if when else 'not scheduled'}")
+    when = scheduler.persisted_next_run(current_app)
+    click.echo(f"{scheduler.JOB_ID}\t{stamp(when) if when else 'not scheduled'}")

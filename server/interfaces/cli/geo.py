@@ -14,7 +14,21 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from server.core.db import db, reading, writing
+from server.core.models import Area
 from server.services.geo import crs as crs_mod
+from server.services.geo.geocode import GeocoderNotConfigured
+from server.services.geo.households import (
+    HouseholdImportError,
+    build_documents,
+    geocode_households,
+    import_households,
+    parse_file,
+)
+from server.services.geo.locate import BoundaryImportError, import_boundaries
+from server.services.geo.queries import visits
+from server.services.geo.settings import Thresholds
+from server.services.geo.visits import rebuild
 
 households_cli = AppGroup("households", help="The household registry of each village.")
 visits_cli = AppGroup("visits", help="Household visits and their geotag checks.")
@@ -32,13 +46,10 @@ def _format_of(path: str, fmt: str | None) -> str:
 def areas_boundaries(path, source_crs):
     """Import village boundaries (Polygon / MultiPolygon) or centres (Point) from GeoJSON features
     with properties {code: 12-digit village code, name}."""
-    from server.interfaces.couchdb import get_store
-    from server.services.geo.locate import BoundaryImportError, import_boundaries
-
     try:
         with open(path, encoding="utf-8-sig") as fh:
             data = json.load(fh)
-        with get_store().writing() as conn:
+        with writing() as conn:
             report = import_boundaries(conn, data, source_crs, source=path.rsplit("/", 1)[-1])
     except (BoundaryImportError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -60,16 +71,9 @@ def areas_boundaries(path, source_crs):
 @click.option("--geocode", "geocode", is_flag=True, help="Then place unlocated households with the configured geocoder.")
 def households_import(path, village, account, fmt, default_crs, update, geocode):
     """Import a village's households from CSV or JSON (address required, location optional)."""
-    from server.core.db import db
-    from server.core.models import Area
-    from server.services.geo.households import (
-        HouseholdImportError,
-        build_documents,
-        import_households,
-        parse_file,
-    )
-
-    if db.session.get(Area, village) is None:
+    with reading() as session:
+        known = session.get(Area, village) is not None
+    if not known:
         raise click.ClickException(f"unknown village {village}: import the areas first (`flask areas import`)")
     try:
         with open(path, encoding="utf-8-sig") as fh:
@@ -88,9 +92,6 @@ def households_import(path, village, account, fmt, default_crs, update, geocode)
 
 
 def _geocode(area: str, limit: int | None) -> None:
-    from server.services.geo.geocode import GeocoderNotConfigured
-    from server.services.geo.households import geocode_households
-
     try:
         report = geocode_households(current_app, area, limit)
     except GeocoderNotConfigured as exc:
@@ -111,10 +112,6 @@ def households_geocode(area, limit):
 @click.option("--area", default="", help="Only documents under this area code.")
 def visits_recheck(area):
     """Recompute the household index and every visit check (after new boundaries or thresholds)."""
-    from server.core.db import db
-    from server.services.geo.settings import Thresholds
-    from server.services.geo.visits import rebuild
-
     counts = rebuild(db.engine, current_app.config["PAICHA_DOMAIN_DB"], Thresholds.from_config(current_app.config), area)
     click.echo(f"{counts['households']} households indexed, {counts['visits']} visits checked")
 
@@ -125,10 +122,7 @@ def visits_recheck(area):
 @click.option("--limit", type=int, default=100, show_default=True)
 def visits_list(area, flag, limit):
     """Visit checks, newest first: visit, visitor, distance, flags."""
-    from server.core.db import db
-    from server.interfaces.geo_api import visits
-
-    with db.engine.connect() as conn:
+    with reading() as conn:
         rows = visits(conn, area, flag=flag, limit=limit)
     for r in rows:
         distance = f"{r['distance_m']:.0f} m" if r["distance_m"] is not None else "-"

@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from sync import errors as couch_errors
 from sync import held
 
-from server.interfaces.couchdb import get_store
+from server.core.store import get_store
 
 store_cli = AppGroup("store", help="Find and hold back stored documents a reader could not take.")
 

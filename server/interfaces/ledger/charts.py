@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from server.services.geo.crs import WGS84, from_wgs84
+
 STATUS_COLOURS = {"on_time": "#2e7d32", "late": "#f9a825", "open": "#90a4ae", "overdue": "#c62828",
                   "missed": "#6d4c41", "missing": "#ad1457"}
 FLAG_COLOUR, OK_COLOUR = "#c62828", "#1565c0"
@@ -141,8 +143,6 @@ def tile_origin(template: str) -> str | None:
 def tile_map_data(villages: list[dict], visits: list[dict], tiles: str, crs: str, attribution: str = "") -> dict:
     """What static/map.js plots on the tile map: [lat, lon] in the tiles' system (Chinese tile
     servers use GCJ-02; visits and boundaries are stored in WGS-84), flagged visits marked."""
-    from server.services.geo.crs import WGS84, from_wgs84
-
     def at(lat: float, lon: float) -> list[float]:
         if crs != WGS84:
             lat, lon = from_wgs84(lat, lon, crs)

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from server.services.ledger.queries import EXPORT_HEADER, RoundRow
+from server.services.ledger.rounds import EXPORT_HEADER, RoundRow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,4 +1,5 @@
-"""A small message catalogue for the ledger pages: Chinese by default, English on request.
+"""A small message catalogue for the ledger pages: Chinese by default, English on request. (Errors
+have their words in the one error catalogue, `schemas.errors`.)
 
 `?lang=en` (or `?lang=zh`) switches and is remembered in the `paicha_lang` cookie. Keys missing in
 English fall back to Chinese, keys missing everywhere show as themselves (so a gap is visible).
@@ -15,24 +16,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app": ("排查台账", "Screening ledger"),
     "login": ("登录", "Log in"), "logout": ("退出", "Log out"),
     "name": ("账号", "Account"), "password": ("密码", "Password"),
-    "login_failed": ("账号或密码错误。", "Name or password is incorrect."),
-    "login_locked": ("登录失败次数过多，请稍后再试。", "Too many failed logins. Try again later."),
-    "csrf_failed": ("表单已过期，请刷新页面后重试。", "The form has expired: reload the page and try again."),
-    "forbidden": ("无权访问", "Not allowed"),
-    "forbidden_role": ("台账页面仅供乡镇干部、区级督查和管理员使用。",
-                       "The ledger pages are for township staff, district supervisors and administrators."),
-    "forbidden_area": ("该区域不在您的辖区内。", "That area is outside your area."),
-    "forbidden_write": ("您的账号不能进行此操作。", "Your account may not do this."),
-    "not_found": ("记录不存在（或不在您的辖区内）。", "Not found (or outside your area)."),
-    "bad_request": ("请求参数不正确。", "Invalid request."),
-    "bad_date": ("参数 {name} 不是有效日期：须为 1900 至 2100 年间的日期，格式 YYYY-MM-DD。",
-                 "Parameter {name} is not a valid date: it must be a day from 1900 to 2100, as YYYY-MM-DD."),
-    "bad_window": ("日期范围不正确：起始日期须早于截止日期，且相隔不超过 800 天。",
-                   "Invalid period: since must not be after until, and at most 800 days apart."),
-    "bad_page": ("参数 {name} 不正确：须为 1 至 100000 之间的整数。",
-                 "Parameter {name} is invalid: it must be a whole number from 1 to 100000."),
-    "bad_quarter": ("参数 {name} 不是有效季度：须为 1900 至 2100 年间的季度，格式如 2026Q1。",
-                    "Parameter {name} is not a valid quarter: it must be like 2026Q1, from 1900 to 2100."),
     "dashboard": ("总览", "Dashboard"), "ledger": ("台账", "Ledger"), "disputes": ("矛盾纠纷", "Disputes"),
     "figures": ("统计指标", "Figures"), "quarterly": ("季度重点纠纷", "Quarterly key disputes"),
     "map": ("走访地图", "Visit map"), "notice_new": ("下发督办", "Issue supervision notice"),

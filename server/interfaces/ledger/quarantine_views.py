@@ -14,16 +14,17 @@ import datetime as dt
 import json
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 import schemas
+from schemas.errors import PaichaError
 
 from server.services import quarantine
-from server.services.calendar.periods import SHANGHAI
 from server.services.quarantine import decisions, entries, reasons
-from server.core.db import db
+from server.core.clock import SHANGHAI
+from server.core.db import reading
 from server.core.models import Account
-from server.services.ledger import queries
+from server.core.access import domain_database
 from server.interfaces.ledger.i18n import MESSAGES, lang, t
 from server.interfaces.ledger.security import check_csrf, viewer
 from server.interfaces.ledger.views import _date, _page, bp, page_size
@@ -87,12 +88,8 @@ def administrator():
     """Administrators only: 403 for every other account (after the ledger's login check)."""
     who = viewer()
     if who.role != "admin":
-        abort(403, description="forbidden_write")
+        raise PaichaError("forbidden_write")
     return who
-
-
-def _store():
-    return current_app.extensions["paicha_store"]
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -103,8 +100,9 @@ def _names(accounts) -> dict[str, str]:
     names = sorted({a for a in accounts if a})
     if not names:
         return {}
-    found = dict(db.session.execute(sa.select(Account.name, Account.display_name).where(Account.name.in_(names))).all())
-    db.session.rollback()
+    with reading() as session:
+        found = dict(session.execute(sa.select(Account.name, Account.display_name)
+                                     .where(Account.name.in_(names))).all())
     return {k: v for k, v in found.items() if v}
 
 
@@ -124,20 +122,20 @@ def quarantine_list():
     who = administrator()
     status = request.args.get("status", entries.HELD)
     if status not in entries.STATUSES + ("all",):
-        abort(400, description="bad_request")
+        raise PaichaError("bad_request")
     doc_type = request.args.get("type") or None
     if doc_type is not None and doc_type not in schemas.DOC_TYPES:
-        abort(400, description="bad_request")
+        raise PaichaError("bad_request")
     since, until = _date("since", None), _date("until", None)
     if since and until and since > until:
-        abort(400, description="bad_window")
+        raise PaichaError("bad_window")
     filters = quarantine.Filters(
         status=None if status == "all" else status, account=(request.args.get("account") or "").strip()[:100] or None,
         doc_type=doc_type, since=_day_start(since) if since else None,
         until=_day_start(until + dt.timedelta(days=1)) if until else None,
         doc_id=(request.args.get("q") or "").strip()[:255] or None)
     page, size = _page(), page_size()
-    with _store().reading() as conn:
+    with reading() as conn:
         total, rows = quarantine.search(conn, filters, who.scope, offset=(page - 1) * size, limit=size)
     return render_template(
         "quarantine_list.html", rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
@@ -147,10 +145,10 @@ def quarantine_list():
 
 
 def _entry(who, entry_id: int):
-    with _store().reading() as conn:
+    with reading() as conn:
         entry = entries.get(conn, entry_id, who.scope)
     if entry is None:
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     return entry
 
 
@@ -175,7 +173,7 @@ def _render_entry(who, entry_id: int, *, message=None, error=None, draft=None, n
         draft = json.dumps(editable, ensure_ascii=False, indent=2) if editable is not None else entry.body
     kept = None
     try:
-        kept = queries.domain(who).get(entry.doc_id)
+        kept = domain_database(who).get(entry.doc_id)
     except Exception:  # noqa: BLE001 - absent, deleted, or outside the administrator's scope
         kept = None
     why = reasons.reason(entry.reason_code)
@@ -200,6 +198,12 @@ def quarantine_entry(entry_id):
     return _render_entry(who, entry_id, message=message)
 
 
+def _decision_words(exc: quarantine.DecisionError) -> str:
+    if exc.code in ERROR_KEYS:
+        return t(ERROR_KEYS[exc.code], detail=exc.detail)
+    return PaichaError("bad_request").message(lang())
+
+
 def _refused_words(outcome) -> str:
     if outcome.error == "conflict":
         return t("q_conflict")
@@ -222,8 +226,8 @@ def quarantine_readmit(entry_id):
             corrected = decisions.parse_correction(text, entry.doc_id)
         outcome = quarantine.readmit(current_app._get_current_object(), entry_id, who, corrected)
     except quarantine.DecisionError as exc:
-        error = t(ERROR_KEYS.get(exc.code, "bad_request"), detail=exc.detail)
-        return _render_entry(who, entry_id, error=error, draft=text, status=409 if exc.code == "not_held" else 422)
+        return _render_entry(who, entry_id, error=_decision_words(exc), draft=text,
+                             status=409 if exc.code == "not_held" else 422)
     if not outcome.ok:
         return _render_entry(who, entry_id, error=_refused_words(outcome), draft=text, status=422)
     return redirect(url_for("ledger.quarantine_entry", entry_id=entry_id, done="readmitted", rev=outcome.rev))
@@ -238,6 +242,6 @@ def quarantine_discard(entry_id):
     try:
         quarantine.discard(current_app._get_current_object(), entry_id, who, note)
     except quarantine.DecisionError as exc:
-        return _render_entry(who, entry_id, error=t(ERROR_KEYS.get(exc.code, "bad_request")), note=note,
+        return _render_entry(who, entry_id, error=_decision_words(exc), note=note,
                              status=409 if exc.code == "not_held" else 422)
     return redirect(url_for("ledger.quarantine_entry", entry_id=entry_id, done="discarded"))

@@ -17,14 +17,16 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from schemas.areas import is_area_code
+from schemas.errors import PaichaError
+from schemas.rules import SUPERVISOR_ROLES
 from sync import errors
 
 from server.core.auth import Principal, current_principal
 
-LEDGER_ROLES = ("township_staff", "district_supervisor", "admin")
 WRITER_ROLES = ("district_supervisor", "admin")
 CSRF_COOKIE = "paicha_csrf"
 CSRF_FIELD = "csrf_token"
@@ -46,20 +48,20 @@ def viewer() -> Principal:
     who = principal_or_none()
     if who is None:
         raise LoginRequired()
-    if who.role not in LEDGER_ROLES:
-        abort(403, description="forbidden_role")
+    if who.role not in SUPERVISOR_ROLES:
+        raise PaichaError("forbidden_role")
     return who
 
 
 def writer() -> Principal:
     who = viewer()
     if who.role not in WRITER_ROLES:
-        abort(403, description="forbidden_write")
+        raise PaichaError("forbidden_write")
     return who
 
 
 def valid_area(code: str | None) -> bool:
-    return isinstance(code, str) and code.isascii() and code.isdigit() and len(code) in (6, 9, 12)
+    return is_area_code(code)
 
 
 def area_in_scope(who: Principal, area: str | None) -> str:
@@ -69,9 +71,9 @@ def area_in_scope(who: Principal, area: str | None) -> str:
     if area in (None, ""):
         return scope
     if not valid_area(area):
-        abort(400, description="bad_request")
+        raise PaichaError("bad_request")
     if not area.startswith(scope):
-        abort(403, description="forbidden_area")
+        raise PaichaError("forbidden_area")
     return area
 
 
@@ -105,7 +107,7 @@ def check_csrf() -> None:
     except BadSignature:
         value = None
     if not cookie or not isinstance(value, str) or not hmac.compare_digest(value, cookie):
-        abort(400, description="csrf_failed")
+        raise PaichaError("csrf_failed")
 
 
 def set_csrf_cookie(response):

@@ -5,21 +5,29 @@ import datetime as dt
 import math
 import re
 import uuid
-from typing import NoReturn
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import BadRequest, HTTPException
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
+from schemas.areas import DISTRICT, TOWNSHIP, VILLAGE, AreaCode, is_area_code
+from schemas.errors import PaichaError
+from schemas.vocabulary import DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATUSES, RISK_LEVELS, ROUND_LEVELS
 from sync import errors
 
 from server.services import audit
-from server.core.auth import COOKIE, TooManyAttempts, check_credentials, end_session, set_session_cookie
-from server.services.calendar.periods import SHANGHAI, stamp
+from server.core.auth import COOKIE, check_credentials, end_session, set_session_cookie
+from server.core import clock
+from server.core.clock import SHANGHAI
+from server.core.access import domain_database
+from server.services.calendar.periods import parse_timestamp, stamp
+from server.services.calendar.report_index import review_id
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
 from server.interfaces.ledger import charts, exports
-from server.services.ledger import queries
+from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
+from server.services.ledger import metrics, rounds as round_queries, visits as visit_queries, windows
 from server.interfaces.ledger.i18n import lang, remember, t
+from server.interfaces.ledger.writes import NOTICES, REVIEWS, write
 from server.interfaces.ledger.security import (
     CSRF_COOKIE,
     LoginRequired,
@@ -65,23 +73,23 @@ def _login_required(_exc):
     return redirect(url_for("ledger.login", next=request.full_path if request.query_string else request.path))
 
 
+@bp.errorhandler(PaichaError)
+def _error_page(error: PaichaError):
+    """Any error of the catalogue, the store's among them: a page with its status and its sentence
+    in the page's language."""
+    return render_template("error.html", code=error.status, message=error.message(lang())), error.status
+
+
+# Werkzeug's own (no such page, a form it cannot read): the catalogue's error of that status.
+_HTTP_ERRORS = {400: "bad_request", 403: "forbidden", 404: "missing"}
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc):
-    key = exc.description if isinstance(exc.description, str) and exc.description in _ERROR_KEYS else None
-    key = key or {403: "forbidden", 404: "not_found", 400: "bad_request"}.get(exc.code, "error")
-    params = getattr(exc, "ledger_params", None) or {}
-    return render_template("error.html", code=exc.code, message=t(key, **params)), exc.code
-
-
-_ERROR_KEYS = {"forbidden_role", "forbidden_area", "forbidden_write", "csrf_failed", "bad_request", "not_found",
-               "bad_date", "bad_window", "bad_page", "bad_quarter"}
-
-
-def _bad_param(key: str, name: str) -> NoReturn:
-    """400: the error page says which query parameter is wrong and what it must be."""
-    exc = BadRequest(description=key)
-    exc.ledger_params = {"name": name}
-    raise exc
+    code = _HTTP_ERRORS.get(exc.code)
+    if code is not None:
+        return _error_page(PaichaError(code))
+    return render_template("error.html", code=exc.code, message=t("error")), exc.code
 
 
 def _area_name(code: str | None) -> str:
@@ -90,8 +98,8 @@ def _area_name(code: str | None) -> str:
         return t("district")
     cache = g.setdefault("_paicha_area_names", {})
     if code not in cache:
-        # one query for the whole district (a page names many of its areas)
-        cache.update({c: n for c, n, _ in queries.areas_under(code[:6])})
+        if is_area_code(code):  # one query for the whole district (a page names many of its areas)
+            cache.update({c: n for c, n, _ in ledger_areas.under(AreaCode(code).at(DISTRICT))})
         cache.setdefault(code, code)
     return cache[code]
 
@@ -100,8 +108,6 @@ def fmt_time(value) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        from server.services.calendar.periods import parse_timestamp
-
         parsed = parse_timestamp(value)
         if parsed is None:
             return value
@@ -132,31 +138,31 @@ def _date(name: str, default: dt.date) -> dt.date:
     value = request.args.get(name)
     if not value:
         return default
-    day = queries.parse_day(value)
+    day = windows.parse_day(value)
     if day is None:
-        _bad_param("bad_date", name)
+        raise PaichaError("bad_date", name=name)
     return day
 
 
 def _window(default_days: int) -> tuple[dt.date, dt.date]:
-    until = _date("until", queries.today())
+    until = _date("until", windows.today())
     since = _date("since", until - dt.timedelta(days=default_days))
     if since > until or (until - since).days > 800:
-        abort(400, description="bad_window")
+        raise PaichaError("bad_window")
     return since, until
 
 
 def _page() -> int:
     value = request.args.get("page", "1")
     if not (value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= 100000):
-        _bad_param("bad_page", "page")
+        raise PaichaError("bad_page", name="page")
     return int(value)
 
 
 def _choice(name: str, allowed) -> str | None:
     value = request.args.get(name) or None
     if value is not None and value not in allowed:
-        abort(400, description="bad_request")
+        raise PaichaError("bad_request")
     return value
 
 
@@ -181,15 +187,13 @@ def login():
         try:
             if not (0 < len(name) <= 100 and name.isprintable() and len(password) <= 1000):
                 # no account has such a name; a NUL would not even reach PostgreSQL
-                raise errors.Unauthorized("Name or password is incorrect.")
+                raise errors.InvalidCredentials()
             who = check_credentials(name, password)
-        except TooManyAttempts:
-            error = t("login_locked")
-        except errors.CouchError:
-            error = t("login_failed")
+        except errors.CouchError as refused:  # a wrong password, a locked account, ...
+            error = refused.message(lang())
         else:
             if who.role not in ("township_staff", "district_supervisor", "admin"):
-                return render_template("error.html", code=403, message=t("forbidden_role")), 403
+                raise PaichaError("forbidden_role")
             return set_session_cookie(redirect(_safe_next(request.form.get("next"))), who)
     status = 401 if error else 200
     return render_template("login.html", error=error, next=request.values.get("next", "")), status
@@ -212,22 +216,22 @@ def dashboard():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
-    database = queries.domain(who)
-    summary = queries.rollup(queries.status_counts(area, since, until), area)
+    database = domain_database(who)
+    summary = round_queries.rollup(round_queries.status_counts(area, since, until), area)
     # the area itself and its children (a district's townships, a township's villages); drill down for more
-    child_len = {0: 9, 6: 9, 9: 12}.get(len(area), 12)
-    shown = [s for s in summary if s["area"] == area or len(s["area"]) == child_len]
+    child_level = (AreaCode(area).child_level or VILLAGE) if area else TOWNSHIP
+    shown = [s for s in summary if s["area"] == area or s["level"] == child_level]
     townships = [s for s in shown if s["level"] == "township"]
     villages = [s for s in shown if s["level"] == "village"]
     stale_days = current_app.config["PAICHA_LEDGER_STALE_DAYS"]
     return render_template(
         "dashboard.html", area=area, since=since, until=until, townships=townships, villages=villages,
         chart=charts.stacked_bars(townships + villages, STATUS_ORDER, t),
-        matrix=queries.open_dispute_matrix(database, area), risks=queries.RISKS,
-        key_disputes=queries.dispute_list(database, area, open_only=True, key_only=True, limit=20),
-        stale=queries.stale_accounts(area, stale_days), stale_days=stale_days,
-        coverage=queries.coverage(area, since, until), flagged=queries.flagged_visits(area, since, until, 20),
-        notices=queries.notices(database, area, 10))
+        matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS,
+        key_disputes=dispute_queries.dispute_list(database, area, open_only=True, key_only=True, limit=20),
+        stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
+        coverage=visit_queries.coverage(area, since, until), flagged=visit_queries.flagged_visits(area, since, until, 20),
+        notices=dispute_queries.notices(database, area, 10))
 
 
 # -- the ledger (台账) --------------------------------------------------------------------------------------
@@ -235,9 +239,9 @@ def dashboard():
 def _ledger_filters(who) -> dict:
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
-    level = _choice("level", ("village", "township", "district", "quarterly"))
+    level = _choice("level", ROUND_LEVELS)
     status = _choice("status", STATUSES + ("not_submitted",))
-    review = _choice("review", queries.REVIEW_STATUSES + ("none",))
+    review = _choice("review", REVIEW_STATUSES + ("none",))
     return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
 
 
@@ -255,15 +259,15 @@ def ledger():
     filters = _ledger_filters(who)
     page, size = _page(), page_size()
     args = (filters["area"], filters["since"], filters["until"])
-    total = queries.round_count(*args, **_row_filters(filters))
+    total = round_queries.round_count(*args, **_row_filters(filters))
     pages = max(1, math.ceil(total / size))
-    shown = queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
-    children = [(c, n, lvl) for c, n, lvl in queries.areas_under(filters["area"])
-                if len(c) == len(filters["area"] or "") + 3 or (not filters["area"] and len(c) == 6)]
+    shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
+    child_level = AreaCode(filters["area"]).child_level if filters["area"] else DISTRICT
+    children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
-                           review_statuses=queries.REVIEW_STATUSES)
+                           review_statuses=REVIEW_STATUSES)
 
 
 @bp.get("/ledger.<fmt>")
@@ -271,9 +275,9 @@ def ledger_export(fmt):
     """Every row of the ledger view (up to PAICHA_LEDGER_EXPORT_ROWS), streamed as it is read."""
     who = viewer()
     if fmt not in ("xlsx", "csv"):
-        abort(404)
+        raise PaichaError("missing")
     filters = _ledger_filters(who)
-    rows = queries.iter_round_rows(filters["area"], filters["since"], filters["until"],
+    rows = round_queries.iter_round_rows(filters["area"], filters["since"], filters["until"],
                                    limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"], **_row_filters(filters))
     stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
     if fmt == "xlsx":
@@ -294,7 +298,7 @@ def _doc_id(value: str) -> str:
     """An id (or attachment name) from the URL that a document could have; else 404. A NUL never
     reaches the database (PostgreSQL refuses it in text: that was a 500)."""
     if not _DOC_ID.fullmatch(value):
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     return value
 
 
@@ -302,15 +306,15 @@ def _report(database, report_id: str) -> dict:
     try:
         doc = database.get(_doc_id(report_id))
     except errors.NotFound:
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     if doc.get("type") != "screening_report":
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     return doc
 
 
 def _review(database, report_id: str) -> dict | None:
     try:
-        return database.get(queries.review_id(report_id))
+        return database.get(review_id(report_id))
     except errors.NotFound:
         return None
 
@@ -318,7 +322,7 @@ def _review(database, report_id: str) -> dict | None:
 @bp.get("/report/<path:report_id>")
 def report(report_id):
     who = viewer()
-    database = queries.domain(who)
+    database = domain_database(who)
     message = t("review_saved") if request.args.get("saved") == "1" else None
     return _render_report(who, database, _report(database, report_id), message=message)
 
@@ -339,7 +343,7 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
     history = audit.history(current_app.config["PAICHA_DOMAIN_DB"], doc["_id"])
     return render_template("report.html", doc=doc, round_doc=round_doc, disputes=disputes,
                            review=_review(database, doc["_id"]), history=history,
-                           review_statuses=queries.REVIEW_STATUSES, message=message, error=error,
+                           review_statuses=REVIEW_STATUSES, message=message, error=error,
                            can_write=who.role in ("district_supervisor", "admin")), status
 
 
@@ -347,23 +351,22 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
 def save_review(report_id):
     check_csrf()
     who = writer()
-    database = queries.domain(who)
+    database = domain_database(who)
     doc = _report(database, report_id)
     status = request.form.get("status")
     comment = (request.form.get("comment") or "").strip()
-    if status not in queries.REVIEW_STATUSES:
-        abort(400, description="bad_request")
+    if status not in REVIEW_STATUSES:
+        raise PaichaError("bad_request")
     if status in ("has_issues", "sent_back") and not comment:
         return _render_report(who, database, doc, error=t("comment_required"), status=422)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     fields = {"area": doc["area"], "report_id": doc["_id"], "status": status, "reviewed_at": stamp(now)}
     if doc.get("round_id"):
         fields["round_id"] = doc["round_id"]
     if comment:
         fields["comment"] = comment[:4000]
-    from server.interfaces.ledger.writes import REVIEWS, write
 
-    problem = write(database, REVIEWS, queries.review_id(doc["_id"]), fields, who, now)
+    problem = write(database, REVIEWS, review_id(doc["_id"]), fields, who, now)
     if problem:
         return _render_report(who, database, doc, error=problem, status=422)
     return redirect(url_for("ledger.report", report_id=report_id, saved="1"))
@@ -375,20 +378,20 @@ def save_review(report_id):
 def disputes():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
-    database = queries.domain(who)
-    metric = _choice("metric", queries.DISPUTE_METRICS)
+    database = domain_database(who)
+    metric = _choice("metric", metrics.DISPUTE_METRICS)
     page, size = _page(), page_size()
     if metric:
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
-        members = queries.dispute_members(database, area, metric, since, until,
+        members = metrics.dispute_members(database, area, metric, since, until,
                                           accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
                                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"],
                                           offset=(page - 1) * size, limit=size + 1)
         rows = [dict(f, counts=ok) for f, ok in members]
     else:
-        rows = queries.dispute_list(
-            database, area, status=_choice("status", ("registered", "mediating", "resolved", "escalated", "closed")),
-            risk=_choice("risk", queries.RISKS), category=_choice("category", queries.CATEGORIES),
+        rows = dispute_queries.dispute_list(
+            database, area, status=_choice("status", DISPUTE_STATUSES),
+            risk=_choice("risk", RISK_LEVELS), category=_choice("category", DISPUTE_CATEGORIES),
             open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
             offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
@@ -398,13 +401,13 @@ def disputes():
 @bp.get("/dispute/<path:dispute_id>")
 def dispute(dispute_id):
     who = viewer()
-    database = queries.domain(who)
+    database = domain_database(who)
     try:
         doc = database.get(_doc_id(dispute_id), conflicts=True, revs_info=True)
     except errors.NotFound:
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     if doc.get("type") != "dispute":
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     entries = audit.history(current_app.config["PAICHA_DOMAIN_DB"], dispute_id)[-200:]
     revisions, previous = [], {}
     for entry in entries:
@@ -427,11 +430,11 @@ def dispute(dispute_id):
 def attachment(doc_id, name):
     """A photo (or other attachment) of a document in the viewer's scope; else 404."""
     who = viewer()
-    database = queries.domain(who)
+    database = domain_database(who)
     try:
         stub, data = database.get_attachment(_doc_id(doc_id), _doc_id(name))
     except (errors.NotFound, errors.CouchError):
-        abort(404, description="not_found")
+        raise PaichaError("missing")
     content_type = stub.get("content_type") or "application/octet-stream"
     image = content_type in ("image/jpeg", "image/png", "image/webp", "image/gif")
     response = Response(data, mimetype=content_type if image else "application/octet-stream")
@@ -446,25 +449,24 @@ def attachment(doc_id, name):
 @bp.route("/notice", methods=["GET", "POST"])
 def notice():
     who = writer()
-    database = queries.domain(who)
+    database = domain_database(who)
     if request.method == "GET":
         target = area_in_scope(who, request.args.get("area"))
         return render_template("notice.html", target=target, form=request.args,
-                               default_deadline=(queries.today() + dt.timedelta(days=7)).isoformat())
+                               default_deadline=(windows.today() + dt.timedelta(days=7)).isoformat())
     check_csrf()
     form = request.form
     target = form.get("target_area", "")
-    if not target or not covers(who, target) or len(target) not in (9, 12):
+    if not covers(who, target) or not (is_area_code(target) and AreaCode(target).level in (TOWNSHIP, VILLAGE)):
         area_in_scope(who, target or "x")  # 400 / 403
-        abort(400, description="bad_request")
+        raise PaichaError("bad_request")
     fields = {"area": target, "target_area": target, "subject": form.get("subject", "").strip()[:200],
               "body": form.get("body", "").strip()[:4000], "deadline": form.get("deadline", ""),
               "issued_by": (form.get("issued_by") or "").strip()[:200] or who.name, "status": "issued"}
     for key in ("dispute_id", "report_id", "round_id"):
         if form.get(key):
             fields[key] = form[key][:255]
-    now = dt.datetime.now(dt.timezone.utc)
-    from server.interfaces.ledger.writes import NOTICES, write
+    now = clock.now()
 
     doc_id = f"notice-{uuid.uuid4()}"
     problem = write(database, NOTICES, doc_id, fields, who, now)
@@ -482,17 +484,15 @@ def quarterly():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
     try:
-        label, start, end = queries.quarter_bounds(request.args.get("quarter"))
+        label, start, end = windows.quarter_bounds(request.args.get("quarter"))
     except ValueError:
-        _bad_param("bad_quarter", "quarter")
-    database = queries.domain(who)
-    facts = queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
-    key = [f for f in facts if f["risk_level"] in queries.KEY_RISKS and (
-        queries.in_window(f["created_at_dt"], start, end) or queries.in_window(f["resolved_at_dt"], start, end)
-        or (f["status"] in queries.OPEN_DISPUTE and f["created_at_dt"] and f["created_at_dt"] < queries.end_of(end)))]
-    summary = queries.rollup(queries.status_counts(area, start, min(end, queries.today())), area)
+        raise PaichaError("bad_quarter", name="quarter")
+    database = domain_database(who)
+    # key disputes registered or resolved in the quarter, or still open at its end
+    key = dispute_queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
+    summary = round_queries.rollup(round_queries.status_counts(area, start, min(end, windows.today())), area)
     return render_template("quarterly.html", area=area, label=label, start=start, end=end, key=key,
-                           summary=summary, matrix=queries.open_dispute_matrix(database, area), risks=queries.RISKS)
+                           summary=summary, matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS)
 
 
 @bp.get("/figures")
@@ -500,8 +500,8 @@ def figures():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
-    database = queries.domain(who)
-    data = queries.figures(database, area, since, until,
+    database = domain_database(who)
+    data = metrics.figures(database, area, since, until,
                            accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
                            resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
     chart = charts.trend_lines([(m, v["on_time_rate"]) for m, v in data["trend"]])
@@ -519,7 +519,7 @@ def visit_map():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
-    data = queries.map_data(area, since, until)
+    data = visit_queries.map_data(area, since, until)
     tiles = current_app.config.get("PAICHA_MAP_TILES") or ""
     tile_map = charts.tile_map_data(data["villages"], data["visits"], tiles,
                                     current_app.config.get("PAICHA_MAP_TILES_CRS") or "WGS-84",

@@ -22,23 +22,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
-try:
-    from zoneinfo import ZoneInfo
+from schemas import areas
+from schemas.vocabulary import REMINDER_KINDS, ROUND_LEVELS
 
-    SHANGHAI: dt.tzinfo = ZoneInfo("Asia/Shanghai")
-except Exception:  # pragma: no cover - no tz database: China has kept UTC+8 without DST since 1991
-    SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+from server.core.clock import SHANGHAI
 
 PERIOD_KINDS = ("xun", "half_month", "month", "quarter")
-LEVELS = ("village", "township", "district", "quarterly")
+# A round's level (screening_round.level): an area level, or the district's quarterly round-up.
+LEVELS = ROUND_LEVELS
+QUARTERLY = "quarterly"
 # Which areas get the rounds of a level (Area.level).
-AREA_LEVEL = {"village": "village", "township": "township", "district": "district", "quarterly": "district"}
-# Where an overdue round of a level is escalated to: the parent area (None: nowhere above).
-ESCALATES = {"village": True, "township": True, "district": False, "quarterly": False}
+AREA_LEVEL = {areas.VILLAGE: areas.VILLAGE, areas.TOWNSHIP: areas.TOWNSHIP, areas.DISTRICT: areas.DISTRICT,
+              QUARTERLY: areas.DISTRICT}
+# Whether an overdue round of a level is escalated to the parent area.
+ESCALATES = {areas.VILLAGE: True, areas.TOWNSHIP: True, areas.DISTRICT: False, QUARTERLY: False}
 
 DEFAULT_PERIODS = {"village": "xun", "township": "half_month", "district": "month", "quarterly": "quarter"}
 DEFAULT_DUE_DAYS = {"village": 0, "township": 0, "district": 0, "quarterly": 5}
-REMINDER_KINDS = ("due_soon", "overdue", "escalated")
 
 
 # -- periods -------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def parse_timestamp(value) -> dt.datetime | None:
 
 # -- ids -----------------------------------------------------------------------------------------
 
-ROUND_ID = re.compile(r"^round-(village|township|district|quarterly)-([0-9]{6}|[0-9]{9}|[0-9]{12})-"
+ROUND_ID = re.compile(rf"^round-({'|'.join(LEVELS)})-([0-9]{{6}}|[0-9]{{9}}|[0-9]{{12}})-"
                       r"([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
@@ -172,10 +172,6 @@ def reminder_id(round_doc_id: str, kind: str) -> str:
     if kind not in REMINDER_KINDS:
         raise ValueError(f"unknown reminder kind {kind!r}")
     return f"reminder-{round_doc_id}-{kind}"
-
-
-def parent_area(code: str) -> str | None:
-    return {12: code[:9], 9: code[:6]}.get(len(code))
 
 
 # -- configuration -------------------------------------------------------------------------------
@@ -277,7 +273,7 @@ class PlannedRound:
 
     @property
     def title(self) -> str:
-        if self.level == "quarterly":
+        if self.level == QUARTERLY:
             return f"{self.period.label}重点矛盾纠纷研判"
         return f"{self.period.label}矛盾纠纷排查"
 

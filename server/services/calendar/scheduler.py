@@ -1,12 +1,12 @@
 """APScheduler: when the calendar ticks.
 
-One job, `paicha-calendar-tick`, runs `rounds.tick` every PAICHA_CALENDAR_TICK_MINUTES (10) minutes.
+One job, `paicha-calendar-tick`, runs `tick.tick` every PAICHA_CALENDAR_TICK_MINUTES (10) minutes.
 It lives in a persistent SQLAlchemyJobStore (table `calendar_scheduler_jobs`, same database as
 everything else), with coalesce=True and no misfire grace limit: after downtime the missed runs are
 run once, at start. On every start the job is (re)written with the configured interval but keeps the
 persisted next run time, so a restart neither skips a due run nor reschedules one early; the first
 start ever ticks at once. What a tick catches up on is decided by data, not by the scheduler (see
-`rounds.tick`), so a run lost to a crash is made good by the next one.
+`tick.tick`), so a run lost to a crash is made good by the next one.
 
 Where it runs (PAICHA_SCHEDULER):
     embedded   (default) a BackgroundScheduler in the server process. Under `python -m server serve`
@@ -39,9 +39,10 @@ from flask import Flask
 
 from sync.store import configure_engine
 
+from server.core import metrics
+from server.core.clock import SHANGHAI
 from server.services.calendar import tables
-from server.services.calendar.periods import SHANGHAI
-from server.services.calendar.rounds import TICK_LOCK, tick
+from server.services.calendar.tick import TICK_LOCK, tick
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +74,13 @@ def scheduled_tick(key: str | None = None) -> None:
     if app is None:
         log.error("calendar tick: no app registered for %s in this process", key)
         return
-    from server import ops
-
     with TICK_LOCK:  # the metrics' locks must not be held across a fork either (_guard_fork)
         try:
             summary = tick(app)
         except Exception:
-            ops.count_scheduler_run("calendar_tick", "error")
+            metrics.count_scheduler_run("calendar_tick", "error")
             raise
-        ops.count_scheduler_run("calendar_tick", "error" if summary.errors else "ok")
+        metrics.count_scheduler_run("calendar_tick", "error" if summary.errors else "ok")
     if summary.errors:
         log.error("calendar tick: %d documents refused; first: %s", len(summary.errors), summary.errors[0])
 
@@ -123,6 +122,8 @@ def persisted_next_run(app: Flask) -> dt.datetime | None:
 
 def add_tick_job(scheduler: BaseScheduler, app: Flask, now: dt.datetime | None = None) -> None:
     minutes = int(app.config.get("PAICHA_CALENDAR_TICK_MINUTES") or 10)
+    # The scheduler runs on the wall clock (a server whose domain clock was set still ticks every
+    # few minutes of real time); the tick itself asks the domain clock what day it is.
     now = now or dt.datetime.now(dt.timezone.utc)
     next_run = persisted_next_run(app) or now
     scheduler.add_job(

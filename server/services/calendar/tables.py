@@ -1,10 +1,10 @@
 """The calendar's own tables (migration 0004_calendar).
 
-    calendar_state            small key/value state: how far the tick has generated rounds, and the
-                              changes-feed checkpoint of the report index
-    calendar_reports          one row per screening_report seen in the domain database: which round,
-                              the device time and when the server first received it (from the audit
-                              trail), so status needs no scan over every document
+    calendar_state            small key/value state: how far the tick has generated rounds (`state`)
+    calendar_reports          one row per screening_report of the domain database: which round, the
+                              device time and when the server first received it (from the audit
+                              trail), so status needs no scan over every document (a read model,
+                              kept inside each write's transaction: `report_index`)
     calendar_rounds           (migration 0005_ledger_index) one row per screening_round document: its
                               dates, its report that counts and its status once due (the rules of
                               `status.settled_status`), the review of that report; the ledger pages

@@ -1,4 +1,4 @@
-"""Geotagged household visits (issue 5).
+"""Geotagged household visits.
 
 Where a visit happened, in a named coordinate system; how far from the household's registered
 location (geopy geodesic); whether the fix was accurate enough; which village the point is in; and
@@ -12,18 +12,25 @@ inside the transaction of the write that caused it, and never written back into 
     locate.py     which village a point is in; boundary import
     geocode.py    optional self-hosted geocoder (rate-limited, cached)
     households.py household registry import (documents through the store)
-    visits.py     the write hook: visit_checks and the household index
-    ledger.py     queries and GET /_geo/visits, /_geo/coverage
-    cli.py        flask areas boundaries / households import|geocode / visits recheck|list
+    visits.py     the read model: visit_checks and the household index
+    queries.py    reads for supervisors: visits, coverage, flagged visits, the map's points
+    tables.py     this package's tables
 
-`init_app(app)` fills in the config defaults (settings.DEFAULTS, overridable by environment variables
-of the same names or test_config), registers the write hook, the CLI commands and the blueprint.
+Its interfaces live with the others: GET /_geo/visits, /_geo/coverage in server/interfaces/geo_api.py,
+`flask areas boundaries / households import|geocode / visits recheck|list` in
+server/interfaces/cli/geo.py.
+
+`init_app(app)` fills in the config defaults an app lacks (settings.DEFAULTS; create_app sets them
+all from server/core/settings.py) and registers the coordinates check; the visit checks are a read
+model, registered with the others by `server.services.read_models`.
 """
 from __future__ import annotations
 
 from flask import Flask
 
-from server.services.geo.checks import FLAGS, validate_fix, validate_location
+from server.core.hooks import register_document_check
+from server.services.geo import settings
+from server.services.geo.checks import FLAGS, coordinates_refusal, validate_fix, validate_location
 
 __all__ = ["FLAGS", "init_app", "validate_fix", "validate_location"]
 
@@ -31,13 +38,6 @@ __all__ = ["FLAGS", "init_app", "validate_fix", "validate_location"]
 def init_app(app: Flask) -> None:
     if app.extensions.get("paicha_geo"):
         return  # idempotent
-    from server.core.hooks import register_write_hook
-    from server.interfaces.cli import geo as cli
-    from server.interfaces import geo_api as ledger
-    from server.services.geo import settings, visits
-
     settings.apply_defaults(app.config)
-    register_write_hook(app, visits.make_hook(app))
-    cli.init_app(app)
-    app.register_blueprint(ledger.blueprint())
+    register_document_check(app, coordinates_refusal)
     app.extensions["paicha_geo"] = True

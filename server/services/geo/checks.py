@@ -25,6 +25,7 @@ from typing import Any
 from geopy.distance import geodesic
 
 from schemas._formats import FIRST_YEAR, LAST_YEAR, OUT_OF_RANGE
+from schemas.rules import Refusal
 
 from server.services.geo import crs as crs_mod
 from server.services.geo.settings import Thresholds
@@ -130,6 +131,18 @@ def validate_fix(fix: Any) -> str | None:
     if "fix_time" in fix:
         return time_problem(fix["fix_time"], "fix.fix_time")
     return None
+
+
+def coordinates_refusal(doc: dict) -> Refusal | None:
+    """The write rule (a document check, `server.core.hooks`): coordinates a JSON Schema cannot
+    judge (0,0, a fix time without offset, ...) refuse a visit or a household."""
+    if doc.get("type") == "household_visit":
+        reason = validate_fix(doc.get("fix"))
+    elif doc.get("type") == "household":
+        reason = validate_location(doc.get("location"))
+    else:
+        return None
+    return Refusal("bad_coordinates", reason) if reason else None
 
 
 # -- positions -------------------------------------------------------------------------------------

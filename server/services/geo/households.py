@@ -24,11 +24,23 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Flask
+from geopy.exc import GeopyError
 
+from schemas import validate_document
+from schemas.areas import VILLAGE, AreaCode, is_area_code
+
+from server.core import clock
+from server.core.access import domain_database
+from server.core.auth import principal_named
+from server.core.clock import SHANGHAI
+from server.core.models import Area
+from server.core.store import get_store
 from server.services.geo import crs as crs_mod
 from server.services.geo.checks import validate_location
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+from server.services.geo.geocode import Geocoder
+from server.services.geo.settings import Thresholds
+from server.services.geo.tables import geo_households
+from server.services.geo.visits import set_geocoded_location
 OPTIONAL_TEXT = ("head_name", "phone", "notes")
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAMESPACE = uuid.UUID("5b0f4a1e-3c8d-4f7a-9a61-2f0c1d7e8b93")  # fixed: ids must be stable across imports
@@ -90,13 +102,11 @@ def household_id(village: str, row: dict) -> str:
 def build_documents(rows: list[dict], village: str, account: str, default_crs: str = crs_mod.WGS84,
                     now: dt.datetime | None = None) -> list[dict]:
     """The household documents for these rows; HouseholdImportError listing every bad row."""
-    from schemas import validate_document
-
-    if not (isinstance(village, str) and len(village) == 12 and village.isdigit()):
+    if not is_area_code(village, VILLAGE):
         raise HouseholdImportError(f"--village must be a 12-digit village code, got {village!r}")
     if default_crs not in crs_mod.SYSTEMS:
         raise HouseholdImportError(f"unknown coordinate system {default_crs!r}")
-    stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).isoformat(timespec="seconds")
+    stamp = (now or clock.now()).astimezone(SHANGHAI).isoformat(timespec="seconds")
     problems: list[str] = []
     docs: list[dict] = []
     seen: dict[str, int] = {}
@@ -145,19 +155,10 @@ def build_documents(rows: list[dict], village: str, account: str, default_crs: s
 
 def _database_as(app: Flask, account: str):
     """The domain database, opened as `account` with the normal write rules and hooks."""
-    from server.core.access import access_for
-    from server.core.auth import Principal
-    from server.interfaces.couchdb import get_store
-    from server.core.db import db
-    from server.core.models import Account
-
-    row = db.session.execute(sa.select(Account).where(Account.name == account)).scalar_one_or_none()
-    if row is None or not row.active:
+    principal = principal_named(account)
+    if principal is None:
         raise HouseholdImportError(f"no active account {account!r} to import as")
-    principal = Principal(row.name, row.role, row.scope, row.id)
-    db.session.commit()  # end the session's read transaction before the store writes (SQLite)
-    name = app.config["PAICHA_DOMAIN_DB"]
-    return get_store().open(name, access_for(principal, name))
+    return domain_database(principal)
 
 
 def import_households(app: Flask, docs: list[dict], account: str, update: bool = False) -> ImportReport:
@@ -167,8 +168,8 @@ def import_households(app: Flask, docs: list[dict], account: str, update: bool =
     report = ImportReport()
     for start in range(0, len(docs), BATCH):
         chunk = docs[start:start + BATCH]
-        _total, rows, _seq = database.all_docs(keys=[d["_id"] for d in chunk], include_docs=True)
-        existing = {r["id"]: r["doc"] for r in rows if r.get("doc") and not r.get("value", {}).get("deleted")}
+        rows = database.all_docs(keys=[d["_id"] for d in chunk], include_docs=True).rows
+        existing = {r.id: r.doc for r in rows if r.doc and not r.deleted}
         to_write = []
         for doc in chunk:
             old = existing.get(doc["_id"])
@@ -183,8 +184,8 @@ def import_households(app: Flask, docs: list[dict], account: str, update: bool =
             merged.update(updated_by=account, updated_at=doc["created_at"])
             to_write.append(merged)
         for result, doc in zip(database.bulk_docs(to_write), to_write):
-            if "error" in result:
-                report.refused.append((doc["_id"], result.get("reason") or result["error"]))
+            if result.error is not None:
+                report.refused.append((doc["_id"], result.error.reason or result.error.error))
                 continue
             report.ids.append(doc["_id"])
             if "_rev" in doc:
@@ -211,9 +212,7 @@ class GeocodeReport:
 
 def area_path(conn: sa.Connection, code: str) -> list[str]:
     """Names of the village, its township and its district (those known), nearest first."""
-    from server.core.models import Area
-
-    codes = [c for c in (code, code[:9], code[:6]) if c]
+    codes = [c.code for c in AreaCode(code).lineage] if is_area_code(code) else [code] if code else []
     names = dict(conn.execute(sa.select(Area.__table__.c.code, Area.__table__.c.name)
                               .where(Area.__table__.c.code.in_(codes))).all())
     return [names[c] for c in dict.fromkeys(codes) if c in names]
@@ -222,14 +221,6 @@ def area_path(conn: sa.Connection, code: str) -> list[str]:
 def geocode_households(app: Flask, area_prefix: str = "", limit: int | None = None, geocoder=None) -> GeocodeReport:
     """Place unlocated households (index rows without a location) from their address with the
     configured geocoder. Each network request happens outside any transaction."""
-    from geopy.exc import GeopyError
-
-    from server.interfaces.couchdb import get_store
-    from server.services.geo.geocode import Geocoder
-    from server.services.geo.settings import Thresholds
-    from server.services.geo.tables import geo_households
-    from server.services.geo.visits import set_geocoded_location
-
     geocoder = geocoder or Geocoder(app.config)
     store = get_store()
     t = Thresholds.from_config(app.config)

@@ -10,7 +10,6 @@ The optional address geocoder (geocode.py) is separate: it only places household
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import threading
@@ -18,6 +17,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from schemas.areas import DISTRICT, VILLAGE, AreaCode, is_area_code
+
+from server.core import clock
+from server.core.models import Area
 from server.services.geo import crs as crs_mod
 from server.services.geo import geometry
 from server.services.geo.checks import distance_m
@@ -100,8 +103,12 @@ def distance_outside_area_m(conn: sa.Connection, area: str, lat: float, lon: flo
                for r in rows)
 
 
-def district_has_geography(conn: sa.Connection, district: str) -> bool:
-    return conn.execute(sa.select(geo_villages.c.code).where(geo_villages.c.district == district[:6])
+def district_has_geography(conn: sa.Connection, area: str) -> bool:
+    """Whether any village of the district `area` is in has a boundary or a centre."""
+    if not is_area_code(area):
+        return False
+    district = AreaCode(area).at(DISTRICT)
+    return conn.execute(sa.select(geo_villages.c.code).where(geo_villages.c.district == district)
                         .limit(1)).first() is not None
 
 
@@ -148,7 +155,7 @@ def parse_boundaries(data, source_crs: str = crs_mod.WGS84) -> list[dict]:
         code = props.get("code")
         code = str(code) if isinstance(code, int) else code
         label = f"feature {n}" + (f" ({code})" if code else "")
-        if not (isinstance(code, str) and len(code) == 12 and code.isascii() and code.isdigit()):
+        if not is_area_code(code, VILLAGE):
             problems.append(f"{label}: properties.code must be a 12-digit village code")
             continue
         name = props.get("name") if isinstance(props.get("name"), str) else None
@@ -167,7 +174,8 @@ def parse_boundaries(data, source_crs: str = crs_mod.WGS84) -> list[dict]:
         except geometry.GeometryError as exc:
             problems.append(f"{label}: {exc}")
             continue
-        row = {"code": code, "name": name, "district": code[:6], "centre_lat": c_lat, "centre_lon": c_lon}
+        row = {"code": code, "name": name, "district": AreaCode(code).at(DISTRICT).code, "centre_lat": c_lat,
+               "centre_lon": c_lon}
         if shape is not None:
             min_lat, min_lon, max_lat, max_lon = geometry.bbox(shape)
             row.update(boundary=json.dumps(shape, separators=(",", ":")), min_lat=min_lat, min_lon=min_lon,
@@ -186,11 +194,9 @@ def import_boundaries(conn: sa.Connection, data, source_crs: str = crs_mod.WGS84
                       source: str | None = None) -> BoundaryImport:
     """Insert or replace village boundaries / centres (all or nothing: bad features refuse the file).
     A Point feature for a village that already has a boundary moves only its centre."""
-    from server.core.models import Area
-
     rows = parse_boundaries(data, source_crs)
     report = BoundaryImport()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     known_areas = set(conn.execute(sa.select(Area.__table__.c.code).where(
         Area.__table__.c.code.in_([r["code"] for r in rows]))).scalars()) if rows else set()
     existing = set(conn.execute(sa.select(geo_villages.c.code).where(

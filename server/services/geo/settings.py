@@ -1,71 +1,39 @@
-"""Geotagging settings: app config keys, their environment variables (same names) and defaults.
+"""Geotagging settings: the thresholds the visit checks use, read from the app config.
 
-    key                               default  meaning
-    PAICHA_GEO_SITE_RADIUS_M          100      off_site if the visit is farther than
-    PAICHA_GEO_ACCURACY_FACTOR        1.0        radius = SITE_RADIUS_M + ACCURACY_FACTOR * accuracy_m
-                                                 (+ GEOCODED_EXTRA_M if the household's location
-                                                 came from the geocoder, not from the registry)
-    PAICHA_GEO_GEOCODED_EXTRA_M       500      address geocoding in the countryside is coarse
-    PAICHA_GEO_POOR_ACCURACY_M        100      poor_accuracy if accuracy_m is above this or missing;
-                                               a missing accuracy counts as this value elsewhere
-    PAICHA_GEO_MAX_SPEED_KMH          120      impossible_speed between one visitor's consecutive
-                                               fixes (by fix time) faster than this...
-    PAICHA_GEO_SPEED_MIN_DISTANCE_M   200      ...once the two accuracy radii are taken off the
-                                               distance, and only if what is left exceeds this
-    PAICHA_GEO_BOUNDARY_TOLERANCE_M   50       outside_area only if the point is farther outside
-                                               the village boundary than max(this, accuracy_m)
-    PAICHA_GEO_CENTRE_MAX_M           3000     without boundaries, the nearest village centre
-                                               counts only within this distance
-    PAICHA_GEOCODER                   ""       "" (none, the default) or "nominatim"
-    PAICHA_GEOCODER_URL               ""       e.g. http://nominatim.internal:8080 (self-hosted)
-    PAICHA_GEOCODER_USER_AGENT        paicha   sent to the geocoder
-    PAICHA_GEOCODER_MIN_DELAY_S       1.0      at most one request per this many seconds
-    PAICHA_GEOCODER_TIMEOUT_S         10       per request
-    PAICHA_GEOCODER_COUNTRY           cn       restrict results to these country codes ("" = any)
-    PAICHA_GEOCODER_CRS               WGS-84   what the geocoder answers in (OSM data: WGS-84)
+The settings themselves (PAICHA_GEO_*, PAICHA_GEOCODER*), their environment variables and their
+defaults are in server/core/settings.py; `create_app` puts them in the app config. How the
+thresholds combine:
+
+    off_site        the visit is farther from the household than
+                    SITE_RADIUS_M + ACCURACY_FACTOR * accuracy_m (+ GEOCODED_EXTRA_M if the
+                    household's location came from the geocoder, not from the registry)
+    poor_accuracy   accuracy_m above POOR_ACCURACY_M, or missing (a missing accuracy counts as
+                    POOR_ACCURACY_M elsewhere)
+    impossible_speed  between one visitor's consecutive fixes (by fix time) faster than
+                    MAX_SPEED_KMH, once the two accuracy radii are taken off the distance, and only
+                    if what is left exceeds SPEED_MIN_DISTANCE_M
+    outside_area    farther outside the village boundary than max(BOUNDARY_TOLERANCE_M, accuracy_m)
+    without boundaries, the nearest village centre counts only within CENTRE_MAX_M
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Mapping
 
-DEFAULTS: dict[str, object] = {
-    "PAICHA_GEO_SITE_RADIUS_M": 100.0,
-    "PAICHA_GEO_ACCURACY_FACTOR": 1.0,
-    "PAICHA_GEO_GEOCODED_EXTRA_M": 500.0,
-    "PAICHA_GEO_POOR_ACCURACY_M": 100.0,
-    "PAICHA_GEO_MAX_SPEED_KMH": 120.0,
-    "PAICHA_GEO_SPEED_MIN_DISTANCE_M": 200.0,
-    "PAICHA_GEO_BOUNDARY_TOLERANCE_M": 50.0,
-    "PAICHA_GEO_CENTRE_MAX_M": 3000.0,
-    "PAICHA_GEOCODER": "",
-    "PAICHA_GEOCODER_URL": "",
-    "PAICHA_GEOCODER_USER_AGENT": "paicha",
-    "PAICHA_GEOCODER_MIN_DELAY_S": 1.0,
-    "PAICHA_GEOCODER_TIMEOUT_S": 10.0,
-    "PAICHA_GEOCODER_COUNTRY": "cn",
-    "PAICHA_GEOCODER_CRS": "WGS-84",
-}
+from server.core import settings
+
+KEYS = ("PAICHA_GEO_SITE_RADIUS_M", "PAICHA_GEO_ACCURACY_FACTOR", "PAICHA_GEO_GEOCODED_EXTRA_M",
+        "PAICHA_GEO_POOR_ACCURACY_M", "PAICHA_GEO_MAX_SPEED_KMH", "PAICHA_GEO_SPEED_MIN_DISTANCE_M",
+        "PAICHA_GEO_BOUNDARY_TOLERANCE_M", "PAICHA_GEO_CENTRE_MAX_M", "PAICHA_GEOCODER", "PAICHA_GEOCODER_URL",
+        "PAICHA_GEOCODER_USER_AGENT", "PAICHA_GEOCODER_MIN_DELAY_S", "PAICHA_GEOCODER_TIMEOUT_S",
+        "PAICHA_GEOCODER_COUNTRY", "PAICHA_GEOCODER_CRS")
+DEFAULTS: dict[str, object] = {key: settings.default(key) for key in KEYS}
 
 
-def apply_defaults(config: dict, environ: Mapping[str, str] | None = None) -> None:
-    """Fill in every key not already set (by test_config or the deployment) from the environment,
-    else from DEFAULTS; numbers from the environment are parsed as the default's type."""
-    environ = os.environ if environ is None else environ
+def apply_defaults(config: dict) -> None:
+    """The defaults of the keys an app config lacks (create_app sets them all)."""
     for key, default in DEFAULTS.items():
-        if key in config:
-            continue
-        raw = environ.get(key)
-        if raw is None or raw == "":
-            config[key] = default
-        elif isinstance(default, float):
-            try:
-                config[key] = float(raw)
-            except ValueError:
-                raise ValueError(f"{key} must be a number, got {raw!r}") from None
-        else:
-            config[key] = raw
+        config.setdefault(key, default)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The write hook: keeps `visit_checks` (and the household index) in step with the documents.
+"""A read model (`server.core.projections`): keeps `visit_checks` (and the household index) in step
+with the documents.
 
 It runs inside the transaction of every accepted write to the domain database, so a visit and its
 check commit together. For each written document it looks at the document's *winning* revision (a
@@ -20,10 +21,12 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from sync.access import AcceptedWrite
+from schemas.areas import LENGTH, VILLAGE
 from sync.tables import databases, documents, revisions
 
-from server.core.models import as_utc, utcnow
+from server.core import clock
+from server.core.models import as_utc
+from server.core.projections import DocumentState, Projection
 
 from server.services.geo import checks, locate
 from server.services.geo.checks import Place, Position
@@ -53,70 +56,53 @@ def lock_domain(conn: sa.Connection, db_name: str) -> int | None:
     return conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name).with_for_update()).scalar()
 
 
-def _winners(conn: sa.Connection, db_id: int, ids: list[str]) -> dict:
-    rows = conn.execute(sa.select(documents.c.doc_id, documents.c.winning_rev, documents.c.deleted, documents.c.seq)
-                        .where(documents.c.db_id == db_id, documents.c.doc_id.in_(ids))).all()
-    return {r.doc_id: r for r in rows}
-
-
 def _body(conn: sa.Connection, db_id: int, doc_id: str, rev: str) -> dict | None:
     text = conn.execute(sa.select(revisions.c.body).where(
         revisions.c.db_id == db_id, revisions.c.doc_id == doc_id, revisions.c.rev == rev)).scalar()
     return json.loads(text) if text is not None else None
 
 
-def apply_writes(conn: sa.Connection, db_name: str, writes: Iterable[AcceptedWrite], t: Thresholds) -> None:
-    """Bring the geotagging tables up to date with these accepted writes (inside their transaction)."""
-    latest: dict[str, AcceptedWrite] = {}
-    for w in writes:
-        # Disputes, reports...: nothing to do. A tombstone may be one of ours; a revision that
-        # is not the winner is resolved below.
-        if w.deleted or (w.body or {}).get("type") in (HOUSEHOLD, VISIT):
-            latest[w.doc_id] = w
-    if not latest:
+def project(conn: sa.Connection, db_name: str, states: Iterable[DocumentState], t: Thresholds) -> None:
+    """Bring the geotagging tables up to date with these documents (inside their write's transaction)."""
+    # Disputes, reports...: nothing to do. A deleted document may be one of ours.
+    ours = [s for s in states if s.deleted or s.type in (HOUSEHOLD, VISIT) or s.written_type in (HOUSEHOLD, VISIT)]
+    if not ours:
         return
-    db_id = db_id_of(conn, db_name)
-    winners = _winners(conn, db_id, list(latest))
-    current: dict[str, tuple] = {}  # doc_id -> (rev, seq, body or None if deleted)
-    for doc_id, w in latest.items():
-        win = winners.get(doc_id)
-        if win is None or win.deleted:
-            current[doc_id] = (None, None, None)
-        elif win.winning_rev == w.rev:
-            current[doc_id] = (w.rev, win.seq, w.body)
-        else:
-            current[doc_id] = (win.winning_rev, win.seq, _body(conn, db_id, doc_id, win.winning_rev))
-
-    now = utcnow()
+    now = clock.now()
     moved_households: set[str] = set()
-    for doc_id, (rev, _seq, body) in current.items():  # households first: a batch may hold both
-        if body is None:
-            if remove_household(conn, doc_id):
-                moved_households.add(doc_id)
-        elif body.get("type") == HOUSEHOLD and index_household(conn, doc_id, rev, body, now):
-            moved_households.add(doc_id)
+    for state in ours:  # households first: a batch may hold both
+        if state.deleted:
+            if remove_household(conn, state.doc_id):
+                moved_households.add(state.doc_id)
+        elif state.type == HOUSEHOLD and index_household(conn, state.doc_id, state.rev, state.body, now):
+            moved_households.add(state.doc_id)
     done: set[str] = set()
-    for doc_id, (rev, seq, body) in current.items():
-        if body is None:
-            remove_visit(conn, doc_id, t)
-        elif body.get("type") == VISIT:
-            check_visit(conn, doc_id, rev, seq, body, t, now)
-            done.add(doc_id)
-    for household_id in sorted(moved_households):
-        recheck_household_visits(conn, db_id, household_id, t, now, skip=done)
+    for state in ours:
+        if state.deleted:
+            remove_visit(conn, state.doc_id, t)
+        elif state.type == VISIT:
+            check_visit(conn, state.doc_id, state.rev, state.seq, state.body, t, now)
+            done.add(state.doc_id)
+    if moved_households:
+        db_id = db_id_of(conn, db_name)
+        for household_id in sorted(moved_households):
+            recheck_household_visits(conn, db_id, household_id, t, now, skip=done)
 
 
-def make_hook(app):
-    """The write hook for `server.core.hooks.register_write_hook`."""
-    def geotag_visits(conn: sa.Connection, context, writes: list[AcceptedWrite]) -> None:
-        if context.db_name != app.config["PAICHA_DOMAIN_DB"] or not writes:
-            return
-        apply_writes(conn, context.db_name, writes, Thresholds.from_config(app.config))
+def projection(app) -> Projection:
+    """The visit checks as a read model (`server.core.projections.register_projection`)."""
+    def geotag_visits(conn: sa.Connection, db_name: str, states: list[DocumentState]) -> None:
+        project(conn, db_name, states, Thresholds.from_config(app.config))
 
     return geotag_visits
 
 
 # -- households -----------------------------------------------------------------------------------------
+
+def _area(body: dict) -> str:
+    """The document's area, as the tables keep it (a village's code at most)."""
+    return str(body.get("area") or "")[:LENGTH[VILLAGE]]
+
 
 def household_place(conn: sa.Connection, household_id: str | None) -> Place | None:
     if not household_id:
@@ -132,7 +118,7 @@ def index_household(conn: sa.Connection, doc_id: str, rev: str, body: dict, now:
     """Upsert the household's index row; True if its WGS-84 location changed (visits to recheck).
     A household without a location in its document keeps a geocoded one."""
     old = conn.execute(sa.select(geo_households).where(geo_households.c.doc_id == doc_id)).first()
-    values = {"rev": rev, "area": str(body.get("area") or "")[:12], "address": str(body.get("address") or ""),
+    values = {"rev": rev, "area": _area(body), "address": str(body.get("address") or ""),
               "updated_at": now, "orig_lat": None, "orig_lon": None, "orig_crs": None,
               "lat": None, "lon": None, "location_source": None}
     location = body.get("location")
@@ -165,9 +151,9 @@ def set_geocoded_location(conn: sa.Connection, db_name: str, doc_id: str, lat: f
     db_id = lock_domain(conn, db_name)
     result = conn.execute(geo_households.update().where(
         geo_households.c.doc_id == doc_id, geo_households.c.lat.is_(None)
-    ).values(lat=lat, lon=lon, location_source="geocoder", updated_at=utcnow()))
+    ).values(lat=lat, lon=lon, location_source="geocoder", updated_at=clock.now()))
     if result.rowcount:
-        recheck_household_visits(conn, db_id, doc_id, t, utcnow())
+        recheck_household_visits(conn, db_id, doc_id, t, clock.now())
     return bool(result.rowcount)
 
 
@@ -187,7 +173,7 @@ def recheck_household_visits(conn: sa.Connection, db_id: int, household_id: str,
 
 def assess_visit(conn: sa.Connection, body: dict, t: Thresholds) -> dict:
     """The visit_checks values (all but id, rev, seq, speed and computed_at) for a visit document."""
-    area = str(body.get("area") or "")[:12]
+    area = _area(body)
     values = {
         "area": area,
         "visitor": str(body.get("visitor") or body.get("created_by") or "")[:100],
@@ -272,14 +258,14 @@ def refresh_speed(conn: sa.Connection, visit_ids: Iterable[str], t: Thresholds) 
 def check_visit(conn: sa.Connection, visit_id: str, rev: str, seq: int, body: dict, t: Thresholds,
                 now: dt.datetime | None = None) -> None:
     """Compute and upsert the visit's row, then refresh the speed flags around it."""
-    now = now or utcnow()
+    now = now or clock.now()
     try:
         values = assess_visit(conn, body, t)
     except sa.exc.SQLAlchemyError:
         raise
     except Exception:  # noqa: BLE001 - a bug in a check must not refuse a cadre's visit
         log.exception("visit check failed for %s %s", visit_id, rev)
-        values = {"area": str(body.get("area") or "")[:12], "visitor": str(body.get("visitor") or "")[:100],
+        values = {"area": _area(body), "visitor": str(body.get("visitor") or "")[:100],
                   "household_id": None, "photo_count": 0, "flags": [CHECK_ERROR]}
     values["flags"] = json.dumps(checks.ordered_flags(values["flags"]))
     values.update(rev=rev, seq=seq, computed_at=now, speed_kmh=None, speed_with=None)
@@ -333,7 +319,7 @@ def rebuild(engine: sa.Engine, db_name: str, t: Thresholds, area_prefix: str = "
                         .where(documents.c.db_id == db_id, documents.c.deleted == sa.false(),
                                documents.c.scope.startswith(area_prefix), documents.c.doc_id > after)
                         .order_by(documents.c.doc_id).limit(batch)).all()
-                    now = utcnow()
+                    now = clock.now()
                     for row in rows:
                         body = json.loads(row.body)
                         if body.get("type") != wanted:

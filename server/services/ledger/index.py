@@ -1,31 +1,24 @@
-"""`ledger_records` (see tables.py): kept up to date by a write hook, filled once from the store.
-
-The hook sees every accepted write to the domain database inside its transaction (sync, the mobile
-API, the bridge, the ledger's own writes), resolves the document's winning revision (a replicated
-losing branch does not change the facts) and upserts the row; a deleted dispute keeps its row with
-deleted = true. Both the hook and the backfill write a row only if their `seq` is newer than the
-stored one, so a backfill racing a write never puts an older revision back.
+"""`ledger_records` (see tables.py), the ledger's read model: a projection
+(`server.core.projections`), so every accepted write to the domain database brings it up to date
+inside its own transaction, whoever wrote it (sync, the mobile API, the bridge, the ledger's own
+writes), from the document's winning revision (a replicated losing branch does not change the
+facts). A deleted dispute keeps its row with deleted = true. A row only moves forward in `seq`, so a
+rebuild racing a write never puts an older revision back.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 
 import sqlalchemy as sa
-from flask import Flask
 
-from sync.access import AcceptedWrite
-from sync.precompiled import execute_many
-from sync.tables import databases, documents, revisions
-
-from server.services.calendar import tables as calendar_tables
+from server.core.projections import DocumentState
+from server.core.upsert import upsert
 from server.services.calendar.periods import as_aware, parse_timestamp
 from server.services.ledger.tables import records
 
 DISPUTE, NOTICE = "dispute", "supervision_notice"
 TYPES = (DISPUTE, NOTICE)
-BACKFILLED = "ledger_records_backfilled:"  # + db name, in calendar_state
 CHUNK = 500
 
 
@@ -65,98 +58,25 @@ def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, do
             "satisfaction": _text(body.get("satisfaction"), 20), "round_id": _text(body.get("round_id"), 255)}
 
 
-def _upsert(conn: sa.Connection, rows: list[dict]) -> None:
-    # One statement per dialect, built once and run by execute_many: a multi-row VALUES built per
-    # batch would be compiled afresh each time (SQLAlchemy cannot cache it), half the cost of a push.
-    execute_many(conn, _upsert_statement(conn.dialect.name), rows)
-
-
-@functools.cache
-def _upsert_statement(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(records)
-    return stmt.on_conflict_do_update(
-        index_elements=["db_name", "doc_id"],
-        set_={c.name: stmt.excluded[c.name] for c in records.columns if c.name not in ("db_name", "doc_id")},
-        where=records.c.seq < stmt.excluded.seq)
-
-
-def apply_writes(conn: sa.Connection, db_name: str, writes: list[AcceptedWrite]) -> None:
-    latest: dict[str, AcceptedWrite] = {}
-    for w in writes:
-        if (w.body or {}).get("type") in TYPES or (w.deleted and _known(conn, db_name, w.doc_id)):
-            latest[w.doc_id] = w
-    if not latest:
-        return
-    db_id = None
+def project(conn: sa.Connection, db_name: str, states: list[DocumentState]) -> None:
+    """Bring `ledger_records` up to date with these documents, on the write's connection: a dispute
+    or notice gets its row; one that is deleted (or no longer of those types) keeps its row, marked
+    deleted."""
+    ours = [s for s in states if s.type in TYPES or s.written_type in TYPES]
+    others = [s.doc_id for s in states if s.deleted and s.written_type not in TYPES]
+    known = _known_types(conn, db_name, others) if others else {}
     rows = []
-    for doc_id, w in latest.items():
-        # The engine says which revision won once the batch was applied (the last write of a
-        # document in the batch carries its final seq and scope).
-        if w.winner_deleted:
-            body = None
-        elif w.winning_rev == w.rev:
-            body = w.body
-        else:  # a replicated losing branch, or an older revision than the winner: read the winner
-            if db_id is None:
-                db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
-            text = conn.execute(sa.select(revisions.c.body).where(
-                revisions.c.db_id == db_id, revisions.c.doc_id == doc_id,
-                revisions.c.rev == w.winning_rev)).scalar()
-            body = json.loads(text) if text else None
-        if body is not None and body.get("type") not in TYPES:
-            body = None  # no longer a dispute / notice: gone from the ledger
-        known_type = body.get("type") if body else (w.body or {}).get("type") or _known(conn, db_name, doc_id)
-        rows.append(facts(db_name, doc_id, w.seq, w.scope, body,
-                          known_type if known_type in TYPES else DISPUTE))
-    if rows:
-        _upsert(conn, rows)
+    for state in ours + [s for s in states if s.doc_id in known]:
+        body = state.body if state.type in TYPES else None
+        doc_type = state.type if body else (state.written_type if state.written_type in TYPES else known.get(state.doc_id))
+        rows.append(facts(db_name, state.doc_id, state.seq, state.scope, body, doc_type or DISPUTE))
+    upsert(conn, records, rows, ("db_name", "doc_id"), only_if_newer="seq")
 
 
-def _known(conn: sa.Connection, db_name: str, doc_id: str) -> str | None:
-    """The type of the row this document already has, if any."""
-    return conn.execute(sa.select(records.c.type).where(records.c.db_name == db_name,
-                                                        records.c.doc_id == doc_id)).scalar()
-
-
-def make_hook(app: Flask):
-    def index_ledger_records(conn: sa.Connection, context, writes: list[AcceptedWrite]) -> None:
-        if context.db_name == app.config["PAICHA_DOMAIN_DB"] and writes:
-            apply_writes(conn, context.db_name, writes)
-
-    return index_ledger_records
-
-
-def ensure_backfilled(store, db_name: str) -> None:
-    """Once per database: index the disputes and notices already in the store (written before the hook existed)."""
-    state = calendar_tables.state
-    key = BACKFILLED + db_name
-    with store.engine.connect() as conn:
-        if conn.execute(sa.select(state.c.value).where(state.c.key == key)).scalar():
-            return
-    with store.writing() as conn:
-        if conn.execute(sa.select(state.c.value).where(state.c.key == key)).scalar():
-            return
-        db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
-        if db_id is not None:
-            joined = documents.join(revisions, sa.and_(
-                revisions.c.db_id == documents.c.db_id, revisions.c.doc_id == documents.c.doc_id,
-                revisions.c.rev == documents.c.winning_rev))
-            stmt = (sa.select(documents.c.doc_id, documents.c.seq, documents.c.scope, revisions.c.body)
-                    .select_from(joined)
-                    .where(documents.c.db_id == db_id, documents.c.deleted == sa.false(),
-                           sa.or_(*(revisions.c.body.like(f'%"type":%"{t}"%') for t in TYPES))))
-            rows = []
-            for doc_id, seq, scope, text in conn.execute(stmt).all():
-                body = json.loads(text)
-                if body.get("type") in TYPES:
-                    rows.append(facts(db_name, doc_id, seq, scope, body, body["type"]))
-                if len(rows) >= CHUNK:
-                    _upsert(conn, rows)
-                    rows = []
-            if rows:
-                _upsert(conn, rows)
-        conn.execute(state.insert().values(key=key, value=dt.datetime.now(dt.timezone.utc).isoformat()))
+def _known_types(conn: sa.Connection, db_name: str, doc_ids: list[str]) -> dict[str, str]:
+    """{doc id: type} of the rows these documents already have."""
+    out: dict[str, str] = {}
+    for start in range(0, len(doc_ids), CHUNK):
+        out.update(conn.execute(sa.select(records.c.doc_id, records.c.type).where(
+            records.c.db_name == db_name, records.c.doc_id.in_(doc_ids[start:start + CHUNK]))).all())
+    return out

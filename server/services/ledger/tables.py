@@ -3,9 +3,9 @@
     ledger_records    one row per `dispute` and `supervision_notice` document of the domain database
                       (its winning revision): the small facts the ledger lists, counts and turns into
                       figures, as plain indexed columns (times in UTC), so no page parses the
-                      documents' JSON or scans documents of other types. Kept by
-                      a write hook inside each write's transaction (`index.py`); filled once from the
-                      store on first use (`ensure_backfilled`). Rows only move forward in `seq`.
+                      documents' JSON or scans documents of other types. A read model, kept
+                      inside each write's transaction (`index.py`); `flask projections rebuild`
+                      fills it from the store. Rows only move forward in `seq`.
 """
 from __future__ import annotations
 

@@ -16,8 +16,11 @@ or with `flask quarantine list|show|readmit|discard|notify`.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
+from server.core.hooks import WriteContext, register_refusal_handler, register_write_hook
 from server.services.quarantine.decisions import DecisionError, Readmission, administrator, discard, readmit
 from server.services.quarantine.entries import (
     DISCARDED,
@@ -28,23 +31,42 @@ from server.services.quarantine.entries import (
     Filters,
     hold,
     search,
-    settle_after,
+    superseded_meanwhile,
     supersede,
 )
 from server.services.quarantine.notices import settle
 
 __all__ = ["DISCARDED", "HELD", "READMITTED", "STATUSES", "SUPERSEDED", "DecisionError", "Filters", "Readmission",
-           "administrator", "discard", "hold", "init_app", "readmit", "search", "settle", "supersede"]
+           "administrator", "discard", "hold", "hold_and_tell", "init_app", "readmit", "search", "settle", "supersede"]
+
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Close held entries when a later revision is accepted, and resolve their notices once that
-    write has committed (at the end of the request or app context that made it)."""
+    """Hold every refused revision and tell its writer; close held entries when a later revision
+    is accepted, and resolve their notices once that write has committed (at the end of the
+    request or app context that made it)."""
     if app.extensions.get("paicha_quarantine"):
         return
     app.extensions["paicha_quarantine"] = True
-    from server.core.hooks import register_write_hook
-
+    register_refusal_handler(app, lambda context, refused: hold_and_tell(app, context, refused))
     register_write_hook(app, supersede)
     app.teardown_request(lambda _exc: settle_after(app))
     app.teardown_appcontext(lambda _exc: settle_after(app))
+
+
+def hold_and_tell(app: Flask, context: WriteContext, refused) -> None:
+    """The refusal handler: keep the refused revisions of one write, then tell their writers."""
+    if hold(context, refused):
+        settle(app)
+
+
+def settle_after(app: Flask) -> None:
+    """At the end of a request (or app context) whose writes superseded entries: resolve their
+    notices, now that those writes have committed."""
+    if superseded_meanwhile():
+        try:
+            settle(app)
+        except Exception:  # noqa: BLE001 - the write succeeded; the next settle catches up
+            log.exception("resolving refusal notices failed")

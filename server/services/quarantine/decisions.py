@@ -25,10 +25,14 @@ from flask import Flask
 from sync import errors
 from sync.docs import new_rev_hash
 
-from server.core.auth import Principal
-from server.core.models import Account, utcnow
+from server.core.access import access_for
+from server.core.auth import Principal, principal_named
+from server.core.db import reading, writing
+from server.core import clock
+from server.core.store import get_store
 from server.services.quarantine import entries
 from server.services.quarantine.entries import DISCARDED, HELD, READMITTED, table
+from server.services.quarantine.notices import settle
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +64,14 @@ class Readmission:
 
 
 def administrator(name: str) -> Principal:
-    from server.core.db import db
-
-    account = db.session.execute(sa.select(Account).where(Account.name == name)).scalar_one_or_none()
-    db.session.rollback()  # no read transaction held while the store writes
-    if account is None or account.role != "admin" or not account.active:
+    admin = principal_named(name)
+    if admin is None or admin.role != "admin":
         raise DecisionError("not_admin", f"{name} is not an active administrator account")
-    return Principal(account.name, account.role, account.scope, account.id)
+    return admin
 
 
 def _entry(app: Flask, entry_id: int, scope: str | None):
-    with app.extensions["paicha_store"].reading() as conn:
+    with reading() as conn:
         entry = entries.get(conn, entry_id, scope)
     if entry is None:
         raise DecisionError("not_found", f"no quarantine entry #{entry_id}")
@@ -155,11 +156,8 @@ def _history(sent: dict | None, pos: int, refused_hash: str) -> list[str]:
 def readmit(app: Flask, entry_id: int, admin: Principal, corrected: dict | None = None) -> Readmission:
     """Write a held document again (as sent, or `corrected`), as `admin`, through the normal rules.
     Refused again: the entry stays held and the result says why."""
-    from server.core.access import access_for
-    from server.services.quarantine.notices import settle
-
     entry = _entry(app, entry_id, admin.scope)
-    database = app.extensions["paicha_store"].open(entry.db_name, access_for(admin, entry.db_name))
+    database = get_store().open(entry.db_name, access_for(admin, entry.db_name))
     try:
         current_rev = database.get(entry.doc_id).get("_rev")
     except errors.CouchError:
@@ -167,7 +165,7 @@ def readmit(app: Flask, entry_id: int, admin: Principal, corrected: dict | None 
     doc, new_edits, was_corrected = _to_write(entry, corrected, current_rev)
     refusals: list = []
     base = database.access.record_writes
-    now = utcnow()
+    now = clock.now()
 
     def record(conn: sa.Connection, writes) -> None:
         mine = [w for w in writes if w.doc_id == entry.doc_id]
@@ -179,38 +177,36 @@ def readmit(app: Flask, entry_id: int, admin: Principal, corrected: dict | None 
 
     # A refused re-admission stays this one entry: it is not held a second time.
     access = dataclasses.replace(database.access, record_writes=record, record_refusals=refusals.extend)
-    database = app.extensions["paicha_store"].open(entry.db_name, access)
+    database = get_store().open(entry.db_name, access)
     try:
         results = database.bulk_docs([doc], new_edits=new_edits)
     except errors.CouchError as exc:
         return Readmission(False, entry.doc_id, corrected=was_corrected, error=exc.error, reason=exc.reason)
-    result = results[0] if results else {"ok": True, "id": entry.doc_id, "rev": doc.get("_rev")}
-    if "error" in result:
-        refusal = refusals[0][1] if refusals else None
-        log.info("re-admission of quarantine entry #%s by %s refused: %s", entry.id, admin.name, result.get("reason"))
-        return Readmission(False, entry.doc_id, corrected=was_corrected, error=result["error"],
-                           code=getattr(refusal, "code", None), reason=result.get("reason"))
-    with app.extensions["paicha_store"].writing() as conn:
+    result = results[0]
+    if result.error is not None:
+        log.info("re-admission of quarantine entry #%s by %s refused: %s", entry.id, admin.name, result.error.reason)
+        refused = result.error.refusal if isinstance(result.error, errors.Refused) else None
+        return Readmission(False, entry.doc_id, corrected=was_corrected, error=result.error.error,
+                           code=refused.code if refused else None, reason=result.error.reason)
+    with writing() as conn:
         # Already in the store (replicated meanwhile): nothing was written, but it is in.
         conn.execute(sa.update(table).where(table.c.id == entry.id, table.c.status == HELD).values(
-            status=READMITTED, resolved_at=now, resolved_by=admin.name, resolved_rev=(result.get("rev") or "")[:80]))
+            status=READMITTED, resolved_at=now, resolved_by=admin.name, resolved_rev=(result.rev or "")[:80]))
     log.info("quarantine entry #%s (%s) re-admitted by %s%s as %s", entry.id, entry.doc_id, admin.name,
-             " corrected" if was_corrected else "", result.get("rev"))
+             " corrected" if was_corrected else "", result.rev)
     settle(app)
-    return Readmission(True, entry.doc_id, rev=result.get("rev"), corrected=was_corrected)
+    return Readmission(True, entry.doc_id, rev=result.rev, corrected=was_corrected)
 
 
 def discard(app: Flask, entry_id: int, admin: Principal, note: str) -> None:
     """Drop a held entry, with the administrator's reason (required); its writer is told."""
-    from server.services.quarantine.notices import settle
-
     note = (note or "").strip()
     if not note:
         raise DecisionError("note_required", "a reason is required to discard")
     _entry(app, entry_id, admin.scope)
-    with app.extensions["paicha_store"].writing() as conn:
+    with writing() as conn:
         done = conn.execute(sa.update(table).where(table.c.id == entry_id, table.c.status == HELD).values(
-            status=DISCARDED, resolved_at=utcnow(), resolved_by=admin.name, note=note[:MAX_NOTE])).rowcount
+            status=DISCARDED, resolved_at=clock.now(), resolved_by=admin.name, note=note[:MAX_NOTE])).rowcount
     if not done:
         raise DecisionError("not_held", f"quarantine entry #{entry_id} is no longer held")
     log.info("quarantine entry #%s discarded by %s: %s", entry_id, admin.name, note[:200])

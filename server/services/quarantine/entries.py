@@ -2,11 +2,11 @@
 
 `hold` runs where the engine reports a write's refusals (`Access.record_refusals`, outside the write
 transaction): it upserts one row per refused revision in one transaction (a re-send of the same
-revision counts in `times_received` and moves `last_received_at`), then has the writers told
-(`notices.settle`). `supersede` is a write hook: inside every accepted write's transaction, one
-statement over the partial index of held rows closes the held entries of the written documents as
-"superseded" (a valid revision was accepted since); their notices are resolved when the request or
-app context ends (`settle_after`).
+revision counts in `times_received` and moves `last_received_at`), and says whether writers are
+owed a notice (the package then has them told, `notices.settle`). `supersede` is a write hook:
+inside every accepted write's transaction, one statement over the partial index of held rows
+closes the held entries of the written documents as "superseded" (a valid revision was accepted
+since); their notices are resolved when the request or app context ends (`superseded_meanwhile`).
 """
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, g, has_app_context
+from flask import g, has_app_context
 
+from schemas.rules import Refusal
 from sync.access import AcceptedWrite, WriteAttempt
 
+from server.core import metrics
+from server.core.db import writing
 from server.core.hooks import WriteContext
-from server.core.models import Account, QuarantinedDoc, utcnow
+from server.core import clock
+from server.core.models import Account, QuarantinedDoc
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +111,11 @@ def _upsert(dialect: str):
               "last_received_at": stmt.excluded.last_received_at})
 
 
-def rows_for(context: WriteContext, refused: list[tuple[WriteAttempt, str]], role: str | None,
+def rows_for(context: WriteContext, refused: list[tuple[WriteAttempt, Refusal]], role: str | None,
              scope: str | None, now: dt.datetime) -> list[dict]:
     """One row per refused revision of this write (a batch may carry the same one twice)."""
     rows: dict[str, dict] = {}
-    for attempt, reason in refused:
+    for attempt, refusal in refused:
         new = attempt.new if isinstance(attempt.new, dict) else {}
         received = getattr(attempt, "received", None)
         sent_rev = new.get("_rev") if isinstance(new.get("_rev"), str) else None
@@ -121,8 +125,7 @@ def rows_for(context: WriteContext, refused: list[tuple[WriteAttempt, str]], rol
         if fp in rows:
             rows[fp]["times_received"] += 1
             continue
-        # The engine's own scope refusal carries no code: it is the rules' out_of_scope.
-        code = getattr(reason, "code", None) or "out_of_scope"
+        code = refusal.code
         stored_id = clean(doc_id)[:255]
         # Told only about a document the phone can recognise by its id.
         tell = role in FIELD_ROLES and bool(doc_id) and stored_id == doc_id
@@ -130,7 +133,7 @@ def rows_for(context: WriteContext, refused: list[tuple[WriteAttempt, str]], rol
             "db_name": context.db_name, "doc_id": stored_id, "rev": _short(sent_rev, 80), "fingerprint": fp,
             "body_hash": hashed, "doc_type": _short(new.get("type"), 40), "area": _short(new.get("area"), 64),
             "account": context.account[:100], "writer_scope": scope, "device_id": _short(context.device_id, 100),
-            "reason_code": code[:40], "reason": clean(f"[{code}] {reason}"), "body": _stored_text(new, received),
+            "reason_code": code[:40], "reason": clean(f"[{code}] {refusal.reason}"), "body": _stored_text(new, received),
             "new_edits": bool(attempt.new_edits), "received_at": now, "last_received_at": now,
             "times_received": 1, "status": HELD,
             "notice_id": notice_id_for(fp) if tell else None, "notice_state": "owed" if tell else "none",
@@ -138,25 +141,19 @@ def rows_for(context: WriteContext, refused: list[tuple[WriteAttempt, str]], rol
     return list(rows.values())
 
 
-def hold(app: Flask, context: WriteContext, refused: list[tuple[WriteAttempt, str]]) -> None:
+def hold(context: WriteContext, refused: list[tuple[WriteAttempt, Refusal]]) -> bool:
     """Keep the refused revisions of one write, all in one transaction (a phone on an old app
-    version may send a thousand the schema now refuses), queued with the store's other writers;
-    then tell their writers."""
-    from server import ops
-    from server.services.quarantine.notices import settle
-
-    store = app.extensions["paicha_store"]
-    with store.writing() as conn:
+    version may send a thousand the schema now refuses), queued with the store's other writers.
+    True if their writers are owed a notice."""
+    with writing() as conn:
         role, scope = writer_of(conn, context.account)
-        rows = rows_for(context, refused, role, scope, utcnow())
-        conn.execute(_upsert(conn.dialect.name), rows)
-    via = ops.via_for_account(context.account)
-    for attempt, reason in refused:
-        code = getattr(reason, "code", None) or "out_of_scope"
-        ops.count_rejection(code, via)
-        log.info("quarantined %s from %s: %s", attempt.doc_id, context.account, code)
-    if any(row["notice_state"] == "owed" for row in rows):
-        settle(app)
+        rows = rows_for(context, refused, role, scope, clock.now())
+        conn.execute(_upsert(conn.get_bind().dialect.name), rows)
+    via = metrics.via_for_account(context.account)
+    for attempt, refusal in refused:
+        metrics.count_rejection(refusal.code, via)
+        log.info("quarantined %s from %s: %s", attempt.doc_id, context.account, refusal.code)
+    return any(row["notice_state"] == "owed" for row in rows)
 
 
 # -- superseding ---------------------------------------------------------------------------------
@@ -174,22 +171,16 @@ def supersede(conn: sa.Connection, context: WriteContext, writes: list[AcceptedW
     ids = sorted({w.doc_id for w in writes if (w.body or {}).get("type") != NOTICE_TYPE})
     changed = 0
     for start in range(0, len(ids), IN_CHUNK):
-        changed += conn.execute(_SUPERSEDE, {"now": utcnow(), "by": context.account[:100], "db": context.db_name,
+        changed += conn.execute(_SUPERSEDE, {"now": clock.now(), "by": context.account[:100], "db": context.db_name,
                                              "ids": ids[start:start + IN_CHUNK]}).rowcount or 0
     if changed and has_app_context():
         setattr(g, SETTLE_FLAG, True)  # their notices are resolved once this write has committed
 
 
-def settle_after(app: Flask) -> None:
-    """At the end of a request (or app context) whose writes superseded entries: resolve their
-    notices, now that those writes have committed."""
-    if has_app_context() and g.pop(SETTLE_FLAG, None):
-        from server.services.quarantine.notices import settle
-
-        try:
-            settle(app)
-        except Exception:  # noqa: BLE001 - the write succeeded; the next settle catches up
-            log.exception("resolving refusal notices failed")
+def superseded_meanwhile() -> bool:
+    """Asked at the end of a request (or app context): did its writes supersede entries (whose
+    notices are to be resolved, now that those writes have committed)? Asked once."""
+    return bool(has_app_context() and g.pop(SETTLE_FLAG, None))
 
 
 # -- reading -------------------------------------------------------------------------------------

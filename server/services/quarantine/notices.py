@@ -25,8 +25,16 @@ import re
 import sqlalchemy as sa
 from flask import Flask
 
-from server.services.calendar.periods import SHANGHAI, as_aware, stamp
-from server.core.models import Account, utcnow
+from sync import errors
+
+from schemas.areas import is_area_code
+
+from server.services.calendar.periods import as_aware, stamp
+from server.core.access import server_access
+from server.core.db import reading, writing
+from server.core import clock
+from server.core.models import Account
+from server.core.store import get_store
 from server.services.quarantine import reasons
 from server.services.quarantine.entries import FIELD_ROLES, HELD, NOTICE_TYPE, table
 
@@ -35,11 +43,10 @@ log = logging.getLogger(__name__)
 SERVER_ACCOUNT = "server"
 BATCH = 200
 _REV = re.compile(r"^[1-9][0-9]*-[0-9A-Za-z]{1,128}$")
-_AREA_LENGTHS = (6, 9, 12)
 
 
 def _area_code(value) -> bool:
-    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) in _AREA_LENGTHS
+    return is_area_code(value)
 
 
 def notice_area(doc_area: str | None, role: str | None, scope: str | None) -> str | None:
@@ -57,16 +64,14 @@ def _rev(value) -> str | None:
 
 
 def _when(moment: dt.datetime) -> str:
-    local = as_aware(moment).astimezone(SHANGHAI)
+    local = as_aware(moment).astimezone(clock.SHANGHAI)
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def _server_database(app: Flask):
-    from server.core.access import server_access
-
     # A notice the rules refuse is a bug to log, never a refusal to keep (and tell about, ...).
     access = dataclasses.replace(server_access(app, SERVER_ACCOUNT), record_refusals=None)
-    return app.extensions["paicha_store"].open(app.config["PAICHA_DOMAIN_DB"], access)
+    return get_store().open(app.config["PAICHA_DOMAIN_DB"], access)
 
 
 def document(entry, area: str, kept_rev: str | None, now: dt.datetime) -> dict:
@@ -134,9 +139,8 @@ def _due(conn: sa.Connection, domain: str, limit: int) -> list:
 
 def _settle_batch(app: Flask, limit: int) -> tuple[int, int, int]:
     """(notices written, entries looked at, entries whose notice state moved)"""
-    store = app.extensions["paicha_store"]
     domain = app.config["PAICHA_DOMAIN_DB"]
-    with store.reading() as conn:
+    with reading() as conn:
         entries = _due(conn, domain, limit)
         if not entries:
             return 0, 0, 0
@@ -144,7 +148,7 @@ def _settle_batch(app: Flask, limit: int) -> tuple[int, int, int]:
         writers = {n: (r, s) for n, r, s in conn.execute(
             sa.select(Account.name, Account.role, Account.scope).where(Account.name.in_(names)))} if names else {}
     database = _server_database(app)
-    now = utcnow()
+    now = clock.now()
     winners = _winners(database, [e.doc_id for e in entries if e.doc_id])
     notices = _current(database, [e.notice_id for e in entries if e.notice_id])
     states: list[dict] = []  # {id, state, area, was}
@@ -176,17 +180,17 @@ def _settle_batch(app: Flask, limit: int) -> tuple[int, int, int]:
     if writes:
         results = database.bulk_docs([doc for _, doc, _ in writes])
         for (entry, doc, target), result in zip(writes, results):
-            if "error" not in result:
+            if result.ok:
                 written += 1
                 moved(entry, target, doc["area"])
-            elif result["error"] == "conflict":
+            elif isinstance(result.error, errors.Conflict):
                 pass  # written meanwhile by another process: the next settle reads it
             else:
                 log.error("refusal notice %s for quarantine entry #%s refused: %s", doc["_id"], entry.id,
-                          result.get("reason"))
+                          result.error.reason)
                 moved(entry, "failed", doc["area"])
     if states:
-        with store.writing() as conn:
+        with writing() as conn:
             conn.execute(sa.update(table).where(table.c.id == sa.bindparam("k_id"),
                                                 table.c.notice_state == sa.bindparam("k_was"))
                          .values(notice_state=sa.bindparam("k_state"),
@@ -199,10 +203,9 @@ def _winners(database, doc_ids: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     ids = sorted(set(doc_ids))
     for start in range(0, len(ids), 500):
-        _, rows, _ = database.all_docs(keys=ids[start:start + 500])
-        for row in rows:
-            if "error" not in row and not row["value"].get("deleted") and _rev(row["value"].get("rev")):
-                out[row["id"]] = row["value"]["rev"]
+        for row in database.all_docs(keys=ids[start:start + 500]).rows:
+            if row.found and not row.deleted and _rev(row.rev):
+                out[row.id] = row.rev
     return out
 
 
@@ -211,9 +214,7 @@ def _current(database, notice_ids: list[str]) -> dict[str, dict | None]:
     out: dict[str, dict | None] = {}
     ids = sorted(set(notice_ids))
     for start in range(0, len(ids), 500):
-        _, rows, _ = database.all_docs(keys=ids[start:start + 500], include_docs=True)
-        for row in rows:
-            if "error" in row:
-                continue
-            out[row["id"]] = None if row["value"].get("deleted") else row["doc"]
+        for row in database.all_docs(keys=ids[start:start + 500], include_docs=True).rows:
+            if row.found:
+                out[row.id] = None if row.deleted else row.doc
     return out

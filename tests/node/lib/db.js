@@ -4,6 +4,9 @@ const path = require('path');
 const fs = require('fs');
 const PouchDB = require('pouchdb-node');
 
+// A handle of its own for each command (a test hook may patch its methods), all sharing the one
+// open leveldb of the directory; never closed: closing one handle would close the store under the
+// others, and the phone's process ends when it is switched off.
 function local(args) {
   if (!args.dir) throw Object.assign(new Error('"dir" (the device directory) is required'), { name: 'usage' });
   fs.mkdirSync(args.dir, { recursive: true });

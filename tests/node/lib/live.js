@@ -31,7 +31,7 @@ async function reached(local, until) {
 async function live(args) {
   const local = db.local(args);
   const remote = db.remote(args);
-  const rec = new Recorder(args.stream);
+  const rec = new Recorder(args.stream, args.emit);
   const direction = args.direction || 'sync';
   const opts = Object.assign(replicationOpts(args), { live: true, retry: true });
   if (args.back_off_max) {
@@ -69,7 +69,6 @@ async function live(args) {
   result.elapsed_ms = Date.now() - started;
   handler.cancel();
   await sleep(200);
-  await local.close().catch(() => {});
   return result;
 }
 

@@ -4,12 +4,7 @@ const crypto = require('crypto');
 const db = require('./db');
 
 async function withDb(args, fn) {
-  const d = db.local(args);
-  try {
-    return await fn(d);
-  } finally {
-    await d.close();
-  }
+  return fn(db.local(args));
 }
 
 // {dir, docs: [...], generate: {prefix, count, start, fields}, new_edits}

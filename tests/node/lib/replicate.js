@@ -39,10 +39,12 @@ function summary(result) {
   };
 }
 
-// Records what a replication does, in order; prints each event at once in stream mode.
+// Records what a replication does, in order; in stream mode, hands each event at once to `emit`
+// (a served phone's line for the command; by default a line of its own on stdout).
 class Recorder {
-  constructor(stream) {
+  constructor(stream, emit = out.write) {
     this.stream = stream;
+    this.emit = emit;
     this.events = [];
   }
 
@@ -51,7 +53,7 @@ class Recorder {
     if (direction) e.direction = direction;
     if (data !== undefined) e.data = data;
     this.events.push(e);
-    if (this.stream) out.write(e);
+    if (this.stream) this.emit(e);
   }
 
   // How a replication went at the source: the `since` it first read the changes feed from (its
@@ -127,7 +129,7 @@ function endpoints(args) {
 
 async function run(args, direction) {
   const { local, remote, ids } = endpoints(args);
-  const rec = new Recorder(args.stream);
+  const rec = new Recorder(args.stream, args.emit);
   if (args.delay_checkpoints_ms) delayCheckpoints([local, remote], args.delay_checkpoints_ms, rec);
   const opts = replicationOpts(args);
   const payload = { events: rec.events, replication_ids: ids };
@@ -166,8 +168,6 @@ async function run(args, direction) {
   } catch (err) {
     err.payload = payload;
     throw err;
-  } finally {
-    await local.close().catch(() => {});
   }
 }
 
@@ -176,15 +176,11 @@ async function run(args, direction) {
 async function replicationId(args) {
   const local = db.local(args);
   const remote = db.remote(args);
-  try {
-    const [l, r] = await Promise.all([local.id(), remote.id()]);
-    const docIds = args.doc_ids ? args.doc_ids.slice().sort().join(',') : '';
-    const ident = (a, b) => '_local/' + crypto.createHash('md5').update(a + b + docIds, 'binary')
-      .digest('base64').replace(/\//g, '.').replace(/\+/g, '_');
-    return { push: ident(l, r), pull: ident(r, l), local_id: l, remote_id: r };
-  } finally {
-    await local.close().catch(() => {});
-  }
+  const [l, r] = await Promise.all([local.id(), remote.id()]);
+  const docIds = args.doc_ids ? args.doc_ids.slice().sort().join(',') : '';
+  const ident = (a, b) => '_local/' + crypto.createHash('md5').update(a + b + docIds, 'binary')
+    .digest('base64').replace(/\//g, '.').replace(/\+/g, '_');
+  return { push: ident(l, r), pull: ident(r, l), local_id: l, remote_id: r };
 }
 
 module.exports = {

@@ -1,0 +1,40 @@
+"""The documents' enumerations, read from their JSON Schemas (the contract shared with the phones),
+so the server's lists cannot drift from what the phones may write; and the few named subsets the
+server's rules use, checked against them."""
+from __future__ import annotations
+
+from ._loader import load_schema
+
+
+def enum_of(doc_type: str, field: str) -> tuple[str, ...]:
+    """The values a top-level field of a document type may take, in the schema's order."""
+    values = load_schema(doc_type)["properties"][field].get("enum")
+    if not values:
+        raise LookupError(f"{doc_type}.{field} has no enum in its schema")
+    return tuple(values)
+
+
+def _subset(of: tuple[str, ...], *values: str) -> tuple[str, ...]:
+    missing = [v for v in values if v not in of]
+    if missing:
+        raise LookupError(f"{missing} are not among {of}: the schema changed")
+    return values
+
+
+DISPUTE_CATEGORIES = enum_of("dispute", "category")
+RISK_LEVELS = enum_of("dispute", "risk_level")
+DISPUTE_STATUSES = enum_of("dispute", "status")
+SATISFACTION = enum_of("dispute", "satisfaction")
+REVIEW_STATUSES = enum_of("report_review", "status")
+NOTICE_STATUSES = enum_of("supervision_notice", "status")
+ROUND_LEVELS = enum_of("screening_round", "level")
+REMINDER_KINDS = enum_of("reminder", "kind")
+
+#: A dispute still being handled.
+OPEN_DISPUTE_STATUSES = _subset(DISPUTE_STATUSES, "registered", "mediating", "escalated")
+#: The risks the ledger's key-dispute lists and the quarterly round-up follow.
+KEY_RISK_LEVELS = _subset(RISK_LEVELS, "high", "key")
+#: A resolution the parties were satisfied with (the satisfaction rate's numerator).
+SATISFIED = _subset(SATISFACTION, "satisfied", "basically")
+#: Reviews that send a report back with a comment.
+REVIEWS_NEEDING_COMMENT = _subset(REVIEW_STATUSES, "has_issues", "sent_back")

@@ -1,0 +1,24 @@
+"""The visit checks over a ledger window of days (Asia/Shanghai, both ends included)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from server.services.calendar.periods import start_of_day
+from server.services.geo import queries
+from server.services.ledger.areas import engine
+from server.services.ledger.windows import end_of
+
+
+def coverage(area: str, since: dt.date, until: dt.date) -> list[dict]:
+    with engine().connect() as conn:
+        return queries.coverage(conn, area, since=start_of_day(since), until=end_of(until))
+
+
+def flagged_visits(area: str, since: dt.date, until: dt.date, limit: int = 50) -> list[dict]:
+    with engine().connect() as conn:
+        return queries.flagged_visits(conn, area, start_of_day(since), end_of(until), limit)
+
+
+def map_data(area: str, since: dt.date, until: dt.date, limit: int = 2000) -> dict:
+    with engine().connect() as conn:
+        return queries.map_data(conn, area, start_of_day(since), end_of(until), limit)
