@@ -39,9 +39,11 @@ proxy-deps:
 run: install
 	PAICHA_DEMO=$${PAICHA_DEMO-1} $(PY) -m server serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
-## Install everything the tests need (Python, npm peers) and run the whole suite.
+## Install everything the tests need (Python, npm peers) and run the whole suite, TEST_WORKERS
+## processes at once (most tests wait on servers and phones; a file's tests stay in one process).
+TEST_WORKERS ?= 4
 test: install node-deps browser-deps proxy-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## Paicha vs pouchdb-server, side by side (bench/README.md); e.g. BENCH_ARGS="--store sqlite --quick".
 .PHONY: bench

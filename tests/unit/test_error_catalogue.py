@@ -184,11 +184,12 @@ def test_a_refused_write_is_its_problem_in_its_refusals_words(flask_app, code):
 
 
 def test_the_ledger_renders_an_entry_as_a_page_in_its_language():
+    from server.interfaces import ledger
     from server.interfaces.ledger import views
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "test"
-    app.register_blueprint(views.bp)
+    ledger.init_app(app)  # the whole blueprint, as create_app registers it
     for query, lang in (("", "zh"), ("?lang=en", "en")):
         error = PaichaError("bad_date", name="since")
         with app.test_request_context("/ledger/" + query):
