@@ -551,3 +551,30 @@ def test_dispute_facts_are_the_winners_when_branches_are_replicated(app, distric
     assert summary() == "（测试）赢的分支"
     push(branch("aaaa", "（测试）更长的分支", depth=2))  # longer: wins over ffff
     assert summary() == "（测试）更长的分支"
+
+
+def test_pages_only_read(app, district):
+    # Read models are kept by every write's own transaction: no page brings one up to date, so a
+    # GET sends no INSERT, UPDATE or DELETE to the store.
+    from sqlalchemy import event
+
+    from server.core.db import db
+
+    written: list[str] = []
+    seen = []
+
+    def _note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            written.append(statement[:120])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", _note)
+    try:
+        for path in PAGES + ["/ledger/ledger?level=village", f"/ledger/ledger?area={OWN_VILLAGE}"]:
+            r = district.get(path)
+            assert r.status_code in (200, 404), (path, r.status_code)  # the demo's dispute has no photo
+    finally:
+        event.remove(engine, "before_cursor_execute", _note)
+    assert len(seen) > 20 and written == []  # the pages did query the store, and only read it
