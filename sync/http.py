@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, request
 
 from schemas.errors import PaichaError
 
-from . import activity, errors, jsonio, jsonsplit, wire
+from . import activity, errors, jsonio, jsonsplit, streamcoding, wire
 from .access import Access
 from .attachments import DEFAULT_CONTENT_TYPE
 from .changes import ChangesOptions
@@ -616,8 +616,14 @@ FEED_CHUNK = 64 * 1024  # characters of feed held before a write
 def _stream_changes(events: Iterator[ChangeEvent], options: ChangesOptions) -> Response:
     # Options were validated before this point, so errors still get a proper status; the opening
     # bytes go out at once so that clients see the response start before any heartbeat is due.
-    return Response(_buffered(_feed_lines(events, options)), mimetype="application/json",
-                    headers={"Cache-Control": "must-revalidate"})
+    headers = {"Cache-Control": "must-revalidate", "Vary": "Accept-Encoding"}
+    pieces = _buffered(_feed_lines(events, options))
+    encoding = streamcoding.choose(request.accept_encodings)
+    if encoding is None:
+        return Response(pieces, mimetype="application/json", headers=headers)
+    headers["Content-Encoding"] = encoding
+    body = streamcoding.encode(encoding, (piece.encode("utf-8") for piece in pieces))
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 def _feed_lines(events: Iterator[ChangeEvent], options: ChangesOptions):

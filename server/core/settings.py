@@ -33,8 +33,9 @@ DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "instance" / "paicha.s
 FIXED_CONFIG = {
     "COMPRESS_MIMETYPES": ["application/json", "text/html", "text/css", "application/javascript"],
     "COMPRESS_MIN_SIZE": 500,
-    # Streamed responses (_changes) must not be buffered by the compressor: heartbeats and
-    # longpoll answers have to reach the phone as they are written.
+    # Streamed responses (_changes) must not be buffered by the whole-response compressor:
+    # heartbeats and longpoll answers have to reach the phone as they are written. The feed
+    # compresses itself, piece by piece (sync/streamcoding.py).
     "COMPRESS_STREAMS": False,
 }
 

@@ -305,6 +305,56 @@ def test_responses_are_gzipped_for_slow_links(db):
     assert len(json.loads(gzip.decompress(r.data))["rows"]) == 30
 
 
+
+def _decoder(encoding):
+    import zlib
+
+    import brotli
+
+    if encoding == "br":
+        return brotli.Decompressor().process
+    return zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS).decompress
+
+
+@pytest.mark.parametrize("accept, encoding", [
+    ("gzip, deflate", "gzip"),  # what PouchDB under Node sends
+    ("gzip, deflate, br", "gzip"),  # a phone's browser: gzip is cheaper for the server
+    ("br", "br"), ("deflate", "deflate"), ("br;q=1, gzip;q=0.5", "br"),
+    ("identity", None), ("gzip;q=0", None), ("", None),
+])
+def test_the_changes_feed_is_compressed_in_the_encoding_the_client_takes(db, accept, encoding):
+    for n in range(40):
+        put(db, f"f{n:02d}", {"text": "排查台账 " * 10})
+    plain = db.get("/plain/_changes", query_string={"include_docs": "true"}, headers=ADMIN)
+    assert plain.headers.get("Content-Encoding") is None
+    r = db.get("/plain/_changes", query_string={"include_docs": "true"},
+               headers={**ADMIN, "Accept-Encoding": accept})
+    assert r.headers.get("Content-Encoding") == encoding and "Accept-Encoding" in r.headers["Vary"]
+    body = r.get_data() if encoding is None else _decoder(encoding)(r.get_data())
+    assert json.loads(body) == json.loads(plain.get_data())
+    if encoding is not None:
+        assert len(r.get_data()) * 3 < len(plain.get_data())  # the feed's JSON is repetitive
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_a_compressed_live_feed_still_sends_each_piece_at_once(app, db, encoding):
+    # Every piece the feed writes (its opening, a heartbeat, a change) decodes as soon as it arrives:
+    # a compressor that held bytes back would leave a phone waiting on a live feed.
+    r = db.get("/plain/_changes", query_string={"feed": "continuous", "heartbeat": 100, "since": "now",
+                                                 "timeout": 3000},
+               headers={**ADMIN, "Accept-Encoding": encoding}, buffered=False)
+    assert r.headers["Content-Encoding"] == encoding
+    decode, pieces = _decoder(encoding), iter(r.response)
+    assert decode(next(pieces)) == b"\n"  # a heartbeat, whole
+    writer = PlainDb(app.test_client(), db.name)
+    writer.put("/plain/live", json={"v": 1}, headers=ADMIN)
+    text = b""
+    while b'"live"' not in text:
+        text += decode(next(pieces))
+    assert json.loads(text.strip().splitlines()[-1])["id"] == "live"
+    r.close()
+
+
 # -- as CouchDB 3.x answers where PouchDB's own integration tests look -------------------------------
 
 def all_docs(client, body=None, **params):
