@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from sync import streamcoding
+
 from server.core import clock as clock_module
 
 DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "instance" / "paicha.sqlite3"
@@ -37,6 +39,9 @@ FIXED_CONFIG = {
     # heartbeats and longpoll answers have to reach the phone as they are written. The feed
     # compresses itself, piece by piece (sync/streamcoding.py).
     "COMPRESS_STREAMS": False,
+    # Whole answers choose among the encodings in the feed's order, so a client gets the same one
+    # for both.
+    "COMPRESS_ALGORITHM": list(streamcoding.PREFERENCE),
 }
 
 

@@ -49,25 +49,25 @@ def _inflate(stream, wbits: int, encoding: str, limit: int | None) -> bytes:
     inflater = zlib.decompressobj(wbits)
     out: list[bytes] = []
     size = 0
+
+    def keep(chunk: bytes) -> None:
+        nonlocal size
+        size += len(chunk)
+        out.append(chunk)
+        if limit is not None and size > limit:
+            raise PaichaError("body_too_large", f"The decompressed request body is larger than {limit} bytes.",
+                              limit=limit)
+
     try:
-        while True:
-            piece = stream.read(READ_SIZE)
-            if not piece:
+        while not inflater.eof:
+            data = stream.read(READ_SIZE)
+            if not data:
                 break
-            data = piece
             while data:
                 # At most up to the limit (and one byte past it, to know it was passed).
-                room = (limit - size + 1) if limit is not None else 0
-                chunk = inflater.decompress(data, room)
-                size += len(chunk)
-                out.append(chunk)
-                if limit is not None and size > limit:
-                    raise PaichaError("body_too_large", f"The decompressed request body is larger than {limit} bytes.",
-                                          limit=limit)
+                keep(inflater.decompress(data, (limit - size + 1) if limit is not None else 0))
                 data = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        out.append(inflater.flush())
+        keep(inflater.flush())
     except zlib.error as exc:
         raise PaichaError("bad_encoding", f"The {encoding} request body cannot be decompressed ({exc}).",
                           encoding=encoding) from None

@@ -334,6 +334,9 @@ def test_the_changes_feed_is_compressed_in_the_encoding_the_client_takes(db, acc
     assert json.loads(body) == json.loads(plain.get_data())
     if encoding is not None:
         assert len(r.get_data()) * 3 < len(plain.get_data())  # the feed's JSON is repetitive
+        whole = db.get("/plain/_all_docs", query_string={"include_docs": "true"},
+                       headers={**ADMIN, "Accept-Encoding": accept})
+        assert whole.headers.get("Content-Encoding") == encoding  # whole answers choose alike
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
