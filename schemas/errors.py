@@ -179,6 +179,27 @@ CATALOGUE: dict[str, ErrorEntry] = _entries(
       "您已退出登录，或密码已被修改，请重新登录。", "{reason}",
       "Your session has ended (logged out, or the password was changed). Log in again."),
 
+    # -- resumable uploads (the tus protocol): the status codes tus clients act on
+    E("upload_not_found", 404, "not_found", "record_not_found", "上传不存在或已过期", "Upload not found",
+      "该上传不存在、已过期或不属于您的账号，请重新开始上传。",
+      "This upload does not exist, has expired or belongs to another account: start it again.",
+      "Upload not found (or expired)."),
+    E("upload_offset_mismatch", 409, "conflict", "edit_conflict", "上传进度不一致", "Upload offset mismatch",
+      "服务器已收到 {received} 字节，续传须从此处开始（请求从 {offset} 字节开始）。",
+      "The server holds {received} bytes; resume from there (the request began at {offset}).",
+      "Upload-Offset does not match the bytes the server holds."),
+    E("upload_too_large", 413, "too_large", "body_too_large", "上传过大", "Upload too large",
+      "上传的记录（含照片）过大：最多 {limit} 字节。", "The upload is too large: at most {limit} bytes.",
+      "Upload-Length is over the server's limit."),
+    E("tus_version", 412, "bad_request", "invalid_parameter", "上传协议版本不支持", "Unsupported tus version",
+      "续传须使用 tus 协议 1.0.0（请求头 Tus-Resumable: 1.0.0）。",
+      "Resumable uploads speak tus 1.0.0 (header Tus-Resumable: 1.0.0).",
+      "Tus-Resumable 1.0.0 is required."),
+    E("upload_content_type", 415, "bad_content_type", "unsupported_media_type", "续传数据类型不正确",
+      "Wrong upload content type", "续传的数据须以 application/offset+octet-stream 发送。",
+      "Upload bytes must be sent as application/offset+octet-stream.",
+      "PATCH needs Content-Type: application/offset+octet-stream."),
+
     # -- the ledger's pages
     E("forbidden_role", 403, "forbidden", "forbidden", "无权访问", "Not allowed",
       "台账页面仅供乡镇干部、区级督查和管理员使用。",

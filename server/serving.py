@@ -27,6 +27,10 @@ What this worker changes, and nothing else:
   `client_timeout` seconds, or whose request has not arrived after `client_timeout` seconds plus
   one second per `min_rate` bytes received, is disconnected. Neither costs a thread meanwhile; the
   limits only bound how long it holds a socket.
+* Resumable uploads. A request carrying a resumable upload's bytes (tus's
+  `application/offset+octet-stream`) whose client goes away or stalls mid-body is not dropped: it
+  goes to a thread with the bytes that came, its body ending there, so the application keeps them
+  and the client resumes from there on a slow link that cuts.
 * Closing. A connection closed after a response is half-closed and drained by the event loop (up
   to 2 s and 64 KiB, as gunicorn does) without blocking it.
 * Writing. Every connection gets SO_SNDTIMEO (and SO_RCVTIMEO) of `client_timeout`: a write that
@@ -63,6 +67,7 @@ LINGER_S = 2.0  # as gunicorn's util.close_graceful
 LINGER_DRAIN_BYTES = 64 * 1024
 SWEEP_EVERY_S = 0.5
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+UPLOAD_BYTES = "application/offset+octet-stream"  # a resumable upload's request body (tus)
 # The chunked body of a request, framed by gunicorn's incremental parser after a head of its own.
 _CHUNKED_HEAD = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 
@@ -253,10 +258,10 @@ class BufferingThreadWorker(ThreadWorker):
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                self._drop(conn)
+                self._ended(conn, st)
                 return
             if not data:  # the client went away (between requests, that is how a connection ends)
-                self._drop(conn)
+                self._ended(conn, st)
                 return
             if self._received(conn, st, data):
                 return
@@ -364,6 +369,24 @@ class BufferingThreadWorker(ThreadWorker):
         super().enqueue_req(conn)
         return True
 
+    def _ended(self, conn, st):
+        """The client stopped sending mid-request: dropped, unless what arrived is worth keeping."""
+        if _keeps_what_arrived(st):
+            self._deliver_partial(conn, st)
+        else:
+            self._drop(conn)
+
+    def _deliver_partial(self, conn, st):
+        """A resumable upload's bytes go to the application however its request ends (tus: the
+        server keeps what arrived, and the client resumes from there): the request as far as it
+        came, its body ending early, answered to a connection that then closes."""
+        st.end = st.buffer.size
+        st.req.force_close()
+        self._dispatch(conn, st, st.req)
+        conn.parser.unreader.sock = None  # past the bytes that came, the body has ended
+        self.log.info("Kept %d bytes of an upload its client stopped sending (%s)",
+                      st.buffer.size - st.head_end, _peer(conn))
+
     def _drop(self, conn):
         st = self.reading.pop(conn)
         if st.registered:
@@ -462,10 +485,19 @@ class BufferingThreadWorker(ThreadWorker):
         # Connections that sent nothing at all (a browser's spare connection) go without a word.
         partial_ones = [conn for conn in slow if self.reading[conn].buffer.size]
         for conn in slow:
-            self._drop(conn)
+            self._ended(conn, self.reading[conn])
         if partial_ones:
             self.log.info("Dropped %d client(s) too slow sending their request (%s%s)", len(partial_ones),
                           ", ".join(_peer(c) for c in partial_ones[:5]), ", ..." if len(partial_ones) > 5 else "")
+
+
+def _keeps_what_arrived(st) -> bool:
+    """A resumable upload's bytes (tus: `application/offset+octet-stream`) with a known length,
+    its head read."""
+    if st.req is None or st.end is None or st.chunks is not None:
+        return False
+    return any(name == "CONTENT-TYPE" and value.split(";")[0].strip().lower() == UPLOAD_BYTES
+               for name, value in st.req.headers)
 
 
 def _peer(conn) -> str:

@@ -65,6 +65,11 @@ DocumentTooLarge = _error("DocumentTooLarge", "document_too_large")
 UnsupportedMediaType = _error("UnsupportedMediaType", "unsupported_media_type")
 TooManyAttempts = _error("TooManyAttempts", "too_many_attempts")
 ServiceUnavailable = _error("ServiceUnavailable", "unavailable")
+UploadNotFound = _error("UploadNotFound", "upload_not_found")
+UploadOffsetMismatch = _error("UploadOffsetMismatch", "upload_offset_mismatch")
+UploadTooLarge = _error("UploadTooLarge", "upload_too_large")
+TusVersion = _error("TusVersion", "tus_version")
+UploadContentType = _error("UploadContentType", "upload_content_type")
 
 
 class Refused(Forbidden):

@@ -91,3 +91,31 @@ held_docs = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Resumable uploads of a document revision (its multipart/related body), each written in pieces as
+# they arrive, so a cut link loses at most the piece in flight; applied to the document once whole,
+# then deleted. An upload belongs to the account that began it.
+uploads = sa.Table(
+    "sync_uploads",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("db_id", sa.Integer, sa.ForeignKey("sync_databases.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("doc_id", DocId, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("received", sa.BigInteger, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),  # the client's Upload-Metadata, as sent
+    # receiving; checked (its JSON judged acceptable); written (applied; kept without its bytes
+    # until it expires, so a client that lost the last answer learns the upload is whole)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+upload_pieces = sa.Table(
+    "sync_upload_pieces",
+    metadata,
+    sa.Column("upload_id", sa.String(64), sa.ForeignKey("sync_uploads.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("offset", sa.BigInteger, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

@@ -147,6 +147,38 @@ class DocumentWrites(LocalDocuments):
         del doc["_attachments"][name]
         return self.put(doc, doc_id)
 
+    def check_revision(self, raw) -> None:
+        """Judge a replicated revision (new_edits=false) as its write would, writing nothing: its
+        form, the write check and the writer's scope, against the document as it is now. A refusal
+        is raised, and recorded as a write's refusals are (nothing refused is lost). Attachments
+        are not looked at: `raw` may name attachments still on their way."""
+        outcome = WriteOutcome(results=[])
+        try:
+            doc = parse_incoming(raw, new_edits=False)
+            if self.access.precheck is not None:
+                try:
+                    doc.prechecked = self.access.precheck(doc.raw)
+                except Exception as exc:  # noqa: BLE001 - as in a write: the content's fault, refused
+                    log.exception("checking document %r failed", doc.id)
+                    attempt, refusal = _unread_attempt(doc.raw, False, exc, doc.id)
+                    outcome.refused.append((attempt, refusal))
+                    raise errors.Refused(refusal) from None
+            with self.store.reading() as conn:
+                rows = self._load_rows(conn, [doc.id])
+                row = rows.get(doc.id)
+                if row is not None and not self.access.can_read_scope(row.scope):
+                    raise errors.Refused(Refusal("out_of_scope", "Document is outside your scope."))
+                if row is not None and revtree.rev_exists(row.tree, doc.rev):
+                    return  # already held: writing it will change nothing
+                outcome.winner_bodies = self._winner_bodies(conn, rows, [doc], False)
+                self._verdict(conn, row, doc, False, outcome)
+        except errors.CouchError as exc:
+            if not outcome.refused and not isinstance(exc, errors.Refused):
+                outcome.refused.append(_unread_attempt(raw, False, exc))
+            raise
+        finally:
+            self._after_write(outcome)
+
     # -- the pipeline ---------------------------------------------------------------------------
     def _after_write(self, outcome: WriteOutcome) -> None:
         if outcome.accepted:
@@ -228,28 +260,7 @@ class DocumentWrites(LocalDocuments):
             parent = None
             pos = revtree.parse_rev(doc.rev)[0]
 
-        old_body = None
-        if row is not None and not row.deleted:
-            loaded = self._batch_body(conn, outcome, doc.id, row.winning_rev)
-            old_body = outgoing(doc.id, row.winning_rev, False, loaded[1]) if loaded else None
-        attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits, doc.prechecked)
-        if self.access.check_write is not None:
-            reason = self._judge(attempt)
-            if reason:
-                outcome.refused.append((attempt, reason))
-                raise errors.Refused(reason)
-
-        scope = self.rules.scope_of(doc.body) if not doc.deleted or doc.body else None
-        if scope is None:
-            # Keep the document's scope; a first revision without one (a bare tombstone of a doc
-            # created and deleted offline) belongs where its writer works.
-            prefixes = self.access.read_prefixes
-            scope = row.scope if row is not None else (prefixes[0] if prefixes else "")
-        if not self.access.can_read_scope(scope):
-            reason = Refusal("out_of_scope", "Document scope is outside your access.")
-            outcome.refused.append((attempt, reason))
-            raise errors.Refused(reason)
-
+        scope = self._verdict(conn, row, doc, new_edits, outcome)
         stubs = atts.resolve(conn, doc.attachments, pos, self._stub_finder(conn, outcome, row, parent, new_edits),
                              keep_revpos=not new_edits)
         body = stored_body(doc, stubs)
@@ -280,6 +291,32 @@ class DocumentWrites(LocalDocuments):
                 outcome.new_revisions.pop((doc.id, stemmed), None)
             delete_revisions(conn, self.id, doc.id, merged.stemmed_revs)
         return _Edit(row, new_rev, previous_winner, doc.deleted, body)
+
+    def _verdict(self, conn, row: DocRow | None, doc: IncomingDoc, new_edits: bool, outcome: WriteOutcome) -> str:
+        """The scope the revision will have, once the write check and the writer's scope accept
+        it; a refusal is raised (and kept in `outcome.refused`)."""
+        old_body = None
+        if row is not None and not row.deleted:
+            loaded = self._batch_body(conn, outcome, doc.id, row.winning_rev)
+            old_body = outgoing(doc.id, row.winning_rev, False, loaded[1]) if loaded else None
+        attempt = WriteAttempt(doc.id, old_body, doc.raw, doc.deleted, new_edits, doc.prechecked)
+        if self.access.check_write is not None:
+            reason = self._judge(attempt)
+            if reason:
+                outcome.refused.append((attempt, reason))
+                raise errors.Refused(reason)
+
+        scope = self.rules.scope_of(doc.body) if not doc.deleted or doc.body else None
+        if scope is None:
+            # Keep the document's scope; a first revision without one (a bare tombstone of a doc
+            # created and deleted offline) belongs where its writer works.
+            prefixes = self.access.read_prefixes
+            scope = row.scope if row is not None else (prefixes[0] if prefixes else "")
+        if not self.access.can_read_scope(scope):
+            reason = Refusal("out_of_scope", "Document scope is outside your access.")
+            outcome.refused.append((attempt, reason))
+            raise errors.Refused(reason)
+        return scope
 
     def _judge(self, attempt: WriteAttempt) -> str | None:
         """The host's write check; one that fails on a document's content refuses that document

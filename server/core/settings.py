@@ -171,6 +171,8 @@ class Settings:
                                     "lifetime of a CouchDB login session (AuthSession cookie)")
     max_body_bytes: int = _setting("PAICHA_MAX_BODY_BYTES", 64 * 1024 * 1024, whole(1),
                                    "larger request bodies get 413 too_large", key="MAX_CONTENT_LENGTH")
+    upload_lifetime_hours: int = _setting("PAICHA_UPLOAD_LIFETIME_HOURS", 7 * 24, whole(1),
+                                          "an unfinished resumable upload is kept this long after its last bytes")
     argon2_memory_kib: int = _setting("PAICHA_ARGON2_MEMORY_KIB", 19456, whole(1),
                                       "Argon2id memory of passwords set from now on (KiB)")
     argon2_time_cost: int = _setting("PAICHA_ARGON2_TIME_COST", 2, whole(1),

@@ -2,12 +2,16 @@
 do what in which database (the store itself is `server.core.store`'s)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask
 
 from sync.access import Access
 from sync.http import make_blueprint
+from sync.tus import make_upload_blueprint
 
 from server.core.access import access_for
+from server.core import clock
 from server.core.auth import require_principal
 from server.core.store import get_store
 from server.interfaces.couchdb_session import session_blueprint
@@ -24,3 +28,5 @@ def init_app(app: Flask) -> None:
         store = get_store()
     app.register_blueprint(session_blueprint())
     app.register_blueprint(make_blueprint(store, get_access))
+    lifetime = dt.timedelta(hours=app.config["PAICHA_UPLOAD_LIFETIME_HOURS"])
+    app.register_blueprint(make_upload_blueprint(store, get_access, lambda: clock.now(), lifetime))

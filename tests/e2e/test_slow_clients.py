@@ -451,3 +451,57 @@ def test_clients_stalled_for_good_are_dropped(server_factory):
     finally:
         for s in [head, body, *readers]:
             s.close()
+
+
+def _upload_body(doc_id: str, photo: bytes) -> tuple[str, bytes]:
+    boundary = "slow-b0undary"
+    doc = {"_id": doc_id, "_rev": "1-" + "ab" * 16, "_revisions": {"start": 1, "ids": ["ab" * 16]},
+           "_attachments": {"photo.jpg": {"content_type": "image/jpeg", "length": len(photo), "follows": True}}}
+    body = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(doc)}\r\n--{boundary}\r\n\r\n"
+            .encode() + photo + f"\r\n--{boundary}--".encode())
+    return f'multipart/related; boundary="{boundary}"', body
+
+
+def _upload_offset(target, location: str) -> int:
+    r = requests.head(f"{target.url}{location}", headers={"Tus-Resumable": "1.0.0"}, auth=target.auth, timeout=10)
+    assert r.status_code == 200, r.status_code
+    return int(r.headers["Upload-Offset"])
+
+
+@pytest.mark.parametrize("via", ["direct", "nginx", "stalled"])
+def test_the_bytes_of_a_cut_upload_reach_the_server_and_it_resumes(request, srv, via):
+    """A resumable upload's body cut mid-way (the client's connection reset, or stalled past the
+    client timeout) is not dropped: the server keeps what came, directly and behind nginx as shipped."""
+    target = request.getfixturevalue("nginx") if via == "nginx" else srv
+    if via == "stalled":
+        target = request.getfixturevalue("server_factory")(env={"WEB_CLIENT_TIMEOUT": "1"})
+        requests.put(f"{target.url}/{DB}", auth=target.auth, timeout=10)
+    photo = os.urandom(300 * 1024)
+    doc_id = f"cut-{uuid.uuid4().hex}"
+    content_type, body = _upload_body(doc_id, photo)
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    (("doc_id", doc_id), ("content_type", content_type)))
+    r = requests.post(f"{target.url}/{DB}/_uploads", auth=target.auth, timeout=10, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(body)), "Upload-Metadata": meta})
+    assert r.status_code == 201, r.text
+    location = r.headers["Location"]
+    sent = 120_000
+    sock = connect(target)
+    sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: x\r\nAuthorization: {basic(target)}\r\nTus-Resumable: 1.0.0\r\n"
+                 f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:sent])
+    if via == "stalled":
+        time.sleep(2.5)  # sends nothing more for longer than the client timeout
+    else:
+        time.sleep(0.3)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
+    sock.close()
+    deadline = time.monotonic() + 10
+    while (held := _upload_offset(target, location)) < sent and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert held == sent, f"the server holds {held} of the {sent} bytes that reached it"
+    r = requests.patch(f"{target.url}{location}", data=body[held:], auth=target.auth, timeout=30, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": str(held), "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204 and int(r.headers["Upload-Offset"]) == len(body), r.text
+    r = requests.get(f"{target.url}/{DB}/{doc_id}/photo.jpg", auth=target.auth, timeout=30)
+    assert r.status_code == 200 and r.content == photo

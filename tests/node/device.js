@@ -37,6 +37,7 @@ const COMMANDS = {
   replication_id: () => require('./lib/replicate').replicationId,
   live: () => require('./lib/live').live,
   remote: () => require('./lib/remote').call,
+  upload_revision: () => require('./lib/upload').uploadRevision,
 };
 
 function readStdin() {

@@ -402,3 +402,8 @@ class Device:
     def replication_id(self, remote: str) -> dict:
         """{"push": "_local/...", "pull": "_local/..."}: the checkpoint doc ids PouchDB uses."""
         return self.run("replication_id", self._remote_args(remote, {}))
+
+    def upload_revision(self, remote: str, doc_id: str, check: bool = True, **opts) -> dict:
+        """Send `doc_id`'s current revision with its photos over the resumable upload path, as the
+        field app does (tests/node/lib/upload.js): {ok, already_held, body_bytes, sent, retries, follows}."""
+        return self.run("upload_revision", self._remote_args(remote, {"doc_id": doc_id, **opts}), check=check)
