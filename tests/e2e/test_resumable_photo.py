@@ -148,3 +148,20 @@ def test_a_stranger_cannot_touch_an_upload(demo):
         **other, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}).status_code == 404
     r = couch.request("HEAD", location.lstrip("/"), headers=cadre)
     assert r.status_code == 200 and r.headers["Upload-Offset"] == "0"
+
+
+def test_a_rounds_small_documents_go_in_one_request_and_replication_then_has_nothing_to_send(demo, device_factory):
+    phone = device_factory("cadre", auth=CADRE)
+    small = [dispute(with_photo=False) for _ in range(4)]
+    stray = dispute(area=OTHER_VILLAGE, with_photo=False)
+    phone.put(*small, stray)
+    with SimulatedLink(demo.url, LINK) as link:
+        sent = phone.send_revisions(f"{link.url}/{DB}", [d["_id"] for d in [*small, stray]])
+        assert link.counters()["requests"] == 1
+    assert sent["written"] == 4 and [r["id"] for r in sent["refused"]] == [stray["_id"]]
+    assert sent["refused"][0]["error"] == "forbidden"
+    admin = Couch(demo.url, demo.auth)
+    for doc in small:
+        assert admin.get(f"{DB}/{doc['_id']}").json()["_rev"] == phone.get(doc["_id"])["_rev"]
+    pushed = phone.push(f"{demo.url}/{DB}", doc_ids=[d["_id"] for d in small])
+    assert pushed["push"]["docs_written"] == 0 and pushed["push"]["doc_write_failures"] == 0

@@ -37,7 +37,8 @@ const COMMANDS = {
   replication_id: () => require('./lib/replicate').replicationId,
   live: () => require('./lib/live').live,
   remote: () => require('./lib/remote').call,
-  upload_revision: () => require('./lib/upload').uploadRevision,
+  upload_revision: () => require('./lib/field_app').uploadRevision,
+  send_revisions: () => require('./lib/field_app').sendRevisions,
 };
 
 function readStdin() {

@@ -405,5 +405,10 @@ class Device:
 
     def upload_revision(self, remote: str, doc_id: str, check: bool = True, **opts) -> dict:
         """Send `doc_id`'s current revision with its photos over the resumable upload path, as the
-        field app does (tests/node/lib/upload.js): {ok, already_held, body_bytes, sent, retries, follows}."""
+        field app does (tests/node/lib/field_app.js): {ok, already_held, body_bytes, sent, retries, follows}."""
         return self.run("upload_revision", self._remote_args(remote, {"doc_id": doc_id, **opts}), check=check)
+
+    def send_revisions(self, remote: str, doc_ids: list[str], check: bool = True) -> dict:
+        """Send these documents' current revisions in one compressed `_bulk_docs` (new_edits=false),
+        as the field app does for a round's small documents: {ok, written, refused, body_bytes}."""
+        return self.run("send_revisions", self._remote_args(remote, {"doc_ids": doc_ids}), check=check)
