@@ -13,7 +13,7 @@ import re
 
 import schemas
 
-from server.services.collections import SERVER_FILLED, Collection
+from server.services.collections import DISPUTES, REPORTS, SERVER_FILLED, VISITS, Collection
 
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 REV_PATTERN = "^[1-9][0-9]{0,9}-[0-9a-f]{32}$"
@@ -21,11 +21,7 @@ _ID = re.compile(ID_PATTERN)
 _REV = re.compile(REV_PATTERN)
 _DOC_ID = re.compile(r"^[^_/\x00-\x1f][^/\x00-\x1f]{0,254}$")
 
-COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
-    Collection("reports", "screening_report", "screening report", ("submitted_at",)),
-    Collection("disputes", "dispute", "dispute"),
-    Collection("visits", "household_visit", "household visit", ("visitor", "visited_at")),
-)}
+COLLECTIONS: dict[str, Collection] = {c.name: c for c in (REPORTS, DISPUTES, VISITS)}
 
 
 def _derived(doc_type: str, kind: str, filled: tuple[str, ...]) -> dict:

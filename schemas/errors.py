@@ -286,6 +286,9 @@ REFUSALS: dict[str, ErrorEntry] = _entries(
              "There is nothing to delete: the server does not have this document."),
     _refusal("invalid_document", _UNFIT, "内容不合格式", "Invalid content", "记录内容不符合格式要求。",
              "Invalid document."),
+    _refusal("not_own_level", _REFUSED, "非本级报告", "Not the district's own report",
+             "区级督查只填报本区自己的排查报告，不能代替乡镇或村填报。",
+             "A district supervisor files only the district's own reports."),
     _refusal("bad_coordinates", _UNFIT, "定位异常", "Impossible position",
              "定位坐标不可能是真实位置（例如 0,0 或超出范围）。", "The position cannot be a real one."),
 )

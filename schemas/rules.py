@@ -72,12 +72,14 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
         VILLAGE_CADRE: _FIELD_WORK,
         # the same work across the township and its villages (scope = 9-digit township code)
         TOWNSHIP_STAFF: _FIELD_WORK,
-        # whole district, but writes only its own review / supervision records; no deletes
-        # (a notice is withdrawn by setting status "withdrawn", so the ledger keeps it)
+        # whole district, but writes only its own review / supervision records, and the reports of
+        # the district's own rounds (the monthly screening, the quarterly round-up); no deletes (a
+        # notice is withdrawn by setting status "withdrawn", so the ledger keeps it)
         DISTRICT_SUPERVISOR: MappingProxyType(
             {
                 "report_review": frozenset({CREATE, UPDATE}),
                 "supervision_notice": frozenset({CREATE, UPDATE}),
+                "screening_report": frozenset({CREATE, UPDATE}),
             }
         ),
         # the scheduler: calendar rounds and reminders only; it never edits device documents. And
@@ -161,6 +163,7 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "malformed_document",  # not a document the store can keep as sent (bad JSON, ids, names)
         "half_character",  # text holds half of a character (a lone surrogate: a rare character cut)
         "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
+        "not_own_level",  # a district supervisor's report must be for the district's own round
     }
 )
 
@@ -314,6 +317,17 @@ def _check_create(actor: Actor, new: Mapping[str, Any]) -> Refusal | None:
             )
     if doc_type == "dispute":
         return _check_history(actor, {}, new)
+    return _check_own_level(actor, new)
+
+
+def _check_own_level(actor: Actor, doc: Mapping[str, Any]) -> Refusal | None:
+    """District supervisors file only the district's own reports, not the villages' or townships'."""
+    if actor.role == DISTRICT_SUPERVISOR and doc.get("type") == "screening_report" and doc.get("area") != actor.scope:
+        return Refusal(
+            "not_own_level",
+            f"As a district supervisor you file only the district's own reports (area {actor.scope}), "
+            f"not those of area {doc.get('area')}.",
+        )
     return None
 
 
@@ -343,7 +357,7 @@ def _check_update(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any]) 
                 )
     if doc_type == "dispute":
         return _check_history(actor, old, new)
-    return None
+    return _check_own_level(actor, old)
 
 
 def _check_delete(actor: Actor, current: Mapping[str, Any], tombstone: Mapping[str, Any]) -> Refusal | None:

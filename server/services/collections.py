@@ -27,6 +27,14 @@ class Collection:
         return "".join(part.capitalize() for part in self.doc_type.split("_"))
 
 
+# The collections every interface writes through (the field app's API, the ledger's forms).
+REPORTS = Collection("reports", "screening_report", "screening report", ("submitted_at",))
+DISPUTES = Collection("disputes", "dispute", "dispute")
+VISITS = Collection("visits", "household_visit", "household visit", ("visitor", "visited_at"))
+REVIEWS = Collection("reviews", "report_review", "report review")
+NOTICES = Collection("notices", "supervision_notice", "supervision notice")
+
+
 def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
 

@@ -58,7 +58,7 @@ _FIELD = {"household": "cud", "screening_report": "cud", "dispute": "cud", "hous
 EXPECTED = {
     "village_cadre": _FIELD,
     "township_staff": _FIELD,
-    "district_supervisor": {"report_review": "cu", "supervision_notice": "cu"},
+    "district_supervisor": {"report_review": "cu", "supervision_notice": "cu", "screening_report": "cu"},
     "server": {"screening_round": "cud", "reminder": "cud", "refusal_notice": "cu"},
     "admin": {t: "cud" for t in DOC_TYPES},
 }
@@ -145,7 +145,8 @@ CASES = [(role, t, op) for role in sorted(ROLES) for t in sorted(DOC_TYPES) for 
 @pytest.mark.parametrize("role,doc_type,op", CASES, ids=["-".join(c) for c in CASES])
 def test_role_type_operation(role, doc_type, op):
     actor = ACTORS[role]
-    refusal = attempt(actor, doc_type, op)
+    own_level = (role, doc_type) == ("district_supervisor", "screening_report")  # the district's own reports
+    refusal = attempt(actor, doc_type, op, DISTRICT) if own_level else attempt(actor, doc_type, op)
     if op[0] in EXPECTED[role].get(doc_type, ""):
         assert refusal is None, refusal
     else:
@@ -183,6 +184,20 @@ def test_township_level_report_needs_township_staff():
     assert check_write(TOWNSHIP_STAFF, None, report) is None
     report = doc_for("screening_report", CADRE, TOWNSHIP)
     assert check_write(CADRE, None, report).code == "out_of_scope"
+
+
+def test_the_district_files_its_own_reports_and_no_one_elses():
+    own = doc_for("screening_report", SUPERVISOR, DISTRICT)
+    assert check_write(SUPERVISOR, None, own) is None
+    assert check_write(SUPERVISOR, own, {**own, "summary": "研判：本月土地纠纷上升。"}) is None
+    for area in (TOWNSHIP, VILLAGE):
+        refusal = check_write(SUPERVISOR, None, doc_for("screening_report", SUPERVISOR, area))
+        assert refusal.code == "not_own_level" and area in refusal.reason
+    village_report = doc_for("screening_report", CADRE, VILLAGE)
+    assert check_write(SUPERVISOR, village_report, {**village_report, "summary": "x"}).code == "not_own_level"
+    assert check_write(SUPERVISOR, own, {**own, "_deleted": True}).code == "operation_not_allowed"
+    # the others cannot file the district's report
+    assert check_write(TOWNSHIP_STAFF, None, doc_for("screening_report", TOWNSHIP_STAFF, DISTRICT)).code == "out_of_scope"
 
 
 @pytest.mark.parametrize("doc_type", ["report_review", "supervision_notice"])
@@ -328,7 +343,7 @@ def test_server_cannot_edit_device_documents():
 def test_supervisor_cannot_edit_the_cadres_report():
     report = doc_for("screening_report", CADRE)
     refusal = check_write(SUPERVISOR, report, edited(report, summary="改过的"))
-    assert refusal.code == "role_not_allowed"
+    assert refusal.code == "not_own_level"
     assert "district supervisor" in refusal.reason
 
 

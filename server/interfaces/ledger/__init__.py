@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
                          f"(Baidu's BD-09 tiles use their own projection and are not supported)")
     # The pages import this package's modules: loaded once the app is being built, not with it.
     from server.interfaces.ledger import quarantine_views  # noqa: F401  (its routes are on the ledger's blueprint)
+    from server.interfaces.ledger import filing  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)

@@ -91,6 +91,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "risk_key": ("重大", "Key"),
     "ds_registered": ("已登记", "Registered"), "ds_mediating": ("调解中", "Mediating"),
     "ds_resolved": ("已化解", "Resolved"), "ds_escalated": ("已上报", "Escalated"), "ds_closed": ("已结案", "Closed"),
+    # filing an area's own round on the web
+    "file_round": ("填报本级排查", "File this round"), "file_link": ("填报", "File"),
+    "correct_link": ("更正", "Correct"), "report_filed": ("报告已报送。", "Report filed."),
+    "view_report": ("查看报告", "View report"), "corrected_at": ("更正于", "corrected"),
+    "nil_report_label": ("本期未发现新的矛盾纠纷（零报告）", "Nothing new found this period (nil report)"),
+    "pick_found_hint": ("本期在本级登记的矛盾纠纷，勾选本次排查发现的：",
+                        "Disputes registered at this level in the period; tick those this round found:"),
+    "no_found_in_period": ("本期本级未登记矛盾纠纷。", "No dispute was registered at this level in the period."),
+    "pick_or_nil": ("请勾选本次排查发现的矛盾纠纷，或选择零报告。", "Tick the disputes this round found, or file a nil report."),
+    "conclusions": ("研判结论", "Conclusions"),
+    "conclusions_required": ("季度研判须填写研判结论。", "The quarterly review needs its conclusions."),
+    "text_too_long": ("文字过长：每项最多 10000 字。", "Text too long: at most 10,000 characters each."),
+    "key_disputes_pick": ("确定本季度重点矛盾纠纷（高风险、重大；本季度登记、化解或季末仍未办结的）：",
+                          "Pick the quarter's key disputes (high and key risk; registered, resolved or still open at its end):"),
+    "follow_up_action": ("后续工作", "Follow-up"), "follow_up_area": ("承办区域", "Carried out by"),
+    "file_submit": ("报送", "File"), "file_correct": ("更正并重新报送", "Correct and file again"),
 }
 
 

@@ -115,3 +115,16 @@ def set_csrf_cookie(response):
     if value:
         response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="Lax", secure=request.is_secure)
     return response
+
+
+FILER_ROLES = ("district_supervisor", "township_staff", "admin")
+
+
+def may_file(who: Principal, round_area: str) -> bool:
+    """Staff file their own area's rounds on the web (a district supervisor the district's monthly
+    and quarterly ones, township staff the township's); an administrator any in scope."""
+    if who.role not in FILER_ROLES:
+        return False
+    if who.role == "admin":
+        return round_area.startswith(who.scope or "")
+    return round_area == who.scope

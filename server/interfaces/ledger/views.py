@@ -27,7 +27,8 @@ from server.interfaces.ledger import charts, exports
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, rounds as round_queries, visits as visit_queries, windows
 from server.interfaces.ledger.i18n import lang, remember, t
-from server.interfaces.ledger.writes import NOTICES, REVIEWS, write
+from server.interfaces.ledger.writes import write
+from server.services.collections import NOTICES, REVIEWS
 from server.interfaces.ledger.security import (
     CSRF_COOKIE,
     LoginRequired,
@@ -35,6 +36,7 @@ from server.interfaces.ledger.security import (
     check_csrf,
     covers,
     csrf_token,
+    may_file,
     set_csrf_cookie,
     viewer,
     writer,
@@ -266,6 +268,7 @@ def ledger():
     children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
+                           can_file=lambda area: may_file(who, area),
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
                            review_statuses=REVIEW_STATUSES)
 

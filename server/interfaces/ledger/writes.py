@@ -14,8 +14,6 @@ from server.services import records
 from server.services.collections import Collection
 from server.interfaces.ledger.i18n import lang
 
-REVIEWS = Collection("reviews", "report_review", "report review")
-NOTICES = Collection("notices", "supervision_notice", "supervision notice")
 WRITE_ATTEMPTS = 3
 
 

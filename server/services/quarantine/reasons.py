@@ -94,6 +94,9 @@ ACTIONS: dict[str, Action] = {
         "请对照表单检查必填项和填写格式（日期、电话、风险等级等）后重新保存；若反复出现，请把应用更新到最新版本。",
         "Check the required fields and formats (dates, phone numbers, risk level) and save again; if it keeps"
         " happening, update the app."),
+    "not_own_level": Action(
+        "村、乡镇的排查报告由村、乡镇自己填报；区级只填报本区的月度排查和季度研判。",
+        "Villages and townships file their own reports; the district files its monthly and quarterly ones."),
     "bad_coordinates": Action(
         "请在信号较好的地方重新定位后再保存。",
         "Take the position again where the signal is better, and save."),
