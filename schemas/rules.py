@@ -72,12 +72,13 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
         VILLAGE_CADRE: _FIELD_WORK,
         # the same work across the township and its villages (scope = 9-digit township code)
         TOWNSHIP_STAFF: _FIELD_WORK,
-        # whole district, but writes only its own review / supervision records, and the reports of
+        # whole district, but writes only its own reviews (each kept: a re-review is a new one) and
+        # supervision records, and the reports of
         # the district's own rounds (the monthly screening, the quarterly round-up); no deletes (a
         # notice is withdrawn by setting status "withdrawn", so the ledger keeps it)
         DISTRICT_SUPERVISOR: MappingProxyType(
             {
-                "report_review": frozenset({CREATE, UPDATE}),
+                "report_review": frozenset({CREATE}),  # each review kept as written: a new one for a re-review
                 "supervision_notice": frozenset({CREATE, UPDATE}),
                 "screening_report": frozenset({CREATE, UPDATE}),
             }
@@ -208,7 +209,8 @@ _VERB = {
 }
 _HINT = {
     ("supervision_notice", DELETE): " Withdraw the notice instead by setting its status to 'withdrawn'.",
-    ("report_review", DELETE): " Change the review's status instead.",
+    ("report_review", DELETE): " Add a new review instead: every review is kept.",
+    ("report_review", UPDATE): " Add a new review instead: every review is kept.",
 }
 
 

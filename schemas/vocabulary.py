@@ -38,3 +38,8 @@ KEY_RISK_LEVELS = _subset(RISK_LEVELS, "high", "key")
 SATISFIED = _subset(SATISFACTION, "satisfied", "basically")
 #: Reviews that send a report back with a comment.
 REVIEWS_NEEDING_COMMENT = _subset(REVIEW_STATUSES, "has_issues", "sent_back")
+SENT_BACK = _subset(REVIEW_STATUSES, "sent_back")[0]
+#: A report's review state besides its latest review's status: corrected after being sent back,
+#: awaiting a new review (derived, never written in a review).
+RESUBMITTED = "resubmitted"
+REVIEW_STATES = REVIEW_STATUSES + (RESUBMITTED,)

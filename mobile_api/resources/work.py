@@ -9,6 +9,7 @@ from server.core.access import domain_database
 from server.services.calendar.periods import local_date
 from server.core.db import reading
 from server.core.models import Area
+from server.services import reviews
 from sync import errors
 
 from mobile_api import queries, tasks
@@ -27,9 +28,10 @@ SEARCH = param("q", {"type": "string", "maxLength": 100, "pattern": PRINTABLE},
 @response_schema("Tasks")
 def _tasks_schema():
     return {
-        "type": "object", "required": ["today", "rounds", "reminders"],
+        "type": "object", "required": ["today", "rounds", "reminders", "returned"],
         "properties": {
             "today": {"type": "string", "format": "date"},
+            "returned": {"type": "array", "items": {"$ref": "#/components/schemas/ReturnedReport"}},
             "rounds": {"type": "array", "items": {
                 "type": "object", "required": ["id", "area", "due_date", "status", "own"],
                 "properties": {"id": {"type": "string"}, "area": {"type": "string"},
@@ -47,6 +49,75 @@ def _tasks_schema():
                                "created_at": {"type": ["string", "null"]}}}},
         },
     }
+
+
+_REVIEW_FIELDS = {"id": {"type": "string"}, "report_id": {"type": "string"}, "area": {"type": "string"},
+                  "status": {"type": "string"}, "comment": {"type": ["string", "null"]},
+                  "reviewed_at": {"type": ["string", "null"]}, "reviewed_by": {"type": ["string", "null"]}}
+
+
+@response_schema("Review")
+def _review_schema():
+    return {"type": "object", "required": ["id", "report_id", "status"], "properties": _REVIEW_FIELDS}
+
+
+@response_schema("ReviewTrail")
+def _review_trail_schema():
+    return {"type": "object", "required": ["report_id", "state", "items"],
+            "properties": {"report_id": {"type": "string"},
+                           "state": {"type": ["string", "null"],
+                                     "description": "the latest review's status, or resubmitted (corrected "
+                                                    "after being sent back, awaiting a new review)"},
+                           "items": {"type": "array", "items": {"$ref": "#/components/schemas/Review"}}}}
+
+
+@response_schema("ReturnedReport")
+def _returned_schema():
+    return {"type": "object", "required": ["report_id", "round_id", "area", "review"],
+            "properties": {"report_id": {"type": "string"}, "round_id": {"type": "string"},
+                           "area": {"type": "string"}, "area_name": {"type": ["string", "null"]},
+                           "review": {"$ref": "#/components/schemas/Review"}}}
+
+
+def _present_review(doc: dict) -> dict:
+    return {"id": doc["_id"], "report_id": doc.get("report_id"), "area": doc.get("area"), "status": doc.get("status"),
+            "comment": doc.get("comment"), "reviewed_at": doc.get("reviewed_at"), "reviewed_by": doc.get("created_by")}
+
+
+def _returned(database, who) -> list[dict]:
+    """My scope's reports whose latest review sent them back and that are not corrected yet."""
+    with database.store.reading() as conn:
+        found = reviews.sent_back(conn, current_app.config["PAICHA_DOMAIN_DB"], who.scope or "")
+    out = []
+    for report_id, round_id, area in found:
+        trail = reviews.trail(database, report_id)
+        if trail:
+            out.append({"report_id": report_id, "round_id": round_id, "area": area,
+                        "review": _present_review(trail[-1])})
+    return out
+
+
+@bp.get("/reports/<doc_id>/reviews")
+@operation(summary="A report's reviews, oldest first", tag="work", ok={200: "ReviewTrail"}, problems=(404,),
+           path={"doc_id": DOC_ID_SCHEMA},
+           description="Every review of the report is kept (a re-review is a new review). `state` is what the "
+                       "report awaits: the latest review's status, or `resubmitted` once corrected after being "
+                       "sent back.")
+def report_reviews(doc_id: str):
+    who = principal()
+    database = domain_database(who)
+    if not valid_doc_id(doc_id):
+        raise PaichaError("invalid_parameter", name="id", reason="not a record id")
+    try:
+        report = database.get(doc_id)
+    except errors.NotFound:
+        raise PaichaError("record_not_found", id=doc_id)
+    if report.get("type") != "screening_report":
+        raise PaichaError("record_not_found", id=doc_id)
+    with database.store.reading() as conn:
+        state = reviews.state(conn, current_app.config["PAICHA_DOMAIN_DB"], doc_id)
+    return ok({"report_id": doc_id, "state": state,
+               "items": [_present_review(d) for d in reviews.trail(database, doc_id)]})
 
 
 @response_schema("HouseholdPage")
@@ -68,7 +139,8 @@ def _names(codes) -> dict[str, str]:
 @operation(summary="My due rounds and overdue reminders", tag="work", ok={200: "Tasks"},
            description="Rounds of my scope whose period has started and that have no report yet (open, "
                        "overdue or missed, by the calendar's rules), and overdue / escalation reminders whose "
-                       "round is still unreported. `own` marks rounds of my own area.")
+                       "round is still unreported. `own` marks rounds of my own area. `returned`: reports of my "
+                       "scope sent back by their latest review and not corrected yet, with that review.")
 def list_tasks():
     who = principal()
     database = domain_database(who)
@@ -76,9 +148,12 @@ def list_tasks():
     days = int(current_app.config.get("PAICHA_API_TASKS_LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS))
     rounds = tasks.open_rounds(database, moment, days)
     reminders = tasks.overdue_reminders(database, moment, days)
-    names = _names([r["doc"].get("area") for r in rounds] + [r.get("area") for r in reminders])
+    returned = _returned(database, who)
+    names = _names([r["doc"].get("area") for r in rounds] + [r.get("area") for r in reminders]
+                   + [r["area"] for r in returned])
     return ok({
         "today": local_date(moment).isoformat(),
+        "returned": [{**r, "area_name": names.get(r["area"])} for r in returned],
         "rounds": [{"id": r["doc"]["_id"], "area": r["doc"]["area"], "area_name": names.get(r["doc"]["area"]),
                     "level": r["doc"].get("level"), "title": r["doc"].get("title"),
                     "period_start": r["doc"]["period_start"], "period_end": r["doc"].get("period_end"),

@@ -266,36 +266,61 @@ def test_dispute_file_shows_history(district):
 
 # -- writes: reviews and notices ---------------------------------------------------------------------------
 
-def test_review_is_a_synced_document_and_rereview_updates_it(app, district, client):
+def reviews_of(client, report_id: str, who: str = "demo-district") -> list[dict]:
+    """The report's review documents as `who` reads them by sync (an id range)."""
+    r = client.get(f'/paicha/_all_docs?include_docs=true&startkey="review-{report_id}"'
+                   f'&endkey="review-{report_id}~\ufff0"', headers=basic(who))
+    assert r.status_code == 200
+    return sorted((row["doc"] for row in r.json["rows"] if row["doc"]["report_id"] == report_id),
+                  key=lambda d: (d["reviewed_at"], d["_id"]))
+
+
+def test_every_review_is_kept_and_a_corrected_report_awaits_re_review(app, district, client):
     report_id = reports_of(district, OWN_VILLAGE)[1]
     page = f"/ledger/report/{report_id}"
     token = csrf(district, page)
     # no CSRF token: refused, nothing written
     assert district.post(f"{page}/review", data={"status": "approved"}).status_code == 400
-    assert district.get(f"/paicha/review-{report_id}", headers=basic("demo-district")).status_code == 404
+    assert reviews_of(client, report_id) == []
     # sent back needs a comment
     r = district.post(f"{page}/review", data={"status": "sent_back", "csrf_token": token})
     assert r.status_code == 422
     r = district.post(f"{page}/review", data={"status": "sent_back", "comment": "请补充排查户数", "csrf_token": token})
     assert r.status_code == 302
-    # the cadre of that village reads it through sync (their scope)
-    doc = client.get(f"/paicha/review-{report_id}", headers=basic("demo-village")).json
-    assert doc["type"] == "report_review" and doc["status"] == "sent_back" and doc["area"] == OWN_VILLAGE
-    assert doc["created_by"] == "demo-district" and doc["report_id"] == report_id and doc["_rev"].startswith("1-")
+    # the cadre of that village reads it through sync (their scope) ...
+    [sent_back] = reviews_of(client, report_id, "demo-village")
+    assert sent_back["type"] == "report_review" and sent_back["status"] == "sent_back"
+    assert sent_back["area"] == OWN_VILLAGE and sent_back["created_by"] == "demo-district"
     # ... but not the cadre of the other village
-    assert client.get(f"/paicha/review-{report_id}", headers=basic("demo-village2")).status_code == 404
+    assert reviews_of(client, report_id, "demo-village2") == []
+    assert report_id in district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=sent_back").text
+    # the cadre corrects the report: awaiting re-review, in the ledger and on the report page
+    report = client.get(f"/paicha/{report_id}", headers=basic("demo-village")).json
+    r = client.put(f"/paicha/{report_id}", json={**report, "households_screened": 212}, headers=basic("demo-village"))
+    assert r.status_code == 201, r.json
+    assert report_id in district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=resubmitted").text
+    assert report_id not in district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=sent_back").text
+    assert "已更正重报，待复审" in district.get(page).text
+    # a re-review is a new review: the first is kept as written
     r = district.post(f"{page}/review", data={"status": "approved", "comment": "", "csrf_token": token})
     assert r.status_code == 302
-    doc = client.get(f"/paicha/review-{report_id}", headers=basic("demo-village")).json
-    assert doc["status"] == "approved" and doc["_rev"].startswith("2-") and "comment" not in doc
-    assert doc["updated_by"] == "demo-district" and doc["created_by"] == "demo-district"
+    first, second = reviews_of(client, report_id, "demo-village")
+    assert first == {**sent_back} and second["status"] == "approved" and second["_rev"].startswith("1-")
+    assert "comment" not in second and second["_id"] != first["_id"]
+    text = district.get(page).text
+    trail = text[text.index('id="review-trail"'):]
+    trail = trail[:trail.index("</table>")]
+    assert "请补充排查户数" in trail and trail.index("退回") < trail.index("已通过")  # both, oldest first
+    listed = district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=approved")
+    assert report_id in listed.text
+    # editing a review by sync is refused: every review stays as it was written
+    r = client.put(f"/paicha/{first['_id']}", json={**first, "status": "approved"}, headers=basic("demo-district"))
+    assert r.status_code == 403 and "new review" in r.json["reason"]
     with app.app_context():
         from server.services.audit import history
 
-        entries = history("paicha", f"review-{report_id}")
-    assert [e.account for e in entries] == ["demo-district", "demo-district"]
-    listed = district.get(f"/ledger/ledger?area={OWN_VILLAGE}&review=approved")
-    assert report_id in listed.text
+        entries = history("paicha", first["_id"])
+    assert [e.account for e in entries] == ["demo-district"]
     assert district.post(f"{page}/review", data={"status": "bogus", "csrf_token": token}).status_code == 400
 
 

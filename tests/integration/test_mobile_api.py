@@ -664,7 +664,7 @@ def test_openapi_document_covers_every_route_and_uses_the_shared_schemas(app, cl
     undocumented = routes - ops
     assert undocumented == {("/api/v1/openapi.json", "get"), ("/api/v1/", "get")} | {
         ("/api/v1/{path:anything}", m) for m in ("get", "post", "put", "delete", "patch")}
-    assert len(ops) == 29
+    assert len(ops) == 30
     dispute_create = spec["components"]["schemas"]["DisputeCreate"]
     assert dispute_create["properties"]["parties"]["items"] == {"$ref": "#/components/schemas/dispute.party"}
     assert "summary" in dispute_create["required"] and "created_by" not in dispute_create["required"]
@@ -675,3 +675,38 @@ def test_openapi_document_covers_every_route_and_uses_the_shared_schemas(app, cl
         request["id"] = "example-1"
         validator = jsonschema.Draft202012Validator(create_schema(collection.doc_type), registry=schemas.registry())
         assert not list(validator.iter_errors(request)), collection.name
+
+
+def test_a_sent_back_report_is_in_the_cadres_tasks_with_its_review_until_corrected(app, client, auth):
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    round_id = _round_doc(app, VILLAGE, today - dt.timedelta(days=12), today - dt.timedelta(days=2))
+    report_id = new_id("report")
+    r = client.post(f"{API}/reports", headers=auth("demo-village"),
+                    json={"id": report_id, "area": VILLAGE, "round_id": round_id, "nil_report": True})
+    assert r.status_code == 201
+    trail = client.get(f"{API}/reports/{report_id}/reviews", headers=auth("demo-village")).json
+    assert trail == {"report_id": report_id, "state": None, "items": []}
+    # the district sends it back (its reviews go in as any synced document)
+    supervisor = {"Authorization": "Basic " + base64.b64encode(b"demo-district:demo-password").decode()}
+    review = {"type": "report_review", "area": VILLAGE, "report_id": report_id, "round_id": round_id,
+              "status": "sent_back", "comment": "请补充排查户数", "created_by": "demo-district",
+              "created_at": "2026-12-07T10:00:00+08:00", "reviewed_at": "2026-12-07T10:00:00+08:00"}
+    assert client.put(f"/paicha/review-{report_id}~1", json=review, headers=supervisor).status_code == 201
+    returned = client.get(f"{API}/tasks", headers=auth("demo-village")).json["returned"]
+    mine = [r for r in returned if r["report_id"] == report_id]
+    assert len(mine) == 1 and mine[0]["round_id"] == round_id and mine[0]["area_name"] == "示范村一"
+    assert mine[0]["review"]["status"] == "sent_back" and mine[0]["review"]["comment"] == "请补充排查户数"
+    assert mine[0]["review"]["reviewed_by"] == "demo-district"
+    # another village's cadre sees neither the report in its tasks nor its reviews
+    assert report_id not in [r["report_id"] for r in client.get(f"{API}/tasks", headers=auth("demo-village2")).json["returned"]]
+    assert client.get(f"{API}/reports/{report_id}/reviews", headers=auth("demo-village2")).status_code == 404
+    # corrected: off the list, awaiting re-review
+    current = client.get(f"{API}/reports/{report_id}", headers=auth("demo-village")).json
+    r = client.put(f"{API}/reports/{report_id}", headers=auth("demo-village"),
+                   json={"rev": current["rev"], "area": VILLAGE, "round_id": round_id, "nil_report": True,
+                         "households_screened": 120})
+    assert r.status_code == 200, r.json
+    assert report_id not in [r["report_id"] for r in client.get(f"{API}/tasks", headers=auth("demo-village")).json["returned"]]
+    trail = client.get(f"{API}/reports/{report_id}/reviews", headers=auth("demo-village")).json
+    assert trail["state"] == "resubmitted" and [i["status"] for i in trail["items"]] == ["sent_back"]
+    assert client.get(f"{API}/reports/no-such-report/reviews", headers=auth("demo-village")).status_code == 404

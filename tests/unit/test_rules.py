@@ -58,7 +58,7 @@ _FIELD = {"household": "cud", "screening_report": "cud", "dispute": "cud", "hous
 EXPECTED = {
     "village_cadre": _FIELD,
     "township_staff": _FIELD,
-    "district_supervisor": {"report_review": "cu", "supervision_notice": "cu", "screening_report": "cu"},
+    "district_supervisor": {"report_review": "c", "supervision_notice": "cu", "screening_report": "cu"},
     "server": {"screening_round": "cud", "reminder": "cud", "refusal_notice": "cu"},
     "admin": {t: "cud" for t in DOC_TYPES},
 }
@@ -350,7 +350,10 @@ def test_supervisor_cannot_edit_the_cadres_report():
 def test_supervisor_reviews_instead():
     review = doc_for("report_review", SUPERVISOR)
     assert check_write(SUPERVISOR, None, review) is None
-    assert check_write(SUPERVISOR, review, edited(review, status="approved", comment="")) is None
+    # a review is kept as written: a re-review is a new review, never an edit of the old one
+    refusal = check_write(SUPERVISOR, review, edited(review, status="approved", comment=""))
+    assert refusal.code == "operation_not_allowed" and "new review" in refusal.reason
+    assert check_write(SUPERVISOR, review, tombstone(review), deleting=True).code == "operation_not_allowed"
     assert check_write(CADRE, None, doc_for("report_review", CADRE)).code == "role_not_allowed"
 
 

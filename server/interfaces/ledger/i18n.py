@@ -27,6 +27,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "save_review": ("保存审核", "Save review"), "review_saved": ("审核已保存。", "Review saved."),
     "comment_required": ("“有问题”或“退回”时须填写审核意见。", "A comment is required for “has issues” and “sent back”."),
     "review_none": ("未审核", "Not reviewed"),
+    "resubmitted": ("已更正重报，待复审", "Corrected, awaiting re-review"), "add_review": ("再次审核", "Review again"),
     "on_time": ("按时", "On time"), "late": ("迟报", "Late"), "open": ("进行中", "Open"),
     "overdue": ("逾期未报", "Overdue"), "missed": ("漏报（补建）", "Missed"), "missing": ("缺失", "Missing"),
     "not_submitted": ("未报", "Not submitted"), "total": ("合计", "Total"),

@@ -12,7 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from schemas.areas import DISTRICT, TOWNSHIP, VILLAGE, AreaCode, is_area_code
 from schemas.errors import PaichaError
-from schemas.vocabulary import DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATUSES, RISK_LEVELS, ROUND_LEVELS
+from schemas.vocabulary import (DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATES, REVIEW_STATUSES, RISK_LEVELS,
+                                ROUND_LEVELS)
 from sync import errors
 
 from server.services import audit
@@ -21,7 +22,7 @@ from server.core import clock
 from server.core.clock import SHANGHAI
 from server.core.access import domain_database
 from server.services.calendar.periods import parse_timestamp, stamp
-from server.services.calendar.report_index import review_id
+from server.services import reviews
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
 from server.interfaces.ledger import charts, exports
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
@@ -243,7 +244,7 @@ def _ledger_filters(who) -> dict:
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     level = _choice("level", ROUND_LEVELS)
     status = _choice("status", STATUSES + ("not_submitted",))
-    review = _choice("review", REVIEW_STATUSES + ("none",))
+    review = _choice("review", REVIEW_STATES + ("none",))
     return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
 
 
@@ -270,7 +271,7 @@ def ledger():
                            filters=filters, children=children, statuses=STATUSES,
                            can_file=lambda area: may_file(who, area),
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
-                           review_statuses=REVIEW_STATUSES)
+                           review_statuses=REVIEW_STATES)
 
 
 @bp.get("/ledger.<fmt>")
@@ -315,11 +316,6 @@ def _report(database, report_id: str) -> dict:
     return doc
 
 
-def _review(database, report_id: str) -> dict | None:
-    try:
-        return database.get(review_id(report_id))
-    except errors.NotFound:
-        return None
 
 
 @bp.get("/report/<path:report_id>")
@@ -343,10 +339,14 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
             disputes.append(database.get(dispute_id))
         except errors.NotFound:
             disputes.append({"_id": dispute_id, "missing": True})
-    history = audit.history(current_app.config["PAICHA_DOMAIN_DB"], doc["_id"])
+    db_name = current_app.config["PAICHA_DOMAIN_DB"]
+    history = audit.history(db_name, doc["_id"])
+    trail = reviews.trail(database, doc["_id"])
+    with database.store.reading() as conn:
+        review_state = reviews.state(conn, db_name, doc["_id"])
     return render_template("report.html", doc=doc, round_doc=round_doc, disputes=disputes,
-                           review=_review(database, doc["_id"]), history=history,
-                           review_statuses=REVIEW_STATUSES, message=message, error=error,
+                           review=trail[-1] if trail else None, trail=trail, review_state=review_state,
+                           history=history, review_statuses=REVIEW_STATUSES, message=message, error=error,
                            can_write=who.role in ("district_supervisor", "admin")), status
 
 
@@ -369,7 +369,7 @@ def save_review(report_id):
     if comment:
         fields["comment"] = comment[:4000]
 
-    problem = write(database, REVIEWS, review_id(doc["_id"]), fields, who, now)
+    problem = write(database, REVIEWS, reviews.new_review_id(doc["_id"], now), fields, who, now)
     if problem:
         return _render_report(who, database, doc, error=problem, status=422)
     return redirect(url_for("ledger.report", report_id=report_id, saved="1"))

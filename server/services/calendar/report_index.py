@@ -2,8 +2,9 @@
 needs no scan over the documents (a projection, see `server.core.projections`).
 
     calendar_reports   one row per `screening_report`: its round, the earliest device time seen
-                       for it, when the server first received it (the audit trail) and the status
-                       of its review (`report_review` review-<report id>)
+                       for it, when the server first received it (the audit trail) and its review
+                       state: the status of its latest `report_review`, or `resubmitted` once the
+                       report is corrected after being sent back (`server.services.reviews`)
     calendar_rounds    one row per `screening_round`: its dates, and its status once due
                        (`status.settled_status`) with the report that counts; the ledger filters,
                        counts and pages rounds on it in SQL (`status.status_at_sql`)
@@ -18,6 +19,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Flask
 
+from schemas.vocabulary import RESUBMITTED, SENT_BACK
 from server.core import clock
 from server.core.models import AuditEntry, as_utc
 from server.core.projections import DocumentState, Projection
@@ -25,14 +27,10 @@ from server.core.upsert import upsert
 from server.services.calendar import tables
 from server.services.calendar.periods import CalendarConfig, as_aware, due_instant, parse_timestamp, start_of_day
 from server.services.calendar.status import OVERDUE, ReportTimes, settled_status
+from server.services.reviews import report_of
 
 REPORT, ROUND, REVIEW = "screening_report", "screening_round", "report_review"
-REVIEW_PREFIX = "review-"  # a report's review has the deterministic id review-<report id>
 CHUNK = 500
-
-
-def review_id(report_id: str) -> str:
-    return REVIEW_PREFIX + report_id
 
 
 def projection(app: Flask) -> Projection:
@@ -53,8 +51,9 @@ def project(conn: sa.Connection, db_name: str, states: list[DocumentState], skew
         doc = state.body
         if doc is None:
             deleted[state.doc_id] = state.seq
-            if state.doc_id.startswith(REVIEW_PREFIX):
-                reviews[state.doc_id[len(REVIEW_PREFIX):]] = None
+            reviewed = report_of(state.doc_id)
+            if reviewed is not None:  # a review deleted (by an administrator): the report shows unreviewed
+                reviews[reviewed] = None
         elif doc.get("type") == REPORT and isinstance(doc.get("round_id"), str):
             incoming[state.doc_id] = {
                 "round_id": doc["round_id"], "area": str(doc.get("area") or ""), "seq": state.seq,
@@ -111,9 +110,12 @@ def _index_reports(conn: sa.Connection, db_name: str, incoming: dict[str, dict],
             old_time = as_aware(old.device_time)
             device_time = old_time if device_time is None else min(old_time, device_time)
         received_at = as_aware(old.received_at) if old is not None else as_aware(received.get(doc_id) or clock.now())
+        review = old.review if old is not None else None
+        if review == SENT_BACK:  # corrected after being sent back: awaiting a new review
+            review = RESUBMITTED
         rows.append({"db_name": db_name, "doc_id": doc_id, "round_id": new["round_id"], "area": new["area"],
                      "device_time": as_utc(device_time), "received_at": as_utc(received_at),
-                     "deleted": False, "seq": new["seq"], "review": old.review if old is not None else None})
+                     "deleted": False, "seq": new["seq"], "review": review})
     for start in range(0, len(rows), CHUNK):
         upsert(conn, t, rows[start:start + CHUNK], ("db_name", "doc_id"))
     return affected

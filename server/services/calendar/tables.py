@@ -41,7 +41,8 @@ reports = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
-    # The status of the report's review (`report_review` document review-<report id>), if any.
+    # The report's review state (`server.services.reviews`): its latest review's status, or
+    # "resubmitted" once corrected after being sent back; None if never reviewed.
     sa.Column("review", sa.String(20), nullable=True),
     sa.Index("ix_calendar_reports_round", "db_name", "round_id"),
 )
