@@ -81,3 +81,14 @@ def test_a_body_that_inflates_past_the_limit_is_a_413(app, client, plain_db, mon
     fits = gzip.compress(json.dumps({"docs": [{"_id": "fits", "pad": " " * 150_000}]}).encode())
     r = client.post(f"{plain_db}/_bulk_docs", data=fits, headers={**ADMIN, **JSON, "Content-Encoding": "gzip"})
     assert r.status_code == 201, r.data[:300]
+
+
+def test_nothing_is_inflated_for_someone_not_logged_in(client, plain_db):
+    """The body is decompressed as a view reads it, after it has checked who asks: a stranger's
+    damaged or oversized compressed body gets the 401, not a 400 or 413 that would mean it was read."""
+    damaged = gzip.compress(b'{"docs": []}')[:-6]
+    r = client.post(f"{plain_db}/_bulk_docs", data=damaged, headers={**JSON, "Content-Encoding": "gzip"})
+    assert r.status_code == 401 and r.json["error"] == "unauthorized"
+    bomb = gzip.compress(b'{"docs": [' + b" " * 100_000_000 + b"]}")
+    r = client.post(f"{plain_db}/_bulk_docs", data=bomb, headers={**JSON, "Content-Encoding": "gzip"})
+    assert r.status_code == 401
