@@ -89,7 +89,8 @@ def main() -> None:
         sides.append(start_pouchdb_server(tmp / "pouchdb-server", args.store_docs, VILLAGE_DOCS))
         for scenario in scenarios:
             for path_name, path in scenario.paths.items():
-                row = results.setdefault(scenario.key, {"title": scenario.title, "paths": {}})
+                row = results.setdefault(scenario.key, {"label": scenario.label, "title": scenario.title,
+                                                       "paths": {}})
                 for side in sides:
                     log(f"{scenario.key} / {path_name} / {side.name}")
                     row["paths"].setdefault(path_name, {})[side.name] = measure(

@@ -21,7 +21,7 @@ def table(results: dict, profile: LinkProfile, store: str, about: dict) -> str:
              f"{profile.up_bandwidth:,.0f} B/s up, {profile.delay_s * 1000:.0f} ms each way, "
              f"{profile.setup_round_trips} round trip per new connection; the same PouchDB 9 phone. "
              f"KB = 1 000 bytes. Ratio: pouchdb-server's / Paicha's (> 1: Paicha is better).",
-             f"load at start: {about.get('uptime_at_start', '?')}",
+             f"load at start: {about.get('uptime_at_start', '?')}; at the end: {about.get('uptime_at_end', '?')}",
              f"{'scenario (client path)':<36} | {'Paicha':^30} | {'pouchdb-server':^30} | {'ratio':^27}",
              f"{'':<36} | {'time s':>7} {'up KB':>8} {'down KB':>8} {'req':>4} | {'time s':>7} {'up KB':>8} "
              f"{'down KB':>8} {'req':>4} | {'time':>6} {'up':>6} {'down':>6} {'req':>5}"]
@@ -31,7 +31,7 @@ def table(results: dict, profile: LinkProfile, store: str, about: dict) -> str:
             if not (o and p):
                 continue
             lines.append(
-                f"{key.split('_')[0] + ' ' + row['title'][:24] + ' (' + path_name + ')':<36} | "
+                f"{row['label'] + ' (' + path_name + ')':<36} | "
                 f"{o['seconds']:>7.1f} {kb(o['bytes_up']):>8} {kb(o['bytes_down']):>8} {o['requests']:>4} | "
                 f"{p['seconds']:>7.1f} {kb(p['bytes_up']):>8} {kb(p['bytes_down']):>8} {p['requests']:>4} | "
                 f"{ratio(o['seconds'], p['seconds']):>6} {ratio(o['bytes_up'], p['bytes_up']):>6} "
@@ -42,9 +42,10 @@ def table(results: dict, profile: LinkProfile, store: str, about: dict) -> str:
                 for name, side in (("Paicha", o), ("pouchdb-server", p)):
                     resent = (f"{kb(side['bytes_up'] - before[name.lower()]['bytes_up'])} KB more up than "
                               f"uncut" if name.lower() in before else "")
-                    extra.append(f"{name}: {side['attempts']} replications, {side['connections_refused']} "
-                                 f"connections refused, {resent}")
-                lines.append(f"{'':<36}   " + "; ".join(extra))
+                    extra.append(f"{name}: {side['attempts']} replications (the first cut), "
+                                 f"{side['connections_refused']} connections refused, {resent}")
+                for text in extra:
+                    lines.append(f"{'':<36}   {text}")
     return "\n".join(lines)
 
 
@@ -77,7 +78,7 @@ def encodings(exchanges: list[dict]) -> str:
 
 
 def describe_requests(results: dict) -> str:
-    lines = ["\nThe phones' requests, as the link saw them (method, path, status):"]
+    lines = ["\nThe phones' requests, as the link saw them (method, path, status; - : cut before an answer):"]
     for key, row in results.items():
         for path_name, sides in row["paths"].items():
             for side in SIDES:

@@ -35,6 +35,7 @@ ClientPath = Callable[[Trial], dict]  # returns the phone's figures: {"seconds",
 @dataclass
 class Scenario:
     key: str
+    label: str  # for the table
     title: str
     paths: dict[str, ClientPath]
     cut: Cut | None = None  # planned on the link before the phone starts
@@ -66,11 +67,11 @@ def pouchdb_push_round(trial: Trial) -> dict:
 
 
 SCENARIOS = [
-    Scenario("1_first_sync", f"a new phone's first sync of its village ({VILLAGE_DOCS} docs)",
+    Scenario("1_first_sync", "1 village's first sync", f"a new phone's first sync of its village ({VILLAGE_DOCS} docs)",
              {"pouchdb": pouchdb_first_pull}),
-    Scenario("2_round_pushed", f"a round pushed: {SMALL_DOCS} docs, one with a {PHOTO_BYTES // 1024} KB photo",
+    Scenario("2_round_pushed", "2 round with a photo", f"a round pushed: {SMALL_DOCS} docs, one with a {PHOTO_BYTES // 1024} KB photo",
              {"pouchdb": pouchdb_push_round}),
-    Scenario("3_round_cut", f"the same, link cut {CUT_INTO_PHOTO // 1000} KB into the photo, back after "
+    Scenario("3_round_cut", "3 the same, cut", f"the same, link cut {CUT_INTO_PHOTO // 1000} KB into the photo, back after "
                             f"{OUTAGE_S:.0f} s", {"pouchdb": pouchdb_push_round},
              cut=Cut(outage_s=OUTAGE_S, after_bytes_up=CUT_INTO_PHOTO, armed_by=carries_photo)),
 ]
