@@ -50,5 +50,11 @@ test: install node-deps browser-deps proxy-deps
 bench: install node-deps
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+## The same two servers over a simulated 2G link (bench/README.md "Over a weak link"); e.g.
+## WEAKLINK_ARGS="--store postgresql --runs 3".
+.PHONY: bench-weaklink
+bench-weaklink: install node-deps
+	$(PY) -m bench.weaklink $(WEAKLINK_ARGS)
+
 clean:
 	rm -rf $(VENV) tests/node_modules instance

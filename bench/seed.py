@@ -95,7 +95,7 @@ def prepare(url: str, devices: int) -> int:
 
 
 def rows(db_id: int, total: int, own: int):
-    from sync.jsonio import dumps
+    from sync.jsonio import dumps_stored as dumps
 
     for seq, (doc_id, area) in enumerate(docs(total, own), start=1):
         h = rev_hash(doc_id)

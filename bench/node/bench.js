@@ -359,4 +359,6 @@ async function main() {
   }
 }
 
-main();
+// Run as a command; required (bench/weaklink/phone.js), it lends its phones and documents.
+if (require.main === module) main();
+module.exports = { PouchDB, OWN_VILLAGE, body, remote, local, byArea, summary, pad, now, round };
