@@ -92,6 +92,8 @@ def main() -> None:
                 row = results.setdefault(scenario.key, {"label": scenario.label, "title": scenario.title,
                                                        "paths": {}})
                 for side in sides:
+                    if getattr(path, "paicha_only", False) and side.name != "paicha":
+                        continue
                     log(f"{scenario.key} / {path_name} / {side.name}")
                     row["paths"].setdefault(path_name, {})[side.name] = measure(
                         scenario, path_name, path, side, profile, args.runs, tmp / "phones")

@@ -7,6 +7,8 @@
 //
 //   pull        {dir, remote, auth, area, batch_size}  a fresh phone's first pull (`area`: through the
 //               replication filter, for pouchdb-server).
+//   field_round {the same}: the same round sent the field app's way (one _bulk_docs for the small
+//               documents, the photo's revision over tus, resumed after a cut); Paicha only
 //   push_round  {dir, remote, auth, tag, area, user, small_docs, photo_bytes, retry_every_s, give_up_s}
 //               a round's documents written on a fresh phone (not timed): `small_docs` docs, the last a
 //               household visit with a `photo_bytes` JPEG (random bytes) attached; then pushed by plain
@@ -88,7 +90,45 @@ async function pushRound(a) {
   return out;
 }
 
-const COMMANDS = { pull, push_round: pushRound };
+// The field app's way (README "Photos over a weak link"): the round's small documents as the phone's
+// own revisions in one compressed _bulk_docs, then the photo's revision over tus, resumed after a
+// cut from what the server holds (tests/node/lib/field_app.js, the same code the tests run).
+async function fieldRound(a) {
+  const fieldApp = require(path.join(__dirname, '..', '..', 'tests', 'node', 'lib', 'field_app.js'));
+  const phoneDb = require(path.join(__dirname, '..', '..', 'tests', 'node', 'lib', 'db.js')).local({ dir: a.dir });
+  const docs = roundDocs(a);
+  const written = await phoneDb.bulkDocs(docs);
+  const bad = written.filter((r) => r.error);
+  if (bad.length) throw new Error(`local write failed: ${JSON.stringify(bad[0])}`);
+  const args = { dir: a.dir, remote: a.remote, auth: a.auth };
+  const t0 = now();
+  const attempts = [];
+  const small = docs.filter((d) => !d._attachments).map((d) => d._id);
+  // The small documents go first, safe on the server before the photo starts (retried as a whole: one request).
+  for (;;) {
+    const started = now();
+    try {
+      const sent = await fieldApp.sendRevisions({ ...args, doc_ids: small });
+      attempts.push({ step: 'documents', seconds: (now() - started) / 1000, ok: true, written: sent.written });
+      if (sent.refused.length) throw new Error(`refused: ${JSON.stringify(sent.refused[0])}`);
+      break;
+    } catch (err) {
+      attempts.push({ step: 'documents', seconds: (now() - started) / 1000, ok: false, error: String(err.message || err) });
+      if ((now() - t0) / 1000 > (a.give_up_s || 300)) throw err;
+      await sleep(1000 * (a.retry_every_s || 1));
+    }
+  }
+  const photoDoc = docs.find((d) => d._attachments)._id;
+  const started = now();
+  const upload = await fieldApp.uploadRevision({ ...args, doc_id: photoDoc, held_up_to: 0, // a new document
+    retry_delays: Array(60).fill(1000 * (a.retry_every_s || 1)) });
+  attempts.push({ step: 'photo', seconds: (now() - started) / 1000, ok: true, retries: upload.retries,
+    body_bytes: upload.body_bytes });
+  return { seconds: (now() - t0) / 1000, attempts, result: { docs_written: small.length + 1, doc_write_failures: 0 },
+    upload: { retries: upload.retries, body_bytes: upload.body_bytes } };
+}
+
+const COMMANDS = { pull, push_round: pushRound, field_round: fieldRound };
 
 async function main() {
   const [command, raw] = process.argv.slice(2);

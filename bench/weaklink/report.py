@@ -22,16 +22,19 @@ def table(results: dict, profile: LinkProfile, store: str, about: dict) -> str:
              f"{profile.setup_round_trips} round trip per new connection; the same PouchDB 9 phone. "
              f"KB = 1 000 bytes. Ratio: pouchdb-server's / Paicha's (> 1: Paicha is better).",
              f"load at start: {about.get('uptime_at_start', '?')}; at the end: {about.get('uptime_at_end', '?')}",
-             f"{'scenario (client path)':<36} | {'Paicha':^30} | {'pouchdb-server':^30} | {'ratio':^27}",
-             f"{'':<36} | {'time s':>7} {'up KB':>8} {'down KB':>8} {'req':>4} | {'time s':>7} {'up KB':>8} "
+             f"{'scenario (client path)':<40} | {'Paicha':^30} | {'pouchdb-server':^30} | {'ratio':^27}",
+             f"{'':<40} | {'time s':>7} {'up KB':>8} {'down KB':>8} {'req':>4} | {'time s':>7} {'up KB':>8} "
              f"{'down KB':>8} {'req':>4} | {'time':>6} {'up':>6} {'down':>6} {'req':>5}"]
     for key, row in results.items():
         for path_name, sides in row["paths"].items():
             o, p = sides.get("paicha"), sides.get("pouchdb-server")
+            # A path only Paicha serves (the field app's upload) is set beside pouchdb-server's plain PouchDB.
+            label = row["label"] + " (" + path_name + (", vs plain" if p is None else "") + ")"
+            p = p or row["paths"].get("pouchdb", {}).get("pouchdb-server")
             if not (o and p):
                 continue
             lines.append(
-                f"{row['label'] + ' (' + path_name + ')':<36} | "
+                f"{label:<40} | "
                 f"{o['seconds']:>7.1f} {kb(o['bytes_up']):>8} {kb(o['bytes_down']):>8} {o['requests']:>4} | "
                 f"{p['seconds']:>7.1f} {kb(p['bytes_up']):>8} {kb(p['bytes_down']):>8} {p['requests']:>4} | "
                 f"{ratio(o['seconds'], p['seconds']):>6} {ratio(o['bytes_up'], p['bytes_up']):>6} "
@@ -45,7 +48,7 @@ def table(results: dict, profile: LinkProfile, store: str, about: dict) -> str:
                     extra.append(f"{name}: {side['attempts']} replications (the first cut), "
                                  f"{side['connections_refused']} connections refused, {resent}")
                 for text in extra:
-                    lines.append(f"{'':<36}   {text}")
+                    lines.append(f"{'':<40}   {text}")
     return "\n".join(lines)
 
 

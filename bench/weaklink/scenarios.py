@@ -66,12 +66,27 @@ def pouchdb_push_round(trial: Trial) -> dict:
     return out
 
 
+def field_app_round(trial: Trial) -> dict:
+    out = node(PHONE_JS, "field_round", {"dir": str(trial.phone_dir), "remote": trial.remote, "auth": trial.side.auth,
+                                         "tag": trial.tag, "user": trial.side.user, "small_docs": SMALL_DOCS,
+                                         "photo_bytes": PHOTO_BYTES, "retry_every_s": 1, "give_up_s": 300})
+    return out
+
+
+field_app_round.paicha_only = True  # the resumable upload is Paicha's: pouchdb-server has none
+
+
+def carries_photo_piece(exchange: Exchange) -> bool:
+    """The request carrying the photo either way: PouchDB's `_bulk_docs`, or the tus upload's PATCH."""
+    return carries_photo(exchange) or (exchange.method == "PATCH" and "/_uploads/" in exchange.path)
+
+
 SCENARIOS = [
     Scenario("1_first_sync", "1 village's first sync", f"a new phone's first sync of its village ({VILLAGE_DOCS} docs)",
              {"pouchdb": pouchdb_first_pull}),
     Scenario("2_round_pushed", "2 round with a photo", f"a round pushed: {SMALL_DOCS} docs, one with a {PHOTO_BYTES // 1024} KB photo",
-             {"pouchdb": pouchdb_push_round}),
+             {"pouchdb": pouchdb_push_round, "field_app": field_app_round}),
     Scenario("3_round_cut", "3 the same, cut", f"the same, link cut {CUT_INTO_PHOTO // 1000} KB into the photo, back after "
-                            f"{OUTAGE_S:.0f} s", {"pouchdb": pouchdb_push_round},
-             cut=Cut(outage_s=OUTAGE_S, after_bytes_up=CUT_INTO_PHOTO, armed_by=carries_photo)),
+                            f"{OUTAGE_S:.0f} s", {"pouchdb": pouchdb_push_round, "field_app": field_app_round},
+             cut=Cut(outage_s=OUTAGE_S, after_bytes_up=CUT_INTO_PHOTO, armed_by=carries_photo_piece)),
 ]

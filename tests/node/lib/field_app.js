@@ -11,6 +11,8 @@
 //   multipart/related form over tus (resumable uploads, tus-js-client).
 //   args: {dir, remote, auth: {username, password}, doc_id, chunk_size (bytes per PATCH; default the
 //          whole body), retry_delays (ms, default [0, 1000, 3000, 5000]), creation_with_upload,
+//          held_up_to (the newest generation of the document the server holds, when the app knows
+//          it, e.g. 0 for a document never sent: saves asking with _revs_diff),
 //          stream: true (print progress events)}
 //   -> {ok, already_held, upload_url, body_bytes, sent: [[offset, total]...], retries, follows: [...names]};
 //   a refused upload throws {error, reason, status}.
@@ -101,12 +103,16 @@ function send(args, doc, revision, emit) {
 async function uploadRevision(args) {
   const phone = db.local(args);
   const doc = await phone.get(args.doc_id, { revs: true, attachments: true, binary: true });
-  const diff = await serverRevsDiff(args, doc);
-  if (!diff || !diff.missing || !diff.missing.length) {
-    return { ok: true, already_held: true, body_bytes: 0, sent: [], retries: 0, follows: [] };
+  let heldUpTo = args.held_up_to;
+  if (heldUpTo === undefined) { // ask the server which of the document's revisions it holds
+    const diff = await serverRevsDiff(args, doc);
+    if (!diff || !diff.missing || !diff.missing.length) {
+      return { ok: true, already_held: true, body_bytes: 0, sent: [], retries: 0, follows: [] };
+    }
+    const ancestors = (diff.possible_ancestors || []).map((rev) => parseInt(rev, 10));
+    heldUpTo = ancestors.length ? Math.max(...ancestors) : 0;
   }
-  const ancestors = (diff.possible_ancestors || []).map((rev) => parseInt(rev, 10));
-  const revision = multipartRevision(doc, ancestors.length ? Math.max(...ancestors) : 0);
+  const revision = multipartRevision(doc, heldUpTo);
   const result = await send(args, doc, revision, args.emit);
   return { ok: true, already_held: false, body_bytes: revision.body.length, follows: revision.follows, ...result };
 }
