@@ -224,7 +224,8 @@ _HINT = {
 
 
 def _plural(doc_type: str) -> str:
-    return _NOUN[doc_type] + "s"
+    noun = _NOUN[doc_type]
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 def _scope_words(actor: Actor) -> str:
