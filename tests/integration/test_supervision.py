@@ -393,3 +393,30 @@ def test_bad_input_is_a_4xx(app, client, at):
         assert r.status_code == 400, (body, r.json)
     assert client.get("/api/v1/notices?state=bogus", headers=basic("demo-township")).status_code == 400
     assert client.get("/api/v1/notices?page=0", headers=basic("demo-township")).status_code == 400
+
+
+def test_an_upgraded_store_is_filled_by_the_rebuild(app, client, at):
+    """After migration 0010 the notices' rows are set back (seq 0) and replies have none: `flask
+    projections rebuild` fills them, links and counts included."""
+    import sqlalchemy as sa
+
+    from server.services.ledger.tables import records
+
+    district = browser(app, "demo-district")
+    notice = issue(district, VILLAGE, subject="升级后重建", dispute_id=DISPUTE)
+    _, r = sync_reply(client, "demo-village", notice, VILLAGE)
+    assert r.status_code == 201
+    before = page_counts(district, DISTRICT)
+    store = app.extensions["paicha_store"]
+    with store.writing() as conn:  # as the migration leaves them
+        conn.execute(records.delete().where(records.c.type == "notice_reply"))
+        conn.execute(records.update().where(records.c.type == "supervision_notice").values(
+            seq=0, link_id=None, kind=None, priority=None))
+    assert api_notices(client, "demo-village")[notice]["replies"] == 0
+    result = app.test_cli_runner().invoke(args=["projections", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert page_counts(district, DISTRICT) == before
+    assert api_notices(client, "demo-village")[notice]["state"] == "replied"
+    assert notice in NOTICE_LINK.findall(district.get(f"/ledger/dispute/{DISPUTE}").text)
+    with store.reading() as conn:
+        assert conn.execute(sa.select(records.c.kind).where(records.c.doc_id == notice)).scalar() == "routine"
