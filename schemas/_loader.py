@@ -28,6 +28,7 @@ DOC_TYPES: frozenset[str] = frozenset(
         "dispute",
         "household_visit",
         "supervision_notice",
+        "notice_reply",
         "reminder",
         "report_review",
         "refusal_notice",

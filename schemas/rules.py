@@ -61,6 +61,9 @@ _FIELD_WORK = MappingProxyType(
         "household_visit": _CRUD,
     }
 )
+#: The unit's answer to a supervision notice: created, never changed or deleted (a further answer
+#: is a new reply), so the supervisor reads exactly what the unit said and when.
+_FIELD_WORK_AND_REPLIES = MappingProxyType({**_FIELD_WORK, "notice_reply": frozenset({CREATE})})
 
 #: role -> document type -> allowed operations. A type missing for a role means "never".
 #: Scope is separate: every write must also be inside the actor's scope (see check_write).
@@ -69,11 +72,13 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
         # own village (scope = 12-digit village code). Cadres may mediate (village mediation
         # committees settle most disputes: 小事不出村) and escalate from their village up (上报);
         # to make that township-only, drop ESCALATE / MEDIATE from this one entry.
-        VILLAGE_CADRE: _FIELD_WORK,
+        # They reply to the supervision notices of their area (the township's staff for its villages too).
+        VILLAGE_CADRE: _FIELD_WORK_AND_REPLIES,
         # the same work across the township and its villages (scope = 9-digit township code)
-        TOWNSHIP_STAFF: _FIELD_WORK,
+        TOWNSHIP_STAFF: _FIELD_WORK_AND_REPLIES,
         # whole district, but writes only its own reviews (each kept: a re-review is a new one) and
-        # supervision records, and the reports of
+        # supervision records (a notice's chases, close and withdrawal are edits of the notice; the
+        # unit's replies are not theirs to write), and the reports of
         # the district's own rounds (the monthly screening, the quarterly round-up); no deletes (a
         # notice is withdrawn by setting status "withdrawn", so the ledger keeps it)
         DISTRICT_SUPERVISOR: MappingProxyType(
@@ -165,6 +170,7 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "half_character",  # text holds half of a character (a lone surrogate: a rare character cut)
         "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
         "not_own_level",  # a district supervisor's report must be for the district's own round
+        "chase_by_mismatch",  # new chase (催办) entry of a supervision notice not signed by the actor
     }
 )
 
@@ -189,6 +195,7 @@ _NOUN = {
     "dispute": "dispute",
     "household_visit": "household visit",
     "supervision_notice": "supervision notice",
+    "notice_reply": "notice reply",
     "reminder": "reminder",
     "report_review": "report review",
     "refusal_notice": "refusal notice",
@@ -211,11 +218,14 @@ _HINT = {
     ("supervision_notice", DELETE): " Withdraw the notice instead by setting its status to 'withdrawn'.",
     ("report_review", DELETE): " Add a new review instead: every review is kept.",
     ("report_review", UPDATE): " Add a new review instead: every review is kept.",
+    ("notice_reply", DELETE): " A reply is kept as written: send a further reply instead.",
+    ("notice_reply", UPDATE): " A reply is kept as written: send a further reply instead.",
 }
 
 
 def _plural(doc_type: str) -> str:
-    return _NOUN[doc_type] + "s"
+    noun = _NOUN[doc_type]
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 def _scope_words(actor: Actor) -> str:
@@ -319,6 +329,8 @@ def _check_create(actor: Actor, new: Mapping[str, Any]) -> Refusal | None:
             )
     if doc_type == "dispute":
         return _check_history(actor, {}, new)
+    if doc_type == "supervision_notice":
+        return _check_chases(actor, {}, new)
     return _check_own_level(actor, new)
 
 
@@ -359,6 +371,8 @@ def _check_update(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any]) 
                 )
     if doc_type == "dispute":
         return _check_history(actor, old, new)
+    if doc_type == "supervision_notice":
+        return _check_chases(actor, old, new)
     return _check_own_level(actor, old)
 
 
@@ -410,4 +424,21 @@ def _check_history(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any])
                         "escalation_out_of_scope",
                         f"You can only escalate from {_scope_words(actor)}, not from {step.get('from_area')}.",
                     )
+    return None
+
+
+def _check_chases(actor: Actor, old: Mapping[str, Any], new: Mapping[str, Any]) -> Refusal | None:
+    """A notice's chases (催办) are its supervision record: append-only and each signed by the person
+    who added it, for everyone (an administrator too: the record is what the unit was told, by whom)."""
+    before, after = old.get("chases") or [], new.get("chases") or []
+    if not isinstance(before, list) or not isinstance(after, list):
+        return None  # malformed: the validator refuses it
+    if after[: len(before)] != before:
+        return Refusal("history_rewritten", "Earlier chases cannot be changed or removed; add a new chase instead.")
+    for chase in after[len(before):]:
+        if isinstance(chase, Mapping) and chase.get("by") != actor.name:
+            return Refusal(
+                "chase_by_mismatch",
+                f"A chase you add must be signed with your own account name ({actor.name}).",
+            )
     return None

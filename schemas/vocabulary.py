@@ -29,6 +29,9 @@ REVIEW_STATUSES = enum_of("report_review", "status")
 NOTICE_STATUSES = enum_of("supervision_notice", "status")
 ROUND_LEVELS = enum_of("screening_round", "level")
 REMINDER_KINDS = enum_of("reminder", "kind")
+NOTICE_KINDS = enum_of("supervision_notice", "kind")
+NOTICE_PRIORITIES = enum_of("supervision_notice", "priority")
+NOTICE_METHODS = tuple(load_schema("supervision_notice")["$defs"]["method"]["enum"])
 
 #: A dispute still being handled.
 OPEN_DISPUTE_STATUSES = _subset(DISPUTE_STATUSES, "registered", "mediating", "escalated")
@@ -43,3 +46,9 @@ SENT_BACK = _subset(REVIEW_STATUSES, "sent_back")[0]
 #: awaiting a new review (derived, never written in a review).
 RESUBMITTED = "resubmitted"
 REVIEW_STATES = REVIEW_STATUSES + (RESUBMITTED,)
+#: A notice's state as the ledger and the API show it: its written status (issued, closed,
+#: withdrawn), except that an issued notice is `replied` once it has a reply, else `overdue` once its
+#: deadline has passed (both derived, never written).
+NOTICE_ISSUED, NOTICE_CLOSED, NOTICE_WITHDRAWN = _subset(NOTICE_STATUSES, "issued", "closed", "withdrawn")
+NOTICE_REPLIED, NOTICE_OVERDUE = "replied", "overdue"
+NOTICE_STATES = (NOTICE_ISSUED, NOTICE_REPLIED, NOTICE_OVERDUE, NOTICE_CLOSED, NOTICE_WITHDRAWN)

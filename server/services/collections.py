@@ -3,7 +3,7 @@
 A plain-JSON writer (the field app's API, the ledger's forms) sends a document's own fields; the
 server fills in what it knows: `type` from the collection, `created_by` / `updated_by` (the caller),
 `created_at` / `updated_at` (now), and a few per-type defaults (a report's `submitted_at`, a visit's
-`visitor` and `visited_at`).
+`visitor` and `visited_at`, a reply's `replied_at`).
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ DISPUTES = Collection("disputes", "dispute", "dispute")
 VISITS = Collection("visits", "household_visit", "household visit", ("visitor", "visited_at"))
 REVIEWS = Collection("reviews", "report_review", "report review")
 NOTICES = Collection("notices", "supervision_notice", "supervision notice")
+REPLIES = Collection("replies", "notice_reply", "notice reply", ("replied_at",))
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -58,7 +59,8 @@ def fill(collection: Collection, fields: dict, *, user: str, now: dt.datetime, b
     if updating:
         doc.setdefault("updated_by", user)
         doc.setdefault("updated_at", stamp(now))
-    defaults = {"submitted_at": doc["created_at"], "visitor": user, "visited_at": doc["created_at"]}
+    defaults = {"submitted_at": doc["created_at"], "visitor": user, "visited_at": doc["created_at"],
+                "replied_at": doc["created_at"]}
     for key in collection.defaults:
         doc.setdefault(key, defaults[key])
     return doc

@@ -56,8 +56,8 @@ ACTORS = {
 # The rule table written out independently of schemas.rules.WRITE_RULES: c=create u=update d=delete.
 _FIELD = {"household": "cud", "screening_report": "cud", "dispute": "cud", "household_visit": "cud"}
 EXPECTED = {
-    "village_cadre": _FIELD,
-    "township_staff": _FIELD,
+    "village_cadre": {**_FIELD, "notice_reply": "c"},
+    "township_staff": {**_FIELD, "notice_reply": "c"},
     "district_supervisor": {"report_review": "c", "supervision_notice": "cu", "screening_report": "cu"},
     "server": {"screening_round": "cud", "reminder": "cud", "refusal_notice": "cu"},
     "admin": {t: "cud" for t in DOC_TYPES},
@@ -76,6 +76,8 @@ def doc_for(doc_type: str, actor: Actor, area: str = VILLAGE) -> dict:
     doc["created_by"] = actor.name
     if doc_type in ("supervision_notice", "reminder"):
         doc["target_area"] = area
+    for chase in doc.get("chases", []) if doc_type == "supervision_notice" else []:
+        chase["by"] = actor.name  # each chase signed by its writer
     if doc_type == "household_visit":
         doc["visitor"] = actor.name
     if doc_type == "screening_round":
@@ -609,6 +611,7 @@ def _all_refusals():
         check_write(CADRE, None, {"area": VILLAGE}),
         check_write(CADRE, None, {"type": "dispute"}),
         check_write(CADRE, None, []),  # type: ignore[arg-type]
+        check_write(SUPERVISOR, None, _notice_with_chase_by("zhao.lei")),
     ]
     return out
 
@@ -625,3 +628,96 @@ def test_refusals_are_sentences_with_known_codes():
         assert r.code in REFUSAL_CODES
         assert r.reason[0].isupper() and r.reason.endswith("."), r
         assert "_" not in r.reason.split(" ")[0]
+
+
+# -- supervision notices (督办) and their replies -------------------------------------------------------
+
+
+def _notice_with_chase_by(name: str) -> dict:
+    doc = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
+    doc["chases"][0]["by"] = name
+    return doc
+
+
+def chase(actor: Actor, note: str = "请加快办理") -> dict:
+    return {"at": "2024-05-26T09:00:00+08:00", "by": actor.name, "method": "phone", "note": note}
+
+
+def test_a_supervisor_chases_closes_and_withdraws_by_editing_the_notice():
+    doc = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
+    chased = edited(doc, chases=doc["chases"] + [chase(SUPERVISOR)])
+    assert validate_document(chased) == [] and check_write(SUPERVISOR, doc, chased) is None
+    closed = edited(chased, status="closed", closed_at="2024-05-27T09:00:00+08:00", close_note="已办结")
+    assert validate_document(closed) == [] and check_write(SUPERVISOR, chased, closed) is None
+    withdrawn = edited(doc, status="withdrawn", withdraw_reason="下发对象有误")
+    assert validate_document(withdrawn) == [] and check_write(SUPERVISOR, doc, withdrawn) is None
+
+
+def test_closing_needs_its_time_and_withdrawing_its_reason():
+    doc = doc_for("supervision_notice", SUPERVISOR, TOWNSHIP)
+    assert any("closed_at" in p for p in validate_document(edited(doc, status="closed")))
+    assert any("withdraw_reason" in p for p in validate_document(edited(doc, status="withdrawn")))
+    assert validate_document(edited(doc, status="withdrawn", withdraw_reason="")) != []
+
+
+@pytest.mark.parametrize("actor", [SUPERVISOR, DISTRICT_ADMIN, ADMIN], ids=lambda a: a.role + a.scope)
+@pytest.mark.parametrize("how", ["remove", "edit", "reorder", "drop"])
+def test_nobody_rewrites_a_chase(actor, how):
+    doc = doc_for("supervision_notice", actor, TOWNSHIP)
+    doc["chases"] = [chase(actor, "第一次催办"), chase(actor, "第二次催办")]
+    chases = copy.deepcopy(doc["chases"])
+    if how == "remove":
+        chases = chases[1:]
+    elif how == "edit":
+        chases[0]["note"] = "改过的记录"
+    elif how == "reorder":
+        chases.reverse()
+    new = edited(doc, chases=chases)
+    if how == "drop":
+        del new["chases"]
+    assert check_write(actor, doc, new).code == "history_rewritten"
+
+
+@pytest.mark.parametrize("actor", [SUPERVISOR, ADMIN], ids=lambda a: a.role)
+def test_a_chase_is_signed_by_its_writer(actor):
+    doc = doc_for("supervision_notice", actor, TOWNSHIP)
+    forged = dict(chase(actor), by="another.supervisor")
+    assert check_write(actor, doc, edited(doc, chases=doc["chases"] + [forged])).code == "chase_by_mismatch"
+    assert check_write(actor, None, dict(doc, chases=[forged])).code == "chase_by_mismatch"
+    assert check_write(actor, doc, edited(doc, chases=doc["chases"] + [chase(actor)])) is None
+
+
+@pytest.mark.parametrize("actor", [CADRE, TOWNSHIP_STAFF], ids=lambda a: a.role)
+def test_the_unit_cannot_chase_close_or_withdraw(actor):
+    doc = doc_for("supervision_notice", SUPERVISOR, VILLAGE)
+    for new in (edited(doc, chases=doc["chases"] + [chase(actor)]),
+                edited(doc, status="closed", closed_at="2024-05-27T09:00:00+08:00"),
+                edited(doc, status="withdrawn", withdraw_reason="不需要了")):
+        assert check_write(actor, doc, new).code == "role_not_allowed"
+
+
+def reply(actor: Actor, area: str = VILLAGE) -> dict:
+    doc = doc_for("notice_reply", actor, area)
+    assert validate_document(doc) == []
+    return doc
+
+
+def test_replies_are_created_in_scope_and_kept_as_written():
+    assert check_write(CADRE, None, reply(CADRE)) is None
+    assert check_write(TOWNSHIP_STAFF, None, reply(TOWNSHIP_STAFF, NEIGHBOUR_VILLAGE)) is None
+    assert check_write(TOWNSHIP_STAFF, None, reply(TOWNSHIP_STAFF, TOWNSHIP)) is None
+    assert check_write(NEIGHBOUR_CADRE, None, reply(NEIGHBOUR_CADRE, VILLAGE)).code == "out_of_scope"
+    assert check_write(CADRE, None, reply(CADRE, TOWNSHIP)).code == "out_of_scope"
+    assert check_write(OTHER_TOWNSHIP_STAFF, None, reply(OTHER_TOWNSHIP_STAFF)).code == "out_of_scope"
+    assert check_write(CADRE, None, dict(reply(CADRE), created_by="chen.jing")).code == "created_by_mismatch"
+    own = reply(CADRE)
+    refusal = check_write(CADRE, own, edited(own, body="改过的答复"))
+    assert refusal.code == "operation_not_allowed" and "further reply" in refusal.reason
+    assert check_write(CADRE, own, tombstone(own), deleting=True).code == "operation_not_allowed"
+    assert check_write(SUPERVISOR, None, reply(SUPERVISOR)).code == "role_not_allowed"
+
+
+def test_a_reply_needs_words():
+    for body in ("", "   \n"):
+        assert validate_document(dict(reply(CADRE), body=body)) != []
+    assert validate_document({k: v for k, v in reply(CADRE).items() if k != "notice_id"}) != []

@@ -59,6 +59,7 @@ def test_doc_types():
         "dispute",
         "household_visit",
         "supervision_notice",
+        "notice_reply",
         "reminder",
         "report_review",
         "refusal_notice",

@@ -9,6 +9,7 @@ English with ?lang=en. Every asset is served from this package (no CDN).
 
     views.py     routes          (reads: server.services.ledger, over the read models)
     security.py  login/scope/CSRF writes.py   reviews and notices through server.services.records
+    supervision.py  the supervision loop (督办): issue, the notices of an area, one notice, its forms
     exports.py   XLSX / CSV      charts.py    inline SVG charts and map     i18n.py  messages
 
 Configuration (app config; server/core/settings.py says what each means, and its default):
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     # The pages import this package's modules: loaded once the app is being built, not with it.
     from server.interfaces.ledger import quarantine_views  # noqa: F401  (its routes are on the ledger's blueprint)
     from server.interfaces.ledger import filing  # noqa: F401  (as above)
+    from server.interfaces.ledger import supervision  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import uuid
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
@@ -26,16 +25,16 @@ from server.services import reviews
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
 from server.interfaces.ledger import charts, exports
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
-from server.services.ledger import metrics, rounds as round_queries, visits as visit_queries, windows
+from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
+from server.services.ledger import visits as visit_queries
 from server.interfaces.ledger.i18n import lang, remember, t
 from server.interfaces.ledger.writes import write
-from server.services.collections import NOTICES, REVIEWS
+from server.services.collections import REVIEWS
 from server.interfaces.ledger.security import (
     CSRF_COOKIE,
     LoginRequired,
     area_in_scope,
     check_csrf,
-    covers,
     csrf_token,
     may_file,
     set_csrf_cookie,
@@ -234,7 +233,7 @@ def dashboard():
         key_disputes=dispute_queries.dispute_list(database, area, open_only=True, key_only=True, limit=20),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
         coverage=visit_queries.coverage(area, since, until), flagged=visit_queries.flagged_visits(area, since, until, 20),
-        notices=dispute_queries.notices(database, area, 10))
+        notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
 
 
 # -- the ledger (台账) --------------------------------------------------------------------------------------
@@ -423,7 +422,8 @@ def dispute(dispute_id):
         revisions.append({"entry": entry, "changed": changed, "status": own.get("status"),
                           "risk": own.get("risk_level"), "deleted": entry.deleted})
         previous = own
-    return render_template("dispute.html", doc=doc, revisions=revisions,
+    notices = notice_queries.notices_of_dispute(database, doc["_id"], windows.today())
+    return render_template("dispute.html", doc=doc, revisions=revisions, notices=notices,
                            revs_info=doc.get("_revs_info", []), conflicts=doc.get("_conflicts", []),
                            photos=sorted((doc.get("_attachments") or {}).items()),
                            can_write=who.role in ("district_supervisor", "admin"))
@@ -445,39 +445,6 @@ def attachment(doc_id, name):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
-
-
-# -- supervision notice (督办) -------------------------------------------------------------------------------
-
-@bp.route("/notice", methods=["GET", "POST"])
-def notice():
-    who = writer()
-    database = domain_database(who)
-    if request.method == "GET":
-        target = area_in_scope(who, request.args.get("area"))
-        return render_template("notice.html", target=target, form=request.args,
-                               default_deadline=(windows.today() + dt.timedelta(days=7)).isoformat())
-    check_csrf()
-    form = request.form
-    target = form.get("target_area", "")
-    if not covers(who, target) or not (is_area_code(target) and AreaCode(target).level in (TOWNSHIP, VILLAGE)):
-        area_in_scope(who, target or "x")  # 400 / 403
-        raise PaichaError("bad_request")
-    fields = {"area": target, "target_area": target, "subject": form.get("subject", "").strip()[:200],
-              "body": form.get("body", "").strip()[:4000], "deadline": form.get("deadline", ""),
-              "issued_by": (form.get("issued_by") or "").strip()[:200] or who.name, "status": "issued"}
-    for key in ("dispute_id", "report_id", "round_id"):
-        if form.get(key):
-            fields[key] = form[key][:255]
-    now = clock.now()
-
-    doc_id = f"notice-{uuid.uuid4()}"
-    problem = write(database, NOTICES, doc_id, fields, who, now)
-    if problem:
-        return render_template("notice.html", target=target, form=form, default_deadline=fields["deadline"],
-                               error=problem), 422
-    return render_template("notice.html", target=target, form={}, saved=doc_id,
-                           default_deadline=fields["deadline"])
 
 
 # -- quarterly round-up, figures, map -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Disputes and supervision notices as the ledger lists them: SQL on `ledger_records` (the facts of
+"""Disputes as the ledger lists them (the notices: notices.py): SQL on `ledger_records` (the facts of
 each dispute and notice, a read model kept by every write: index.py), restricted to the viewer's
 scope and the requested area by the same index ranges the engine's reads use
 (`sync.sql.scope_clause`); single documents are read through the viewer's user-bound store handle."""
@@ -14,7 +14,7 @@ from sync.sql import scope_clause
 
 from server.core.models import as_utc
 from server.services.calendar.periods import start_of_day
-from server.services.ledger.index import DISPUTE, NOTICE
+from server.services.ledger.index import DISPUTE
 from server.services.ledger.tables import records
 from server.services.ledger.windows import MAX_ROWS, end_of
 
@@ -100,14 +100,3 @@ def dispute_facts(database, area: str, since: dt.date | None = None, until: dt.d
     query = sa.select(records).where(*live_records(database, DISPUTE, area, *extra)).order_by(d.doc_id).limit(MAX_ROWS)
     with database.store.reading() as conn:
         return [fact(r) for r in conn.execute(query)]
-
-
-def notices(database, area: str, limit: int = 20) -> list[dict]:
-    """The latest supervision notices under `area` (newest first)."""
-    d = records.c
-    query = (sa.select(records).where(*live_records(database, NOTICE, area))
-             .order_by(d.created_at.desc(), d.doc_id).limit(limit))
-    with database.store.reading() as conn:
-        rows = conn.execute(query).all()
-    return [{"id": r.doc_id, "target_area": r.area, "subject": r.summary, "deadline": r.deadline,
-             "status": r.status, "created_at": as_utc(r.created_at), "created_by": r.created_by} for r in rows]

@@ -17,8 +17,10 @@ from server.core.upsert import upsert
 from server.services.calendar.periods import as_aware, parse_timestamp
 from server.services.ledger.tables import records
 
-DISPUTE, NOTICE = "dispute", "supervision_notice"
-TYPES = (DISPUTE, NOTICE)
+DISPUTE, NOTICE, REPLY = "dispute", "supervision_notice", "notice_reply"
+TYPES = (DISPUTE, NOTICE, REPLY)
+#: The field of each type that links it to another document: a notice's dispute, a reply's notice.
+LINK_FIELD = {NOTICE: "dispute_id", REPLY: "notice_id"}
 CHUNK = 500
 
 
@@ -39,7 +41,7 @@ def _text(value, size: int | None = None) -> str | None:
 
 
 def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, doc_type: str = DISPUTE) -> dict:
-    """The row for a dispute's or notice's winning revision (`body` None: deleted)."""
+    """The row for a dispute's, notice's or reply's winning revision (`body` None: deleted)."""
     body = body or {}
     one = body.get("one_time_resolution")
     summary = body.get("subject") if doc_type == NOTICE else body.get("summary")
@@ -55,12 +57,16 @@ def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, do
             "accept_us": _us(accepted - created) if accepted and created else None,
             "resolve_us": _us(resolved - start) if resolved and start else None,
             "one_time_resolution": bool(one) if isinstance(one, bool) else None,
-            "satisfaction": _text(body.get("satisfaction"), 20), "round_id": _text(body.get("round_id"), 255)}
+            "satisfaction": _text(body.get("satisfaction"), 20), "round_id": _text(body.get("round_id"), 255),
+            "link_id": _text(body.get(LINK_FIELD.get(doc_type, "")), 255),
+            "kind": _text(body.get("kind"), 20) if doc_type == NOTICE else None,
+            "priority": _text(body.get("priority"), 20) if doc_type == NOTICE else None,
+            "replied_at": _utc(body.get("replied_at")) if doc_type == REPLY else None}
 
 
 def project(conn: sa.Connection, db_name: str, states: list[DocumentState]) -> None:
-    """Bring `ledger_records` up to date with these documents, on the write's connection: a dispute
-    or notice gets its row; one that is deleted (or no longer of those types) keeps its row, marked
+    """Bring `ledger_records` up to date with these documents, on the write's connection: a dispute,
+    notice or reply gets its row; one that is deleted (or no longer of those types) keeps its row, marked
     deleted."""
     ours = [s for s in states if s.type in TYPES or s.written_type in TYPES]
     others = [s.doc_id for s in states if s.deleted and s.written_type not in TYPES]

@@ -53,9 +53,9 @@ ACTIONS: dict[str, Action] = {
         "请交由有权限的乡镇或区级人员办理。",
         "Ask someone whose role may write this kind of record (township or district staff)."),
     "operation_not_allowed": Action(
-        "请交由有权限的人员办理（督办通知请改为“撤回”，审核请修改审核状态）。",
-        "Ask someone who may do this (withdraw a supervision notice instead of deleting it; change a review's"
-        " status instead)."),
+        "请交由有权限的人员办理（督办通知请改为“撤回”，审核请另做一次审核，督办答复请另写一条答复）。",
+        "Ask someone who may do this (withdraw a supervision notice instead of deleting it; review again"
+        " instead of changing a review; send a further reply instead of changing one)."),
     "bad_area": Action(
         "请在记录中选择所属村（社区）后重新保存。",
         "Choose the record's village or community and save again."),
@@ -84,6 +84,9 @@ ACTIONS: dict[str, Action] = {
     "escalation_by_mismatch": Action(
         "请以本人账号重新追加上报记录。",
         "Add the escalation again, signed with your own account."),
+    "chase_by_mismatch": Action(
+        "请以本人账号重新追加催办记录。",
+        "Add the chase again, signed with your own account."),
     "escalation_out_of_scope": Action(
         "请检查上报的起始区域是否为您的辖区。",
         "Check that the escalation starts from your own area."),
@@ -138,6 +141,7 @@ DOC_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "dispute": ("矛盾纠纷", "Dispute"),
     "household_visit": ("入户走访", "Household visit"),
     "supervision_notice": ("督办通知", "Supervision notice"),
+    "notice_reply": ("督办答复", "Notice reply"),
     "reminder": ("提醒", "Reminder"),
     "report_review": ("报告审核", "Report review"),
     "refusal_notice": ("拒收通知", "Refusal notice"),
