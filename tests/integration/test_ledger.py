@@ -603,3 +603,17 @@ def test_pages_only_read(app, district):
     finally:
         event.remove(engine, "before_cursor_execute", _note)
     assert len(seen) > 20 and written == []  # the pages did query the store, and only read it
+
+
+def test_the_favicon_is_the_ledgers_icon_not_an_api_error(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r.headers["Location"].endswith("/ledger/static/favicon.svg")
+    icon = client.get(r.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+@pytest.mark.parametrize("path", ["/ledger/ledger?area=990101009", "/ledger/?area=990101001099",
+                                  "/ledger/disputes?area=990101009"])
+def test_an_area_not_in_the_register_is_a_404_that_names_it(district, path):
+    r = district.get(path)
+    assert r.status_code == 404 and "不在区域名录中" in r.text and path.rsplit("=", 1)[1] in r.text

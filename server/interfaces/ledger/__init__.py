@@ -19,7 +19,7 @@ PAICHA_MAP_TILES_CRS, PAICHA_MAP_TILES_ATTRIBUTION.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from server.core import settings
 
@@ -47,3 +47,5 @@ def init_app(app: Flask) -> None:
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)
+    # Browsers ask for /favicon.ico on their own: the ledger's icon, not the CouchDB API's 401.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("ledger.static", filename="favicon.svg"), 301))

@@ -26,6 +26,7 @@ from schemas.rules import SUPERVISOR_ROLES
 from sync import errors
 
 from server.core.auth import Principal, current_principal
+from server.services.ledger import areas as ledger_areas
 
 WRITER_ROLES = ("district_supervisor", "admin")
 CSRF_COOKIE = "paicha_csrf"
@@ -74,6 +75,8 @@ def area_in_scope(who: Principal, area: str | None) -> str:
         raise PaichaError("bad_request")
     if not area.startswith(scope):
         raise PaichaError("forbidden_area")
+    if not ledger_areas.names([area]):
+        raise PaichaError("unknown_area", f"No such area: {area}.", area=area)
     return area
 
 
