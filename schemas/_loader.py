@@ -29,6 +29,7 @@ DOC_TYPES: frozenset[str] = frozenset(
         "household_visit",
         "supervision_notice",
         "notice_reply",
+        "matter_step",
         "reminder",
         "report_review",
         "refusal_notice",

@@ -15,6 +15,9 @@ from typing import Any
 
 from ._loader import DOC_TYPES
 from .areas import DISTRICT, LENGTH, TOWNSHIP, VILLAGE, is_area_prefix
+from .vocabulary import (HEARING, STEP_ACCEPT, STEP_ASSIGN, STEP_CLOSE, STEP_CONCLUDE, STEP_EVALUATE,
+                         STEP_EXTEND, STEP_HANDLE, STEP_KINDS, STEP_REJECT, STEP_REOPEN, STEP_REPLY,
+                         STEP_TRANSFER)
 
 # -- roles and operations ---------------------------------------------------------------------
 
@@ -63,7 +66,27 @@ _FIELD_WORK = MappingProxyType(
 )
 #: The unit's answer to a supervision notice: created, never changed or deleted (a further answer
 #: is a new reply), so the supervisor reads exactly what the unit said and when.
-_FIELD_WORK_AND_REPLIES = MappingProxyType({**_FIELD_WORK, "notice_reply": frozenset({CREATE})})
+_FIELD_WORK_AND_REPLIES = MappingProxyType({**_FIELD_WORK, "notice_reply": frozenset({CREATE}),
+                                            "matter_step": frozenset({CREATE})})
+
+#: A matter's steps (事项办理), each a `matter_step` document: who may write which kind (on top of
+#: WRITE_RULES, which lets them create steps at all). The area's office (township staff, the
+#: district) decides and steers: 受理 / 不予受理, 交办 / 转送, 延期, 办结 / 终结, 重新办理. The
+#: responsible unit (the village cadre, township staff) records the handling and the reply. The
+#: evaluation is collected by anyone in scope, except the one who replied (check_step_context).
+#: Every step is created once and kept: no update for anyone, a delete only by an administrator
+#: (never an evaluation's).
+_OFFICE = frozenset({TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN})
+_UNIT = frozenset({VILLAGE_CADRE, TOWNSHIP_STAFF, ADMIN})
+_ANYONE = frozenset({VILLAGE_CADRE, TOWNSHIP_STAFF, DISTRICT_SUPERVISOR, ADMIN})
+STEP_RULES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        STEP_ACCEPT: _OFFICE, STEP_REJECT: _OFFICE, STEP_ASSIGN: _OFFICE, STEP_TRANSFER: _OFFICE,
+        STEP_EXTEND: _OFFICE, STEP_HANDLE: _UNIT, STEP_REPLY: _UNIT, STEP_EVALUATE: _ANYONE,
+        STEP_CLOSE: _OFFICE, STEP_CONCLUDE: _OFFICE, STEP_REOPEN: _OFFICE,
+    }
+)
+assert set(STEP_RULES) == set(STEP_KINDS), "every kind of step has its roles"
 
 #: role -> document type -> allowed operations. A type missing for a role means "never".
 #: Scope is separate: every write must also be inside the actor's scope (see check_write).
@@ -86,6 +109,7 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
                 "report_review": frozenset({CREATE}),  # each review kept as written: a new one for a re-review
                 "supervision_notice": frozenset({CREATE, UPDATE}),
                 "screening_report": frozenset({CREATE, UPDATE}),
+                "matter_step": frozenset({CREATE}),  # the office's steps and evaluations (STEP_RULES)
             }
         ),
         # the scheduler: calendar rounds and reminders only; it never edits device documents. And
@@ -93,7 +117,10 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
         SERVER: MappingProxyType({"screening_round": _CRUD, "reminder": _CRUD,
                                   "refusal_notice": frozenset({CREATE, UPDATE})}),
         # everything, within the admin's scope ("" = everywhere)
-        ADMIN: MappingProxyType({t: OPERATIONS for t in sorted(DOC_TYPES)}),
+        # (a matter's steps are kept as written: an administrator may delete a mistaken one, never
+        # change one)
+        ADMIN: MappingProxyType({t: OPERATIONS - ({UPDATE} if t == "matter_step" else set())
+                                 for t in sorted(DOC_TYPES)}),
     }
 )
 
@@ -171,7 +198,22 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "bad_coordinates",  # a GPS fix or location that cannot be real (0,0, out of range, ...)
         "not_own_level",  # a district supervisor's report must be for the district's own round
         "chase_by_mismatch",  # new chase (催办) entry of a supervision notice not signed by the actor
+        "step_not_allowed",  # the role may write matter steps, but not this kind (STEP_RULES)
+        "evaluation_kept",  # an evaluation (评价) is never deleted, by anyone
+        # what a step needs of its matter and the matter's other steps (check_step_context)
+        "no_matter",  # the step's matter does not exist (or is not a dispute)
+        "step_area_mismatch",  # a step's area is not its matter's
+        "self_evaluation",  # the evaluation written by the account that wrote the reply
+        "second_extension",  # a matter's handling deadline is extended once
+        "extension_too_long",  # more days than the limit
+        "no_hearing",  # 终结 needs a hearing (听证) recorded first
     }
+)
+
+#: The refusal codes that need the matter and its other steps (check_step_context): the service
+#: checks them before it writes; a step that came by sync and breaks one is kept but not counted.
+CONTEXT_CODES: frozenset[str] = frozenset(
+    {"no_matter", "step_area_mismatch", "self_evaluation", "second_extension", "extension_too_long", "no_hearing"}
 )
 
 
@@ -196,6 +238,7 @@ _NOUN = {
     "household_visit": "household visit",
     "supervision_notice": "supervision notice",
     "notice_reply": "notice reply",
+    "matter_step": "matter step",
     "reminder": "reminder",
     "report_review": "report review",
     "refusal_notice": "refusal notice",
@@ -220,6 +263,8 @@ _HINT = {
     ("report_review", UPDATE): " Add a new review instead: every review is kept.",
     ("notice_reply", DELETE): " A reply is kept as written: send a further reply instead.",
     ("notice_reply", UPDATE): " A reply is kept as written: send a further reply instead.",
+    ("matter_step", UPDATE): " A step is kept as written: record a further step instead.",
+    ("matter_step", DELETE): " A step is kept as written: record a further step instead.",
 }
 
 
@@ -331,7 +376,57 @@ def _check_create(actor: Actor, new: Mapping[str, Any]) -> Refusal | None:
         return _check_history(actor, {}, new)
     if doc_type == "supervision_notice":
         return _check_chases(actor, {}, new)
+    if doc_type == "matter_step":
+        return _check_step_kind(actor, new)
     return _check_own_level(actor, new)
+
+
+_KIND_NOUN = {STEP_ACCEPT: "accept", STEP_REJECT: "reject", STEP_ASSIGN: "assign", STEP_TRANSFER: "transfer",
+              STEP_EXTEND: "extend the deadline of", STEP_HANDLE: "record the handling of",
+              STEP_REPLY: "record the reply to", STEP_EVALUATE: "record the evaluation of", STEP_CLOSE: "close",
+              STEP_CONCLUDE: "conclude", STEP_REOPEN: "reopen"}
+
+
+def _check_step_kind(actor: Actor, step: Mapping[str, Any]) -> Refusal | None:
+    kind = step.get("kind")
+    if not isinstance(kind, str) or kind not in STEP_RULES:
+        return None  # the validator refuses it
+    if actor.role in STEP_RULES[kind] or actor.role == SERVER:
+        return None
+    who = "the area's office (township staff or the district)" if STEP_RULES[kind] == _OFFICE \
+        else "the responsible unit (village cadre or township staff)"
+    return Refusal("step_not_allowed",
+                   f"As a {_ROLE_NOUN[actor.role]} you cannot {_KIND_NOUN[kind]} a matter: that is for {who}.")
+
+
+def check_step_context(step: Mapping[str, Any], matter: Mapping[str, Any] | None,
+                       earlier: list[Mapping[str, Any]], *, extend_max_days: int) -> Refusal | None:
+    """What a matter step needs of its matter and of the matter's steps before it (`earlier`, the
+    ones that count, in time order), which a write check of one document cannot see: the server's
+    writes refuse with it, and the derived stage leaves out a step (come by sync) that breaks it."""
+    if not matter or matter.get("type") != "dispute":
+        return Refusal("no_matter", f"There is no matter {step.get('matter_id')!r} to record this step on.")
+    if step.get("area") != matter.get("area"):
+        return Refusal("step_area_mismatch",
+                       f"A step belongs to its matter's area {matter.get('area')}, not {step.get('area')}.")
+    kind = step.get("kind")
+    if kind == STEP_EVALUATE:
+        repliers = {s.get("created_by") for s in earlier if s.get("kind") == STEP_REPLY}
+        if step.get("created_by") in repliers:
+            return Refusal("self_evaluation",
+                           "The evaluation cannot be recorded by the account that wrote the reply: "
+                           "someone else collects it.")
+    if kind == STEP_EXTEND:
+        if any(s.get("kind") == STEP_EXTEND for s in earlier):
+            return Refusal("second_extension", "The handling deadline of a matter is extended once only.")
+        days = step.get("days")
+        if isinstance(days, int) and days > extend_max_days:
+            return Refusal("extension_too_long",
+                           f"An extension is at most {extend_max_days} days, not {days}.")
+    if kind == STEP_CONCLUDE and not any(s.get("kind") == STEP_HANDLE and s.get("method") == HEARING
+                                         for s in earlier):
+        return Refusal("no_hearing", "A matter is concluded (终结) only after a hearing is recorded.")
+    return None
 
 
 def _check_own_level(actor: Actor, doc: Mapping[str, Any]) -> Refusal | None:
@@ -383,6 +478,8 @@ def _check_delete(actor: Actor, current: Mapping[str, Any], tombstone: Mapping[s
         return refusal
     if "area" in tombstone and tombstone["area"] != current.get("area"):
         return Refusal("area_changed", "A deletion cannot move the document to another area.")
+    if doc_type == "matter_step" and current.get("kind") == STEP_EVALUATE:
+        return Refusal("evaluation_kept", "An evaluation is kept as the person gave it: nobody can delete it.")
     if actor.role not in PRIVILEGED_ROLES and current.get("created_by") != actor.name:
         return Refusal(
             "not_creator",

@@ -52,3 +52,19 @@ REVIEW_STATES = REVIEW_STATUSES + (RESUBMITTED,)
 NOTICE_ISSUED, NOTICE_CLOSED, NOTICE_WITHDRAWN = _subset(NOTICE_STATUSES, "issued", "closed", "withdrawn")
 NOTICE_REPLIED, NOTICE_OVERDUE = "replied", "overdue"
 NOTICE_STATES = (NOTICE_ISSUED, NOTICE_REPLIED, NOTICE_OVERDUE, NOTICE_CLOSED, NOTICE_WITHDRAWN)
+
+#: A matter's steps (事项办理: each its own `matter_step` document), their enumerations.
+STEP_KINDS = enum_of("matter_step", "kind")
+(STEP_ACCEPT, STEP_REJECT, STEP_ASSIGN, STEP_TRANSFER, STEP_EXTEND, STEP_HANDLE, STEP_REPLY, STEP_EVALUATE,
+ STEP_CLOSE, STEP_CONCLUDE, STEP_REOPEN) = STEP_KINDS
+HANDLE_METHODS = enum_of("matter_step", "method")
+HEARING = _subset(HANDLE_METHODS, "hearing")[0]
+REPLY_CHANNELS = enum_of("matter_step", "channel")
+EVALUATION_RESULTS = enum_of("matter_step", "result")
+EVALUATION_VIA = enum_of("matter_step", "collected_via")
+#: A matter's stage, derived from its steps in time order (never written): registered until a
+#: step moves it; a reopened matter is back to handling.
+MATTER_STAGES = ("registered", "accepted", "rejected", "assigned", "transferred", "handling", "replied",
+                 "evaluated", "closed", "concluded")
+#: Stages in which the matter is no longer handled by the office (no handling deadline runs).
+FINISHED_STAGES = ("rejected", "transferred", "closed", "concluded")

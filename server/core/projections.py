@@ -30,6 +30,7 @@ from sync.tables import databases, documents, revisions
 from server.core.hooks import WriteContext, register_write_hook
 
 EXTENSION = "paicha_projections"
+PREPARE_EXTENSION = "paicha_projection_prepares"
 REBUILD_BATCH = 500
 
 
@@ -53,16 +54,22 @@ class DocumentState:
 
 
 Projection = Callable[[sa.Connection, str, list[DocumentState]], None]
+#: Run once at the start of a rebuild, before any document is projected (on the domain database).
+Prepare = Callable[[sa.Connection, str], None]
 
 
-def register_projection(app: Flask, projection: Projection) -> None:
+def register_projection(app: Flask, projection: Projection, prepare: Prepare | None = None) -> None:
     """Keep a read model from now on (in registration order, after the write hooks registered
-    before the first projection: the audit trail a projection may read is written by then)."""
+    before the first projection: the audit trail a projection may read is written by then).
+    `prepare` is what a rebuild does first for it (a read model whose rows depend on an order the
+    batches of a rebuild do not follow, such as first receipt)."""
     projections: list[Projection] = app.extensions.setdefault(EXTENSION, [])
     if not projections:
         register_write_hook(app, _project_writes(app))
     if projection not in projections:
         projections.append(projection)
+        if prepare is not None:
+            app.extensions.setdefault(PREPARE_EXTENSION, []).append(prepare)
 
 
 def projections(app: Flask) -> list[Projection]:
@@ -118,6 +125,14 @@ def rebuild(app: Flask, store, batch: int = REBUILD_BATCH) -> int:
     winner = sa.and_(revisions.c.db_id == documents.c.db_id, revisions.c.doc_id == documents.c.doc_id,
                      revisions.c.rev == documents.c.winning_rev)
     done, after = 0, 0
+    prepares = list(app.extensions.get(PREPARE_EXTENSION, []))
+    if prepares:
+        with store.writing() as conn:
+            exists = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)
+                                  .with_for_update()).scalar()
+            if exists is not None:
+                for prepare in prepares:
+                    prepare(conn, db_name)
     while True:
         with store.writing() as conn:
             db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)

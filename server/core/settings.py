@@ -273,6 +273,12 @@ class Settings:
                                        "accepted within N days of registration counts as timely")
     ledger_resolve_days: int = _setting("PAICHA_LEDGER_RESOLVE_DAYS", 30, whole(0),
                                         "resolved within N days of acceptance counts as on time")
+    matter_accept_days: int = _setting("PAICHA_MATTER_ACCEPT_DAYS", 15, whole(0),
+                                       "a matter is accepted or rejected (受理) within N days of its registration")
+    matter_handle_days: int = _setting("PAICHA_MATTER_HANDLE_DAYS", 60, whole(1),
+                                       "a matter is handled and replied to within N days of its acceptance")
+    matter_extend_max_days: int = _setting("PAICHA_MATTER_EXTEND_MAX_DAYS", 30, whole(0),
+                                           "the one extension (延期) of the handling deadline: at most N days")
     ledger_export_rows: int = _setting("PAICHA_LEDGER_EXPORT_ROWS", 200000, whole(1),
                                        "the most rows one export streams")
     map_tiles: str = _setting("PAICHA_MAP_TILES", "", text,

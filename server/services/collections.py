@@ -34,6 +34,7 @@ VISITS = Collection("visits", "household_visit", "household visit", ("visitor", 
 REVIEWS = Collection("reviews", "report_review", "report review")
 NOTICES = Collection("notices", "supervision_notice", "supervision notice")
 REPLIES = Collection("replies", "notice_reply", "notice reply", ("replied_at",))
+STEPS = Collection("steps", "matter_step", "matter step", ("at",))
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -60,7 +61,7 @@ def fill(collection: Collection, fields: dict, *, user: str, now: dt.datetime, b
         doc.setdefault("updated_by", user)
         doc.setdefault("updated_at", stamp(now))
     defaults = {"submitted_at": doc["created_at"], "visitor": user, "visited_at": doc["created_at"],
-                "replied_at": doc["created_at"]}
+                "replied_at": doc["created_at"], "at": doc["created_at"]}
     for key in collection.defaults:
         doc.setdefault(key, defaults[key])
     return doc

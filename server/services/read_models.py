@@ -3,6 +3,8 @@ inside every write's transaction (`server.core.projections`):
 
     calendar_reports, calendar_rounds   the calendar's report and round index (calendar.report_index)
     ledger_records                      the facts of each dispute and notice (ledger.index)
+    matter_numbers, _steps, _states     each matter's registration number, steps and derived stage
+                                        (matters.index)
     visit_checks, geo_households        the visit checks and the household index (geo.visits)
 
 `init_app(app)` registers them, after the audit trail (whose first entry for a report is its
@@ -17,6 +19,7 @@ from server.core.projections import register_projection
 from server.services.calendar import report_index
 from server.services.geo import visits
 from server.services.ledger import index as ledger_index
+from server.services.matters import index as matter_index
 
 
 def init_app(app: Flask) -> None:
@@ -25,4 +28,5 @@ def init_app(app: Flask) -> None:
     app.extensions["paicha_read_models"] = True
     register_projection(app, report_index.projection(app))
     register_projection(app, ledger_index.project)
+    register_projection(app, matter_index.projection(app), prepare=matter_index.prepare)
     register_projection(app, visits.projection(app))

@@ -16,13 +16,16 @@ if str(ROOT) not in sys.path:  # no packaging config yet; make `import schemas` 
 
 from schemas import DOC_TYPES, EXAMPLES_DIR, validate_document  # noqa: E402
 from schemas.rules import (  # noqa: E402
+    CONTEXT_CODES,
     REFUSAL_CODES,
     ROLES,
+    STEP_RULES,
     SERVER_OWNED_TYPES,
     WRITE_RULES,
     Actor,
     Refusal,
     allowed_operations,
+    check_step_context,
     check_write,
     scope_of,
 )
@@ -56,11 +59,12 @@ ACTORS = {
 # The rule table written out independently of schemas.rules.WRITE_RULES: c=create u=update d=delete.
 _FIELD = {"household": "cud", "screening_report": "cud", "dispute": "cud", "household_visit": "cud"}
 EXPECTED = {
-    "village_cadre": {**_FIELD, "notice_reply": "c"},
-    "township_staff": {**_FIELD, "notice_reply": "c"},
-    "district_supervisor": {"report_review": "c", "supervision_notice": "cu", "screening_report": "cu"},
+    "village_cadre": {**_FIELD, "notice_reply": "c", "matter_step": "c"},
+    "township_staff": {**_FIELD, "notice_reply": "c", "matter_step": "c"},
+    "district_supervisor": {"report_review": "c", "supervision_notice": "cu", "screening_report": "cu",
+                            "matter_step": "c"},
     "server": {"screening_round": "cud", "reminder": "cud", "refusal_notice": "cu"},
-    "admin": {t: "cud" for t in DOC_TYPES},
+    "admin": {**{t: "cud" for t in DOC_TYPES}, "matter_step": "cd"},
 }
 OPS = {"c": "create", "u": "update", "d": "delete"}
 
@@ -80,6 +84,10 @@ def doc_for(doc_type: str, actor: Actor, area: str = VILLAGE) -> dict:
         chase["by"] = actor.name  # each chase signed by its writer
     if doc_type == "household_visit":
         doc["visitor"] = actor.name
+    if doc_type == "matter_step" and actor.role == "admin":  # an evaluation is never deleted: a close is
+        for key in ("result", "collected_via", "collected_by"):
+            del doc[key]
+        doc["kind"] = "close"
     if doc_type == "screening_round":
         doc["level"] = {12: "village", 9: "township", 6: "district"}[len(area)]
     if doc_type == "dispute":  # keep the example's escalation trail consistent with the new area
@@ -612,6 +620,18 @@ def _all_refusals():
         check_write(CADRE, None, {"type": "dispute"}),
         check_write(CADRE, None, []),  # type: ignore[arg-type]
         check_write(SUPERVISOR, None, _notice_with_chase_by("zhao.lei")),
+        check_write(CADRE, None, step("accept", CADRE)),
+        check_write(ADMIN, step("evaluate", CADRE), tombstone(step("evaluate", CADRE)), deleting=True),
+    ]
+    matter = {"type": "dispute", "area": VILLAGE}
+    out += [
+        check_step_context(step("accept", TOWNSHIP_STAFF), None, [], extend_max_days=30),
+        check_step_context(step("accept", TOWNSHIP_STAFF, area=NEIGHBOUR_VILLAGE), matter, [], extend_max_days=30),
+        check_step_context(step("evaluate", CADRE), matter, [step("reply", CADRE)], extend_max_days=30),
+        check_step_context(step("extend", TOWNSHIP_STAFF), matter, [step("extend", TOWNSHIP_STAFF)],
+                           extend_max_days=30),
+        check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], extend_max_days=30),
+        check_step_context(step("conclude", TOWNSHIP_STAFF), matter, [], extend_max_days=30),
     ]
     return out
 
@@ -721,3 +741,84 @@ def test_a_reply_needs_words():
     for body in ("", "   \n"):
         assert validate_document(dict(reply(CADRE), body=body)) != []
     assert validate_document({k: v for k, v in reply(CADRE).items() if k != "notice_id"}) != []
+
+
+# -- a matter's steps (事项办理) ------------------------------------------------------------------------
+
+STEP_FIELDS = {
+    "accept": {}, "reject": {"reason": "不属于受理范围"}, "extend": {"days": 20, "reason": "需补充鉴定"},
+    "assign": {"unit": "示范村调委会", "responsible_area": VILLAGE}, "transfer": {"to_department": "区住建局", "reason": "属住建职责"},
+    "handle": {"method": "mediation", "participants": "双方当事人", "conclusion": "达成协议"},
+    "reply": {"content": "已书面答复", "channel": "letter", "date": "2024-06-02"},
+    "evaluate": {"result": "satisfied", "collected_via": "phone", "collected_by": "王芳"},
+    "close": {}, "conclude": {}, "reopen": {"reason": "当事人反映协议未履行"},
+}
+# Who may write which kind, written out independently of schemas.rules.STEP_RULES.
+OFFICE, UNIT = {"township_staff", "district_supervisor", "admin"}, {"village_cadre", "township_staff", "admin"}
+EXPECTED_STEPS = {"accept": OFFICE, "reject": OFFICE, "assign": OFFICE, "transfer": OFFICE, "extend": OFFICE,
+                  "handle": UNIT, "reply": UNIT, "evaluate": OFFICE | UNIT, "close": OFFICE, "conclude": OFFICE,
+                  "reopen": OFFICE}
+
+
+def step(kind: str, actor: Actor, area: str = VILLAGE, **fields) -> dict:
+    doc = {"_id": f"step-{kind}", "type": "matter_step", "area": area, "created_by": actor.name,
+           "created_at": "2024-06-01T09:00:00+08:00", "matter_id": "dispute-1", "kind": kind,
+           "at": "2024-06-01T09:00:00+08:00", **STEP_FIELDS[kind], **fields}
+    assert validate_document(doc) == [], doc
+    return doc
+
+
+def test_step_table_matches_the_spec():
+    assert {k: set(v) for k, v in STEP_RULES.items()} == EXPECTED_STEPS
+
+
+STEP_CASES = [(role, kind) for role in ("village_cadre", "township_staff", "district_supervisor", "admin")
+              for kind in sorted(EXPECTED_STEPS)]
+
+
+@pytest.mark.parametrize("role,kind", STEP_CASES, ids=["-".join(c) for c in STEP_CASES])
+def test_each_role_writes_its_kinds_of_step_only(role, kind):
+    actor = ACTORS[role]
+    refusal = check_write(actor, None, step(kind, actor))
+    if role in EXPECTED_STEPS[kind]:
+        assert refusal is None, refusal
+    else:
+        assert refusal.code == "step_not_allowed" and "cannot" in refusal.reason
+
+
+@pytest.mark.parametrize("actor", [CADRE, TOWNSHIP_STAFF, SUPERVISOR, ADMIN], ids=lambda a: a.role)
+def test_no_step_is_ever_changed_and_no_evaluation_deleted(actor):
+    kind = "evaluate"
+    doc = step(kind, actor)
+    changed = check_write(actor, doc, edited(doc, result="unsatisfied"))
+    assert changed.code == "operation_not_allowed" and "further step" in changed.reason
+    deleted = check_write(actor, doc, tombstone(doc), deleting=True)
+    assert deleted.code == ("evaluation_kept" if actor.role == "admin" else "operation_not_allowed")
+
+
+def test_an_administrator_may_delete_a_mistaken_step_but_nobody_else():
+    doc = step("accept", TOWNSHIP_STAFF)
+    assert check_write(ADMIN, doc, tombstone(doc), deleting=True) is None
+    assert check_write(TOWNSHIP_STAFF, doc, tombstone(doc), deleting=True).code == "operation_not_allowed"
+
+
+def test_a_step_outside_the_writers_scope_is_refused():
+    assert check_write(NEIGHBOUR_CADRE, None, step("handle", NEIGHBOUR_CADRE)).code == "out_of_scope"
+    assert check_write(OTHER_TOWNSHIP_STAFF, None, step("accept", OTHER_TOWNSHIP_STAFF)).code == "out_of_scope"
+    assert check_write(CADRE, None, dict(step("handle", CADRE), created_by="zhao.lei")).code == "created_by_mismatch"
+
+
+def test_step_context():
+    matter = {"type": "dispute", "area": VILLAGE}
+    ok = dict(extend_max_days=30)
+    assert check_step_context(step("evaluate", TOWNSHIP_STAFF), matter, [step("reply", CADRE)], **ok) is None
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=30), matter, [], **ok) is None
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], **ok).code == "extension_too_long"
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], extend_max_days=40) is None
+    hearing = step("handle", CADRE, method="hearing")
+    assert check_step_context(step("conclude", TOWNSHIP_STAFF), matter, [hearing], **ok) is None
+    mediation = step("handle", CADRE)
+    assert check_step_context(step("conclude", TOWNSHIP_STAFF), matter, [mediation], **ok).code == "no_hearing"
+    assert check_step_context(step("accept", TOWNSHIP_STAFF), {"type": "household", "area": VILLAGE}, [],
+                              **ok).code == "no_matter"
+    assert {r.code for r in _all_refusals()} >= CONTEXT_CODES

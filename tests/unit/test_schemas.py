@@ -60,6 +60,7 @@ def test_doc_types():
         "household_visit",
         "supervision_notice",
         "notice_reply",
+        "matter_step",
         "reminder",
         "report_review",
         "refusal_notice",

@@ -10,6 +10,7 @@ English with ?lang=en. Every asset is served from this package (no CDN).
     views.py     routes          (reads: server.services.ledger, over the read models)
     security.py  login/scope/CSRF writes.py   reviews and notices through server.services.records
     supervision.py  the supervision loop (督办): issue, the notices of an area, one notice, its forms
+    matters.py   a matter's step forms (事项办理)   matter_file.py  the dispute file's number, stage, trail
     exports.py   XLSX / CSV      charts.py    inline SVG charts and map     i18n.py  messages
 
 Configuration (app config; server/core/settings.py says what each means, and its default):
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     from server.interfaces.ledger import quarantine_views  # noqa: F401  (its routes are on the ledger's blueprint)
     from server.interfaces.ledger import filing  # noqa: F401  (as above)
     from server.interfaces.ledger import supervision  # noqa: F401  (as above)
+    from server.interfaces.ledger import matters  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)

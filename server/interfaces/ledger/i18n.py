@@ -139,6 +139,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "closed_at": ("办结时间", "Closed"), "issued_at": ("下发时间", "Issued"),
 }
 
+# A matter's life (事项办理): the dispute file's steps, stages and deadlines.
+MESSAGES.update({
+    "reg_number": ("登记编号", "Registration number"), "stage": ("办理阶段", "Stage"),
+    "registered_on": ("登记日期", "Registered"), "accept_due": ("受理期限", "Accept by"),
+    "handle_due": ("办理期限", "Handle by"), "reply_due": ("答复期限", "Reply by"),
+    "is_overdue": ("已逾期", "Overdue"), "long_pending": ("久拖不决", "Long pending"),
+    "extended_days": ("已延期天数", "Extended by (days)"), "matter_trail": ("办理全过程", "The matter's trail"),
+    "not_counted": ("不计入", "Not counted"), "device": ("设备", "Device"), "received_at": ("接收时间", "Received"),
+    "ev_registered": ("登记", "Registered"), "ev_notice": ("督办", "Supervision notice"),
+    "matter_forms": ("办理", "Record a step"), "record_step": ("提交", "Save"),
+    "saved_step": ("办理环节已保存。", "Step saved."), "only_overdue": ("仅看逾期", "Overdue only"),
+    "stage_any": ("全部阶段", "Any stage"),
+    "f_reason": ("理由", "Reason"), "f_note": ("说明", "Note"), "f_unit": ("责任单位", "Responsible unit"),
+    "f_unit_account": ("责任人账号", "Responsible account"), "f_responsible_area": ("责任区域", "Responsible area"),
+    "f_deadline": ("办理期限", "Deadline"), "f_leader": ("包案领导", "Responsible leader"),
+    "f_to_area": ("转送区域", "To area"), "f_to_department": ("转送部门", "To department"),
+    "f_days": ("延期天数", "Days"), "f_method": ("办理方式", "Method"), "f_participants": ("参加人员", "Participants"),
+    "f_conclusion": ("办理结论", "Conclusion"), "f_content": ("答复内容", "Reply"), "f_channel": ("答复方式", "Channel"),
+    "f_date": ("答复日期", "Date"), "f_result": ("评价结果", "Result"), "f_collected_via": ("收集方式", "Collected by"),
+    "f_collected_by": ("收集人", "Collected by (person)"),
+    **{f"mstage_{k}": v for k, v in {
+        "registered": ("已登记，待受理", "Registered"), "accepted": ("已受理", "Accepted"),
+        "rejected": ("不予受理", "Rejected"), "assigned": ("已交办", "Assigned"), "transferred": ("已转送", "Transferred"),
+        "handling": ("办理中", "Handling"), "replied": ("已答复", "Replied"), "evaluated": ("已评价", "Evaluated"),
+        "closed": ("已办结", "Closed"), "concluded": ("已终结", "Concluded")}.items()},
+    **{f"mkind_{k}": v for k, v in {
+        "accept": ("受理", "Accept"), "reject": ("不予受理", "Reject"), "assign": ("交办", "Assign"),
+        "transfer": ("转送", "Transfer"), "extend": ("延期", "Extend"), "handle": ("办理记录", "Handling"),
+        "reply": ("答复", "Reply"), "evaluate": ("评价", "Evaluation"), "close": ("办结", "Close"),
+        "conclude": ("终结", "Conclude"), "reopen": ("重新办理", "Reopen")}.items()},
+    **{f"mmethod_{k}": v for k, v in {"mediation": ("调解", "Mediation"), "visit": ("走访", "Visit"),
+                                       "hearing": ("听证", "Hearing")}.items()},
+    **{f"mchannel_{k}": v for k, v in {"in_person": ("当面", "In person"), "phone": ("电话", "Phone"),
+                                        "letter": ("书面", "Letter"), "sms": ("短信", "SMS"),
+                                        "online": ("网上", "Online")}.items()},
+    **{f"mresult_{k}": v for k, v in {"satisfied": ("满意", "Satisfied"), "basically": ("基本满意", "Basically"),
+                                       "unsatisfied": ("不满意", "Unsatisfied")}.items()},
+})
+
 
 def lang() -> str:
     if "ledger_lang" in g:

@@ -10,8 +10,8 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from werkzeug.exceptions import HTTPException
 
 from schemas.areas import DISTRICT, TOWNSHIP, VILLAGE, AreaCode, is_area_code
-from schemas.errors import PaichaError
-from schemas.vocabulary import (DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATES, REVIEW_STATUSES, RISK_LEVELS,
+from schemas.errors import REFUSALS, PaichaError
+from schemas.vocabulary import (MATTER_STAGES, DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATES, REVIEW_STATUSES, RISK_LEVELS,
                                 ROUND_LEVELS)
 from sync import errors
 
@@ -23,10 +23,11 @@ from server.core.access import domain_database
 from server.services.calendar.periods import parse_timestamp, stamp
 from server.services import reviews
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
-from server.interfaces.ledger import charts, exports
+from server.interfaces.ledger import charts, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
+from server.services.matters import queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t
 from server.interfaces.ledger.writes import write
 from server.services.collections import REVIEWS
@@ -54,7 +55,14 @@ STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 def _globals():
     return {"t": t, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
             "area_name": _area_name,
-            "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER}
+            "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER,
+            "refusal_words": _refusal_words}
+
+
+def _refusal_words(refusal) -> str:
+    """Why a step does not count, in the page's language (the catalogue's words for its refusal)."""
+    entry = REFUSALS.get(refusal.code)
+    return entry.detail_zh if entry and lang() == "zh" else refusal.reason
 
 
 @bp.after_request
@@ -390,6 +398,10 @@ def disputes():
                                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"],
                                           offset=(page - 1) * size, limit=size + 1)
         rows = [dict(f, counts=ok) for f, ok in members]
+    elif request.args.get("stage") or request.args.get("overdue") == "1":
+        rows = matter_queries.matter_list(database, area, clock.today(), stage=_choice("stage", MATTER_STAGES),
+                                          overdue=request.args.get("overdue") == "1",
+                                          offset=(page - 1) * size, limit=size + 1)
     else:
         rows = dispute_queries.dispute_list(
             database, area, status=_choice("status", DISPUTE_STATUSES),
@@ -397,15 +409,25 @@ def disputes():
             open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
             offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
-    return render_template("disputes.html", area=area, rows=rows[:size], page=page, more=more, metric=metric)
+    rows = rows[:size]
+    ids = [r["id"] for r in rows]
+    numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
+    rows = [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
+    return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
+                           stages=MATTER_STAGES, stage=request.args.get("stage"),
+                           overdue=request.args.get("overdue") == "1")
 
 
 @bp.get("/dispute/<path:dispute_id>")
 def dispute(dispute_id):
     who = viewer()
-    database = domain_database(who)
+    message = t("saved_step") if request.args.get("saved") == "step" else None
+    return render_dispute(who, domain_database(who), _doc_id(dispute_id), message=message)
+
+
+def render_dispute(who, database, dispute_id: str, *, message=None, error=None, status=200):
     try:
-        doc = database.get(_doc_id(dispute_id), conflicts=True, revs_info=True)
+        doc = database.get(dispute_id, conflicts=True, revs_info=True)
     except errors.NotFound:
         raise PaichaError("missing")
     if doc.get("type") != "dispute":
@@ -426,7 +448,9 @@ def dispute(dispute_id):
     return render_template("dispute.html", doc=doc, revisions=revisions, notices=notices,
                            revs_info=doc.get("_revs_info", []), conflicts=doc.get("_conflicts", []),
                            photos=sorted((doc.get("_attachments") or {}).items()),
-                           can_write=who.role in ("district_supervisor", "admin"))
+                           can_write=who.role in ("district_supervisor", "admin"),
+                           matter=matter_file.matter_context(who, database, doc, notices),
+                           message=message, error=error), status
 
 
 @bp.get("/doc/<path:doc_id>/attachment/<name>")

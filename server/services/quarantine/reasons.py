@@ -100,6 +100,30 @@ ACTIONS: dict[str, Action] = {
     "not_own_level": Action(
         "村、乡镇的排查报告由村、乡镇自己填报；区级只填报本区的月度排查和季度研判。",
         "Villages and townships file their own reports; the district files its monthly and quarterly ones."),
+    "step_not_allowed": Action(
+        "请交由乡镇或区级（受理、交办、延期、办结等）或责任单位（办理、答复）填写这一环节。",
+        "Leave this step to the office (accept, assign, extend, close) or to the responsible unit (handle, reply)."),
+    "evaluation_kept": Action(
+        "无需处理：评价保留原样；如有新的评价，请另录一条。",
+        "Nothing to do: the evaluation stands; record a further one if the person gives another."),
+    "no_matter": Action(
+        "请先同步或登记这件纠纷，再填写办理环节。",
+        "Sync or register the dispute first, then record its steps."),
+    "step_area_mismatch": Action(
+        "请把环节的所属区域改为事项的所属区域后重新保存。",
+        "Set the step's area to the matter's area and save again."),
+    "self_evaluation": Action(
+        "请由未参与答复的人员向群众收集评价并录入。",
+        "Have someone who did not write the reply collect and record the evaluation."),
+    "second_extension": Action(
+        "已延期过一次；请在延期后的期限内办结，或报请上级督办。",
+        "The deadline was extended already: finish within it, or ask the supervisors."),
+    "extension_too_long": Action(
+        "请把延期天数改为不超过上限后重新保存。",
+        "Ask for no more days than the limit and save again."),
+    "no_hearing": Action(
+        "请先组织听证并填写听证的办理记录，再终结；否则请用“办结”。",
+        "Hold a hearing and record it first, or close the matter instead."),
     "bad_coordinates": Action(
         "请在信号较好的地方重新定位后再保存。",
         "Take the position again where the signal is better, and save."),
@@ -142,6 +166,7 @@ DOC_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "household_visit": ("入户走访", "Household visit"),
     "supervision_notice": ("督办通知", "Supervision notice"),
     "notice_reply": ("督办答复", "Notice reply"),
+    "matter_step": ("办理环节", "Matter step"),
     "reminder": ("提醒", "Reminder"),
     "report_review": ("报告审核", "Report review"),
     "refusal_notice": ("拒收通知", "Refusal notice"),

@@ -1,0 +1,58 @@
+"""The dispute file's matter part (一案一档): the registration number, the stage, each deadline with
+what is overdue, and the whole trail in time order (registration, every step with who, when and
+from which device, the supervision notices), for `templates/dispute.html`; and which step forms the
+viewer gets. Reads only (services.matters, the audit trail)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+
+from schemas.rules import STEP_RULES
+from schemas.vocabulary import (EVALUATION_RESULTS, EVALUATION_VIA, HANDLE_METHODS, REPLY_CHANNELS,
+                                STEP_EVALUATE, STEP_HANDLE, STEP_REPLY)
+
+from server.core import clock
+from server.services import audit
+from server.services.matters import index, queries, stages
+
+#: The forms the office's roles get; township staff (and administrators) also the unit's.
+UNIT_FORMS = (STEP_HANDLE, STEP_REPLY, STEP_EVALUATE)
+CHOICES = {"method": HANDLE_METHODS, "channel": REPLY_CHANNELS, "result": EVALUATION_RESULTS,
+           "collected_via": EVALUATION_VIA}
+_FAR = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
+def terms() -> stages.Terms:
+    return index.terms_of(current_app.config)
+
+
+def _first_entry(doc_id: str):
+    entries = audit.history(current_app.config["PAICHA_DOMAIN_DB"], doc_id)
+    return entries[0] if entries else None
+
+
+def _event(at, what: str, by, entry, **more) -> dict:
+    return {"at": stages.moment(at) if isinstance(at, str) else at, "what": what, "by": by,
+            "device": entry.device_id if entry else None, "received": entry.at if entry else None, **more}
+
+
+def forms_for(role: str) -> list[str]:
+    kinds = [k for k, roles in STEP_RULES.items() if role in roles and k not in UNIT_FORMS]
+    if role in ("township_staff", "admin"):
+        kinds += list(UNIT_FORMS)
+    return [k for k in STEP_RULES if k in kinds]
+
+
+def matter_context(who, database, doc: dict, notices: list) -> dict:
+    life = queries.life(database, doc, terms())
+    late = stages.overdue(life, clock.today())
+    events = [_event(doc.get("created_at"), "registered", doc.get("created_by"), _first_entry(doc["_id"]))]
+    for step, refusal in life.trail:
+        events.append(_event(step.get("at"), "step", step.get("created_by"), _first_entry(step["_id"]),
+                             step=step, refusal=refusal))
+    for n in notices:
+        events.append(_event(n.created_at, "notice", n.created_by, None, notice=n))
+    events.sort(key=lambda e: e["at"] or _FAR)  # stable: the steps keep their derived order
+    return {"number": queries.number_of(database, doc["_id"]), "life": life, "late": late, "events": events,
+            "forms": forms_for(who.role), "choices": CHOICES}

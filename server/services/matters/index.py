@@ -1,0 +1,176 @@
+"""The matters' read model (tables.py), kept inside each write's transaction: a projection
+(`server.core.projections`), so a dispute or a step written by sync, the API or the ledger is
+numbered, indexed and its matter's stage derived before the write commits.
+
+Registration numbers: a dispute gets `district-year-sequence` (e.g. 990101-2026-000123) when the
+server first receives it: the district is its area's first 6 digits, the year that of the audit
+trail's first entry for it (Asia/Shanghai), the sequence the next of that district and year. A
+number is never changed nor given again (a deleted dispute keeps its number). Disputes received in
+one write are numbered in the order of their first entry, then by id; `flask projections rebuild`
+numbers the disputes that have none in that same order before it projects anything (`prepare`), so
+an emptied table is filled with the numbers it had.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from flask import Flask
+
+from sync.jsonio import loads_stored
+from sync.tables import databases, revisions
+
+from server.core.models import AuditEntry
+from server.core.projections import DocumentState
+from server.core.upsert import upsert
+from server.services.matters import stages
+from server.services.matters.tables import numbers, states, steps
+
+DISPUTE, STEP = "dispute", "matter_step"
+CHUNK = 500
+audit = AuditEntry.__table__
+
+
+def terms_of(config) -> stages.Terms:
+    return stages.Terms(accept_days=config["PAICHA_MATTER_ACCEPT_DAYS"],
+                        handle_days=config["PAICHA_MATTER_HANDLE_DAYS"],
+                        extend_max_days=config["PAICHA_MATTER_EXTEND_MAX_DAYS"])
+
+
+def number_text(district: str, year: int, seq: int) -> str:
+    return f"{district}-{year}-{seq:06d}"
+
+
+# -- numbers -------------------------------------------------------------------------------------------------
+
+def _first_entries(conn: sa.Connection, db_name: str, doc_ids: list[str]) -> dict[str, tuple[int, dt.datetime]]:
+    """{doc id: (seq, at)} of each document's first audit entry."""
+    out: dict[str, tuple[int, dt.datetime]] = {}
+    for start in range(0, len(doc_ids), CHUNK):
+        first = (sa.select(audit.c.doc_id, sa.func.min(audit.c.seq).label("seq"))
+                 .where(audit.c.db_name == db_name, audit.c.doc_id.in_(doc_ids[start:start + CHUNK]))
+                 .group_by(audit.c.doc_id).subquery())
+        rows = conn.execute(sa.select(audit.c.doc_id, audit.c.seq, sa.func.min(audit.c.at))
+                            .join(first, sa.and_(first.c.doc_id == audit.c.doc_id, first.c.seq == audit.c.seq))
+                            .where(audit.c.db_name == db_name).group_by(audit.c.doc_id, audit.c.seq)).all()
+        out.update({doc_id: (seq, _aware(at)) for doc_id, seq, at in rows})
+    return out
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _number(conn: sa.Connection, db_name: str, disputes: list[tuple[str, dict, int]]) -> None:
+    """Give a number to each of these (doc id, body, seq) that has none."""
+    ids = [doc_id for doc_id, _, _ in disputes]
+    have = set()
+    for start in range(0, len(ids), CHUNK):
+        have.update(conn.execute(sa.select(numbers.c.doc_id).where(
+            numbers.c.db_name == db_name, numbers.c.doc_id.in_(ids[start:start + CHUNK]))).scalars())
+    new = [(doc_id, body, seq) for doc_id, body, seq in disputes if doc_id not in have]
+    if not new:
+        return
+    first = _first_entries(conn, db_name, [doc_id for doc_id, _, _ in new])
+    now = dt.datetime.now(dt.timezone.utc)
+    ordered = sorted(new, key=lambda d: (first.get(d[0], (d[2], now))[0], d[0]))
+    for doc_id, body, seq in ordered:
+        received_seq, received_at = first.get(doc_id, (seq, now))
+        area = str(body.get("area") or "")
+        district, year = area[:6], stages.day(received_at).year
+        last = conn.execute(sa.select(sa.func.max(numbers.c.seq)).where(
+            numbers.c.db_name == db_name, numbers.c.district == district, numbers.c.year == year)).scalar() or 0
+        conn.execute(numbers.insert().values(
+            db_name=db_name, doc_id=doc_id, district=district, year=year, seq=last + 1,
+            number=number_text(district, year, last + 1), received_seq=received_seq, received_at=received_at,
+            area=area, registered_on=stages.registered_on(body.get("created_at"), received_at)))
+
+
+def prepare(conn: sa.Connection, db_name: str) -> None:
+    """Before a rebuild: number every stored dispute that has no number, in the order of first receipt
+    (the first revision the audit trail holds for it), then id."""
+    db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
+    if db_id is None:
+        return
+    first = (sa.select(audit.c.doc_id, sa.func.min(audit.c.seq).label("seq"))
+             .where(audit.c.db_name == db_name).group_by(audit.c.doc_id).subquery())
+    numbered = sa.select(numbers.c.doc_id).where(numbers.c.db_name == db_name)
+    rows = conn.execute(
+        sa.select(audit.c.doc_id, audit.c.seq, revisions.c.body)
+        .join(first, sa.and_(first.c.doc_id == audit.c.doc_id, first.c.seq == audit.c.seq))
+        .join(revisions, sa.and_(revisions.c.db_id == db_id, revisions.c.doc_id == audit.c.doc_id,
+                                 revisions.c.rev == audit.c.rev))
+        .where(audit.c.db_name == db_name, audit.c.doc_id.not_in(numbered))
+        .order_by(audit.c.seq, audit.c.doc_id)).all()
+    disputes = []
+    for doc_id, seq, text in rows:
+        body = loads_stored(text) if text else None
+        if body and body.get("type") == DISPUTE:
+            disputes.append((doc_id, body, seq))
+    _number(conn, db_name, disputes)
+
+
+# -- steps and states ----------------------------------------------------------------------------------------
+
+def _step_row(db_name: str, state: DocumentState, old_matter: str | None) -> dict | None:
+    body = state.body if state.type == STEP else None
+    matter = (body or {}).get("matter_id") or old_matter
+    if not matter:
+        return None
+    own = {k: v for k, v in (body or {}).items() if not k.startswith("_")}
+    at = stages.moment(own.get("at"))
+    return {"db_name": db_name, "doc_id": state.doc_id, "matter_id": str(matter)[:255],
+            "area": (state.scope or str(own.get("area") or ""))[:64], "seq": state.seq, "deleted": body is None,
+            "kind": str(own.get("kind") or "")[:20], "at": at.astimezone(dt.timezone.utc) if at else None,
+            "created_by": str(own.get("created_by") or "")[:255] or None,
+            "body": json.dumps(own, ensure_ascii=False)}
+
+
+def matter_steps(conn: sa.Connection, db_name: str, matter_id: str) -> list[dict]:
+    """The matter's steps that are not deleted, as documents (with `_id` and `_seq`)."""
+    rows = conn.execute(sa.select(steps.c.doc_id, steps.c.seq, steps.c.body).where(
+        steps.c.db_name == db_name, steps.c.matter_id == matter_id, steps.c.deleted.is_(False))).all()
+    return [{**json.loads(body), "_id": doc_id, "_seq": seq} for doc_id, seq, body in rows]
+
+
+def _derive(conn: sa.Connection, db_name: str, matter_ids: set[str], terms: stages.Terms) -> None:
+    rows = []
+    for matter_id in sorted(matter_ids):
+        found = conn.execute(sa.select(numbers.c.area, numbers.c.registered_on).where(
+            numbers.c.db_name == db_name, numbers.c.doc_id == matter_id)).first()
+        if found is None:
+            continue  # steps of a matter the server does not have: nothing to derive
+        matter = {"type": DISPUTE, "area": found.area}
+        life = stages.derive(matter, found.registered_on, matter_steps(conn, db_name, matter_id), terms)
+        rows.append({"db_name": db_name, "doc_id": matter_id, "area": found.area, "stage": life.stage,
+                     "finished": life.finished, "registered_on": life.registered_on,
+                     "accept_due": life.accept_due, "decided_on": life.decided_on,
+                     "accepted_on": life.accepted_on, "handle_due": life.handle_due,
+                     "extended_days": life.extended_days, "replied_on": life.replied_on,
+                     "evaluation": life.evaluation})
+    upsert(conn, states, rows, ("db_name", "doc_id"))
+
+
+def projection(app: Flask):
+    terms = terms_of(app.config)
+
+    def project(conn: sa.Connection, db_name: str, written: list[DocumentState]) -> None:
+        disputes = [(s.doc_id, s.body, s.seq) for s in written if s.type == DISPUTE]
+        if disputes:
+            _number(conn, db_name, disputes)
+        ours = [s for s in written if s.type == STEP or s.written_type == STEP or (s.deleted and s.written_type is None)]
+        old = {}
+        if ours:
+            ids = [s.doc_id for s in ours]
+            for start in range(0, len(ids), CHUNK):
+                old.update(conn.execute(sa.select(steps.c.doc_id, steps.c.matter_id).where(
+                    steps.c.db_name == db_name, steps.c.doc_id.in_(ids[start:start + CHUNK]))).all())
+        rows = [row for row in (_step_row(db_name, s, old.get(s.doc_id)) for s in ours
+                                if s.type == STEP or s.doc_id in old) if row]
+        upsert(conn, steps, rows, ("db_name", "doc_id"), only_if_newer="seq")
+        affected = {d[0] for d in disputes} | {r["matter_id"] for r in rows}
+        if affected:
+            _derive(conn, db_name, affected, terms)
+
+    return project

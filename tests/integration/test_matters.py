@@ -1,0 +1,266 @@
+"""A matter's life (事项办理) through the real interfaces, on the demo district: a village cadre
+registers a dispute by sync, the township accepts and assigns it on the web, the cadre records the
+handling and the reply by sync, the township records the evaluation and closes it; the dispute file
+shows the registration number and every step in order. Deadlines at the year's end with a frozen
+clock, the one extension, a reopened matter; then attempts to get around the rules, and the numbers
+after `flask projections rebuild`. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import uuid
+
+import pytest
+
+from server.core import clock
+from server.core.clock import SHANGHAI
+
+from .test_ledger import basic, csrf, login
+
+pytestmark = pytest.mark.demo
+
+DISTRICT, TOWNSHIP, VILLAGE, VILLAGE2 = "990101", "990101001", "990101001001", "990101001002"
+START = dt.datetime(2026, 12, 20, 9, 0, tzinfo=SHANGHAI)
+NUMBER = re.compile(r'id="reg-number">(990101-\d{4}-\d{6})<')
+
+
+@pytest.fixture
+def at(monkeypatch):
+    def move(moment: dt.datetime) -> None:
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    move(START)
+    return move
+
+
+def browser(app, name: str):
+    client = app.test_client()
+    login(client, name)
+    return client
+
+
+def register(client, name: str = "demo-village", area: str = VILLAGE, when: dt.datetime = START) -> str:
+    doc_id = f"dispute-{uuid.uuid4()}"
+    doc = {"type": "dispute", "area": area, "created_by": name, "created_at": when.isoformat(),
+           "summary": "宅基地边界争议", "parties": [{"name": "张三", "role": "applicant"}],
+           "category": "homestead", "risk_level": "medium", "status": "registered"}
+    r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(name), "X-Paicha-Device": "phone-1"})
+    assert r.status_code == 201, r.text
+    return doc_id
+
+
+def sync_step(client, name: str, matter: str, kind: str, when: dt.datetime = START, area: str = VILLAGE, **fields):
+    step_id = f"step-{matter}~{uuid.uuid4().hex[:8]}"
+    doc = {"type": "matter_step", "area": area, "matter_id": matter, "kind": kind, "created_by": name,
+           "created_at": when.isoformat(), "at": when.isoformat(), **fields}
+    return step_id, client.put(f"/paicha/{step_id}", json=doc, headers={**basic(name), "X-Paicha-Device": "phone-1"})
+
+
+def web_step(client, matter: str, kind: str, **fields):
+    token = csrf(client, f"/ledger/dispute/{matter}")
+    return client.post(f"/ledger/dispute/{matter}/step", data={"kind": kind, **fields, "csrf_token": token})
+
+
+def file_of(client, matter: str) -> str:
+    r = client.get(f"/ledger/dispute/{matter}")
+    assert r.status_code == 200, r.text[:500]
+    return r.text
+
+
+def trail(page: str) -> list[str]:
+    table = page[page.index('id="matter-trail-table"'):]
+    return re.findall(r'<tr data-what="(\w+)"', table[:table.index("</table>")])
+
+
+def api_token(client, name: str) -> dict:
+    r = client.post("/api/v1/auth/login", json={"name": name, "password": "demo-password", "device_id": "api-phone"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json['access_token']}"}
+
+
+# -- the scenario ----------------------------------------------------------------------------------------------
+
+def test_a_matters_whole_life(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    number = NUMBER.search(file_of(township, matter)).group(1)
+    assert number.startswith("990101-2026-")
+
+    at(START + dt.timedelta(days=1))
+    assert web_step(township, matter, "accept", note="属于受理范围").status_code == 302
+    r = web_step(township, matter, "assign", unit="示范村人民调解委员会", unit_account="demo-village",
+                 responsible_area=VILLAGE, leader="李镇长")
+    assert r.status_code == 302, r.text[:800]
+
+    at(START + dt.timedelta(days=3))
+    _, r = sync_step(client, "demo-village", matter, "handle", START + dt.timedelta(days=3), method="mediation",
+                     participants="张三、李四、村调委会", conclusion="双方同意重新丈量")
+    assert r.status_code == 201, r.text
+    _, r = sync_step(client, "demo-village", matter, "reply", START + dt.timedelta(days=4),
+                     content="已当面告知调解结果", channel="in_person", date="2026-12-24")
+    assert r.status_code == 201, r.text
+
+    at(START + dt.timedelta(days=5))  # the web session lasts a week
+    r = web_step(township, matter, "evaluate", result="satisfied", collected_via="phone", collected_by="镇综治中心")
+    assert r.status_code == 302, r.text[:800]
+    assert web_step(township, matter, "close", note="已化解").status_code == 302
+
+    page = file_of(township, matter)
+    assert NUMBER.search(page).group(1) == number
+    assert trail(page) == ["registered", "accept", "assign", "handle", "reply", "evaluate", "close"]
+    text = html.unescape(page)
+    for words in ("已办结", "受理", "交办", "办理记录", "调解", "答复", "当面", "评价", "满意", "办结", "phone-1"):
+        assert words in text, words
+    assert "is_overdue" not in text and 'class="overdue"' not in page
+
+    r = client.get(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-village"))
+    assert r.status_code == 200, r.text
+    assert r.json["number"] == number and r.json["stage"] == "closed"
+    assert [s["kind"] for s in r.json["steps"]] == ["accept", "assign", "handle", "reply", "evaluate", "close"]
+    assert r.json["deadlines"]["accept"] == "2027-01-04"
+    assert all(s["counts"] for s in r.json["steps"])
+
+
+# -- deadlines --------------------------------------------------------------------------------------------------
+
+def test_acceptance_deadline_at_the_years_end(app, client, at):
+    matter = register(client)  # 2026-12-20
+    at(dt.datetime(2027, 1, 4, 23, 59, tzinfo=SHANGHAI))
+    township = browser(app, "demo-township")  # (a web session lasts a week)
+    page = file_of(township, matter)
+    assert 'id="accept-due">2027-01-04' in page
+    assert "已逾期" not in page[page.index('id="accept-due"'):page.index('id="handle-due"')]
+    listed = township.get(f"/ledger/disputes?area={VILLAGE}&overdue=1").text
+    assert matter not in listed
+    at(dt.datetime(2027, 1, 5, 0, 0, tzinfo=SHANGHAI))
+    page = file_of(township, matter)
+    assert "已逾期" in page[page.index('id="accept-due"'):page.index('id="handle-due"')]
+    assert matter in township.get(f"/ledger/disputes?area={VILLAGE}&overdue=1").text
+    assert matter in township.get(f"/ledger/disputes?area={VILLAGE}&stage=registered").text
+
+
+def test_one_extension_of_at_most_30_days(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    assert web_step(township, matter, "accept").status_code == 302  # 2026-12-20: handling due 2027-02-18
+    r = web_step(township, matter, "extend", days="31", reason="需要司法鉴定")
+    assert r.status_code == 422 and "延期天数超过了规定的上限" in html.unescape(r.text)
+    assert web_step(township, matter, "extend", days="30", reason="需要司法鉴定").status_code == 302
+    r = web_step(township, matter, "extend", days="5", reason="再延")
+    assert r.status_code == 422 and "只能延期一次" in html.unescape(r.text)
+    page = file_of(township, matter)
+    assert "2027-03-20" in page[page.index('id="handle-due"'):page.index('id="reply-due"')]
+    # a second extension by sync is kept but does not count
+    _, r = sync_step(client, "demo-township", matter, "extend", START + dt.timedelta(days=1), days=10, reason="再延")
+    assert r.status_code == 201
+    page = file_of(township, matter)
+    assert "2027-03-20" in page[page.index('id="handle-due"'):page.index('id="reply-due"')]
+    assert "不计入" in page
+
+
+def test_a_reopened_matter_keeps_its_steps_and_is_handled_again(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    for kind in ("accept", "close"):
+        assert web_step(township, matter, kind).status_code == 302
+    assert web_step(township, matter, "reopen", reason="协议未履行").status_code == 302
+    page = file_of(township, matter)
+    assert trail(page) == ["registered", "accept", "close", "reopen"]
+    assert "办理中" in page[page.index('id="matter-stage"'):page.index('id="accept-due"')]
+    assert matter in township.get(f"/ledger/disputes?area={VILLAGE}&stage=handling").text
+
+
+def test_conclude_needs_a_hearing(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    assert web_step(township, matter, "accept").status_code == 302
+    r = web_step(township, matter, "conclude")
+    assert r.status_code == 422 and "听证" in html.unescape(r.text)
+    assert web_step(township, matter, "handle", method="hearing", participants="双方", conclusion="听证完毕").status_code == 302
+    assert web_step(township, matter, "conclude").status_code == 302
+    assert "已终结" in file_of(township, matter)
+
+
+# -- attempts to get around the rules -----------------------------------------------------------------------
+
+def test_a_cadre_of_another_village_neither_reads_nor_writes_the_steps(app, client, at):
+    matter = register(client)
+    step_id, r = sync_step(client, "demo-village", matter, "handle", method="visit", participants="张三",
+                           conclusion="已走访")
+    assert r.status_code == 201
+    assert client.get(f"/paicha/{step_id}", headers=basic("demo-village2")).status_code == 404
+    _, r = sync_step(client, "demo-village2", matter, "handle", method="visit", participants="x", conclusion="x")
+    assert r.status_code == 403
+    other = api_token(client, "demo-village2")
+    assert client.get(f"/api/v1/disputes/{matter}/steps", headers=other).status_code == 404
+    r = client.post(f"/api/v1/disputes/{matter}/steps", headers=other,
+                    json={"kind": "handle", "method": "visit", "participants": "x", "conclusion": "x"})
+    assert r.status_code == 404
+
+
+def test_a_village_cadre_cannot_accept_or_assign(app, client, at):
+    matter = register(client)
+    _, r = sync_step(client, "demo-village", matter, "accept")
+    assert r.status_code == 403 and "township staff or the district" in r.json["reason"]
+    r = client.post(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-village"),
+                    json={"kind": "assign", "unit": "村调委会", "responsible_area": VILLAGE})
+    assert r.status_code == 403 and r.json["refusal"] == "step_not_allowed"
+
+
+def test_the_replier_cannot_evaluate(app, client, at):
+    matter = register(client)
+    token = api_token(client, "demo-village")
+    r = client.post(f"/api/v1/disputes/{matter}/steps", headers=token,
+                    json={"kind": "reply", "content": "已答复", "channel": "phone", "date": "2026-12-20"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/disputes/{matter}/steps", headers=token,
+                    json={"kind": "evaluate", "result": "satisfied", "collected_via": "phone", "collected_by": "我"})
+    assert r.status_code == 403 and r.json["refusal"] == "self_evaluation"
+    # by sync it is kept, but it does not count
+    _, r = sync_step(client, "demo-village", matter, "evaluate", result="satisfied", collected_via="phone",
+                     collected_by="我")
+    assert r.status_code == 201
+    steps = client.get(f"/api/v1/disputes/{matter}/steps", headers=token).json
+    assert steps["stage"] == "replied"
+    assert [s["counts"] for s in steps["steps"]] == [True, False]
+
+
+def test_nobody_edits_or_deletes_a_step(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    assert web_step(township, matter, "evaluate", result="unsatisfied", collected_via="in_person",
+                    collected_by="镇综治中心").status_code == 302
+    step = client.get(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-township")).json["steps"][0]
+    doc = client.get(f"/paicha/{step['id']}", headers=basic("demo-township")).json
+    for who in ("demo-township", "demo-district", "demo-admin"):
+        r = client.put(f"/paicha/{step['id']}", json={**doc, "result": "satisfied"}, headers=basic(who))
+        assert r.status_code == 403, (who, r.text)
+        r = client.delete(f"/paicha/{step['id']}?rev={doc['_rev']}", headers=basic(who))
+        assert r.status_code == 403, (who, r.text)
+    assert client.get(f"/paicha/{step['id']}", headers=basic("demo-township")).json["result"] == "unsatisfied"
+
+
+def test_registration_numbers_are_unique_and_stable_after_a_rebuild(app, client, at):
+    matters = [register(client, name, area) for name, area in
+               (("demo-village", VILLAGE), ("demo-village2", VILLAGE2), ("demo-township", TOWNSHIP))]
+    district = browser(app, "demo-district")
+    before = {m: NUMBER.search(file_of(district, m)).group(1) for m in matters}
+    everything = client.get(f"/ledger/disputes?area={DISTRICT}&stage=registered").text
+    assert len(set(before.values())) == 3
+    from server.services.matters.tables import numbers  # the read model itself, to empty it as by hand
+    with app.app_context():
+        from server.core.store import get_store
+        store = get_store()
+        with store.writing() as conn:
+            all_before = dict(conn.execute(numbers.select().with_only_columns(numbers.c.doc_id, numbers.c.number)).all())
+            conn.execute(numbers.delete())
+    assert len(set(all_before.values())) == len(all_before)
+    result = app.test_cli_runner().invoke(args=["projections", "rebuild"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        with get_store().writing() as conn:
+            all_after = dict(conn.execute(numbers.select().with_only_columns(numbers.c.doc_id, numbers.c.number)).all())
+    assert all_after == all_before
+    assert {m: NUMBER.search(file_of(district, m)).group(1) for m in matters} == before
+    assert everything
