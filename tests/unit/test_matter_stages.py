@@ -103,3 +103,19 @@ def test_configurable_terms():
     it = life(step("accept", "2026-12-21", n=1), terms=Terms(accept_days=3, handle_days=10, extend_max_days=5))
     assert it.accept_due == D(2026, 12, 23) and it.handle_due == D(2026, 12, 31)
     assert SHANGHAI.utcoffset(None) == dt.timedelta(hours=8)
+
+
+def test_a_dispute_recorded_before_steps_counts_its_own_acceptance_and_resolution():
+    legacy = {**MATTER, "accepted_at": "2026-12-22T09:00:00+08:00", "status": "resolved",
+              "resolved_at": "2027-01-10T17:00:00+08:00"}
+    it = derive(legacy, D(2026, 12, 20), [], TERMS)
+    assert it.stage == "closed" and it.accepted_on == D(2026, 12, 22) and it.handle_due == D(2027, 2, 20)
+    assert not overdue(it, D(2027, 3, 1)).any  # accepted in time, finished: nothing late
+    only_accepted = derive({**MATTER, "accepted_at": "2026-12-22T09:00:00+08:00", "status": "mediating"},
+                           D(2026, 12, 20), [], TERMS)
+    assert only_accepted.stage == "accepted" and overdue(only_accepted, D(2027, 2, 21)).handle
+    # steps go on from there: a reopening after the recorded resolution
+    again = derive(legacy, D(2026, 12, 20), [step("reopen", "2027-01-15", reason="当事人反映协议未履行")], TERMS)
+    assert again.stage == "handling"
+    # a resolution without its time is not taken as one
+    assert derive({**MATTER, "status": "resolved"}, D(2026, 12, 20), [], TERMS).stage == "registered"

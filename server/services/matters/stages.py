@@ -5,6 +5,9 @@ breaks what it needs of the matter's earlier steps (`schemas.rules.check_step_co
 extension, no self-evaluation, a hearing before 终结) is kept in the trail but does not count: the
 server's own writes refuse such a step, a phone's comes by sync and is shown as not counted.
 
+A dispute's own `accepted_at`, and its status resolved or closed with a `resolved_at`, count as
+受理 and 办结 (disputes recorded before steps existed); steps go on from there.
+
 Days are Asia/Shanghai calendar days. A deadline "N days from" a day is that day + N; the deadline's
 own day is still on time, the next day is overdue:
 
@@ -36,6 +39,8 @@ STAGE_AFTER = {STEP_ACCEPT: "accepted", STEP_REJECT: "rejected", STEP_ASSIGN: "a
                STEP_EVALUATE: "evaluated", STEP_CLOSE: "closed", STEP_CONCLUDE: "concluded",
                STEP_REOPEN: "handling"}
 _FAR = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+#: A dispute's own status that says it is finished (with its resolved_at), before any step says so.
+LEGACY_FINISHED = ("resolved", "closed")
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,13 @@ def registered_on(created_at: Any, received: dt.datetime | None) -> dt.date:
 def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[str, Any]], terms: Terms) -> Life:
     """The matter's life from its steps (any order; the deleted ones left out by the caller)."""
     stage, decided, accepted, assign_due, extended, replied, evaluation = "registered", None, None, None, 0, None, None
+    # A dispute recorded before its life was kept in steps (or by a client that sets these fields
+    # itself) counts its own acceptance and resolution: its steps, if any, go on from there.
+    legacy_accepted = moment(matter.get("accepted_at"))
+    if legacy_accepted is not None:
+        stage, decided, accepted = "accepted", day(legacy_accepted), day(legacy_accepted)
+    if matter.get("status") in LEGACY_FINISHED and moment(matter.get("resolved_at")) is not None:
+        stage = "closed"
     counted: list[Mapping[str, Any]] = []
     trail = []
     for step in in_order(steps):
