@@ -16,6 +16,7 @@ from server.services.calendar.periods import (
     parse_timestamp,
     start_of_day,
 )
+from server.services.calendar.matter_reminders import overdue_steps
 from server.services.calendar.status import round_status
 
 from mobile_api import queries
@@ -73,7 +74,7 @@ def overdue_reminders(database, now: dt.datetime, lookback_days: int) -> list[di
 
     def recent(doc: dict) -> bool:
         when = _date(doc, "due_date") or (parse_timestamp(doc.get("created_at")) or now).date()
-        return doc.get("kind") in REMINDER_KINDS and when >= oldest
+        return doc.get("kind") in REMINDER_KINDS and when >= oldest and "matter_id" not in doc
 
     reminders = queries.all_of_type(database, "reminder", keep=recent)
     rounds = sorted({r["round_id"] for r in reminders if isinstance(r.get("round_id"), str)})
@@ -87,4 +88,24 @@ def overdue_reminders(database, now: dt.datetime, lookback_days: int) -> list[di
 
     live = [r for r in reminders if not answered(r.get("round_id"))]
     live.sort(key=lambda r: (r.get("created_at") or "", r["_id"]), reverse=True)
+    return live
+
+
+def matter_reminders(database, db_name: str, now: dt.datetime, lookback_days: int) -> list[dict]:
+    """Reminders about matters (an acceptance, handling or reply overdue) whose step is still pending:
+    once the step is done, its reminder drops off the list."""
+    oldest = local_date(now) - dt.timedelta(days=lookback_days)
+
+    def recent(doc: dict) -> bool:
+        when = _date(doc, "due_date") or (parse_timestamp(doc.get("created_at")) or now).date()
+        return "matter_id" in doc and doc.get("kind") in REMINDER_KINDS and when >= oldest
+
+    reminders = queries.all_of_type(database, "reminder", keep=recent)
+    if not reminders:
+        return []
+    with database.store.reading() as conn:
+        pending = {(matter_id, step) for matter_id, _area, step, _number, _due
+                   in overdue_steps(conn, db_name, local_date(now))}
+    live = [r for r in reminders if (r["matter_id"], r.get("step")) in pending]
+    live.sort(key=lambda r: (r.get("due_date") or "", r["_id"]))
     return live

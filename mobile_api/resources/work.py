@@ -28,10 +28,16 @@ SEARCH = param("q", {"type": "string", "maxLength": 100, "pattern": PRINTABLE},
 @response_schema("Tasks")
 def _tasks_schema():
     return {
-        "type": "object", "required": ["today", "rounds", "reminders", "returned"],
+        "type": "object", "required": ["today", "rounds", "reminders", "returned", "matters"],
         "properties": {
             "today": {"type": "string", "format": "date"},
             "returned": {"type": "array", "items": {"$ref": "#/components/schemas/ReturnedReport"}},
+            "matters": {"type": "array", "items": {
+                "type": "object", "required": ["id", "matter_id", "step", "kind", "area"],
+                "properties": {"id": {"type": "string"}, "matter_id": {"type": "string"},
+                               "step": {"enum": ["accept", "handle", "reply"]}, "kind": {"type": "string"},
+                               "area": {"type": "string"}, "area_name": {"type": ["string", "null"]},
+                               "due_date": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}}},
             "rounds": {"type": "array", "items": {
                 "type": "object", "required": ["id", "area", "due_date", "status", "own"],
                 "properties": {"id": {"type": "string"}, "area": {"type": "string"},
@@ -140,7 +146,9 @@ def _names(codes) -> dict[str, str]:
            description="Rounds of my scope whose period has started and that have no report yet (open, "
                        "overdue or missed, by the calendar's rules), and overdue / escalation reminders whose "
                        "round is still unreported. `own` marks rounds of my own area. `returned`: reports of my "
-                       "scope sent back by their latest review and not corrected yet, with that review.")
+                       "scope sent back by their latest review and not corrected yet, with that review. "
+                       "`matters`: reminders about matters of my scope whose acceptance, handling or reply is "
+                       "overdue, while it still is.")
 def list_tasks():
     who = principal()
     database = domain_database(who)
@@ -149,11 +157,15 @@ def list_tasks():
     rounds = tasks.open_rounds(database, moment, days)
     reminders = tasks.overdue_reminders(database, moment, days)
     returned = _returned(database, who)
+    matters = tasks.matter_reminders(database, current_app.config["PAICHA_DOMAIN_DB"], moment, days)
     names = _names([r["doc"].get("area") for r in rounds] + [r.get("area") for r in reminders]
-                   + [r["area"] for r in returned])
+                   + [r["area"] for r in returned] + [r["area"] for r in matters])
     return ok({
         "today": local_date(moment).isoformat(),
         "returned": [{**r, "area_name": names.get(r["area"])} for r in returned],
+        "matters": [{"id": r["_id"], "matter_id": r["matter_id"], "step": r["step"], "kind": r["kind"],
+                     "area": r["area"], "area_name": names.get(r["area"]), "due_date": r.get("due_date"),
+                     "message": r.get("message")} for r in matters],
         "rounds": [{"id": r["doc"]["_id"], "area": r["doc"]["area"], "area_name": names.get(r["doc"]["area"]),
                     "level": r["doc"].get("level"), "title": r["doc"].get("title"),
                     "period_start": r["doc"]["period_start"], "period_end": r["doc"].get("period_end"),

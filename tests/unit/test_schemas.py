@@ -331,6 +331,8 @@ BAD = [
     ("reminder", _set(["kind"], "nag"), "kind:"),
     ("reminder", _set(["target_area"], "610402001001"), "target_area: must equal area"),
     ("reminder", _del("round_id"), "missing required field 'round_id'"),
+    ("reminder", _set(["matter_id"], "dispute-1"), "missing required field 'step'"),  # about a matter: which step
+    ("reminder", _set(["step"], "accept"), "missing required field 'matter_id'"),
     ("report_review", _set(["status"], "rejected"), "status:"),
     ("report_review", _del("comment"), "missing required field 'comment'"),  # has_issues needs a comment
     ("report_review", _set(["comment"], ""), "comment:"),

@@ -1,4 +1,5 @@
-"""The calendar's job: one `tick(app, now)` creates the rounds due by now and writes the reminders due.
+"""The calendar's job: one `tick(app, now)` creates the rounds due by now and writes the reminders due
+(about rounds, and about matters whose acceptance, handling or reply is overdue).
 
 Idempotent: run it twice, or in two processes at once, and the store ends the same (the documents
 have deterministic ids and are written once, see `documents`). The reports need no tick: the report
@@ -21,6 +22,7 @@ from flask import Flask
 from server.core import clock
 from server.services.calendar.documents import WriteSummary
 from server.services.calendar.periods import CalendarConfig, as_aware, local_date
+from server.services.calendar.matter_reminders import send_matter_reminders
 from server.services.calendar.reminders import send_reminders
 from server.services.calendar.rounds import ensure_rounds
 from server.services.calendar.state import WATERMARK, get_state, raise_watermark
@@ -40,15 +42,16 @@ class TickSummary:
     rounds: WriteSummary
     reminders: WriteSummary
     missed: list[str] = field(default_factory=list)
+    matter_reminders: WriteSummary = field(default_factory=WriteSummary)
 
     @property
     def errors(self) -> list[dict]:
-        return self.rounds.errors + self.reminders.errors
+        return self.rounds.errors + self.reminders.errors + self.matter_reminders.errors
 
     def line(self) -> str:
         return (f"calendar {self.first}..{self.last}: {len(self.rounds.created)} rounds created "
                 f"({len(self.missed)} missed), {self.rounds.existing} already there; "
-                f"{len(self.reminders.created)} reminders"
+                f"{len(self.reminders.created)} reminders, {len(self.matter_reminders.created)} about matters"
                 + (f"; {len(self.errors)} errors" if self.errors else ""))
 
 
@@ -67,9 +70,11 @@ def tick(app: Flask, now: dt.datetime | None = None) -> TickSummary:
             first = min(config.start, today) if config.start else today
         rounds, missed = ensure_rounds(app, first, today, now)
         reminders = send_reminders(app, now, first)
+        matter_reminders = send_matter_reminders(app, now)
         if not rounds.errors:
             raise_watermark(app, today, first)
-        summary = TickSummary(now=now, first=first, last=today, rounds=rounds, reminders=reminders, missed=missed)
+        summary = TickSummary(now=now, first=first, last=today, rounds=rounds, reminders=reminders, missed=missed,
+                              matter_reminders=matter_reminders)
     log.info("%s", summary.line())
     return summary
 
