@@ -249,3 +249,20 @@ def test_bad_parameters_are_refused(app, client):
     for query in ("figure=bogus", "figure=repeat&part=half", "figure=repeat&since=2031-13-01",
                   "figure=repeat&page=0"):
         assert township.get(f"/ledger/disputes?{query}").status_code == 400, query
+
+
+def test_the_figures_are_the_same_after_a_rebuild_from_an_emptied_table(app, client, written):
+    township = app.test_client()
+    login(township, "demo-township")
+    path = f"/ledger/figures?since={NOW[0]}&until={NOW[1]}"
+    table = lambda page: page[page.index('id="matter-figures"'):page.index("</table>", page.index('id="matter-figures"'))]  # noqa: E731
+    before = table(township.get(path).text)
+    from server.core.store import get_store
+    from server.services.matters.tables import states
+    with app.app_context():
+        with get_store().writing() as conn:
+            conn.execute(states.delete())
+    assert table(township.get(path).text) != before
+    result = app.test_cli_runner().invoke(args=["projections", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert table(township.get(path).text) == before
