@@ -244,8 +244,8 @@ def test_xlsx_export_with_filters(district):
 def test_figures_quarterly_map_and_disputes(district):
     figures = district.get("/ledger/figures")
     assert figures.status_code == 200 and "及时受理率" in figures.text and "<svg" in figures.text
-    links = re.findall(r'href="(/ledger/disputes\?[^"]*metric=[^"]+)"', figures.text)
-    assert len(links) == 4
+    links = re.findall(r'href="(/ledger/disputes\?[^"]*figure=[^"]+)"', figures.text)
+    assert len(links) == 9 * 4  # each figure's numerator and denominator, this period and a year before
     behind = district.get(links[0].replace("&amp;", "&"))
     assert behind.status_code == 200 and "dispute-" in behind.text
     quarterly = district.get("/ledger/quarterly")

@@ -119,3 +119,24 @@ def test_a_dispute_recorded_before_steps_counts_its_own_acceptance_and_resolutio
     assert again.stage == "handling"
     # a resolution without its time is not taken as one
     assert derive({**MATTER, "status": "resolved"}, D(2026, 12, 20), [], TERMS).stage == "registered"
+
+
+def test_the_day_finished_and_the_reopens_for_the_figures():
+    closed = life(step("accept", "2026-12-21", n=1), step("close", "2027-01-05", n=2, note="已化解"))
+    assert closed.finished_on == D(2027, 1, 5) and closed.reopened == 0
+    again = life(step("accept", "2026-12-21", n=1), step("close", "2027-01-05", n=2, note="已化解"),
+                 step("reopen", "2027-01-09", n=3, reason="协议未履行"))
+    assert again.finished_on is None and again.reopened == 1 and again.stage == "handling"
+    closed_again = life(step("accept", "2026-12-21", n=1), step("close", "2027-01-05", n=2, note="已化解"),
+                        step("reopen", "2027-01-09", n=3, reason="协议未履行"), step("close", "2027-01-20", n=4, note="已履行"))
+    assert closed_again.finished_on == D(2027, 1, 20) and closed_again.reopened == 1
+
+
+def test_a_legacy_disputes_resolution_day_and_satisfaction():
+    legacy = {**MATTER, "accepted_at": "2026-12-22T09:00:00+08:00", "status": "resolved",
+              "resolved_at": "2027-01-10T17:00:00+08:00", "satisfaction": "basically"}
+    it = derive(legacy, D(2026, 12, 20), [], TERMS)
+    assert it.finished_on == D(2027, 1, 10) and it.evaluation == "basically" and it.reopened == 0
+    later = derive(legacy, D(2026, 12, 20), [step("evaluate", "2027-01-12", by="qian", result="unsatisfied",
+                                                  collected_via="phone", collected_by="镇综治中心")], TERMS)
+    assert later.evaluation == "unsatisfied"  # a counted evaluation step replaces it

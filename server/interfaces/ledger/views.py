@@ -27,7 +27,7 @@ from server.interfaces.ledger import charts, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
-from server.services.matters import queries as matter_queries
+from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t
 from server.interfaces.ledger.writes import write
 from server.services.collections import REVIEWS
@@ -390,8 +390,16 @@ def disputes():
     area = area_in_scope(who, request.args.get("area"))
     database = domain_database(who)
     metric = _choice("metric", metrics.DISPUTE_METRICS)
+    figure = _choice("figure", matter_figures.KEYS)
     page, size = _page(), page_size()
-    if metric:
+    if figure:
+        part = _choice("part", matter_figures.PARTS) or "den"
+        since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
+        members = matter_figures.members(database, area, figure, since, until, clock.today(), part=part,
+                                         offset=(page - 1) * size, limit=size + 1)
+        rows = [dict(f, counts=ok) for f, ok in members]
+        metric = figure
+    elif metric:
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
         members = metrics.dispute_members(database, area, metric, since, until,
                                           accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
@@ -413,8 +421,9 @@ def disputes():
     ids = [r["id"] for r in rows]
     numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
     rows = [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
+    title = matter_figures.BY_KEY[figure].name if figure else (t(metric) if metric else None)
     return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
-                           stages=MATTER_STAGES, stage=request.args.get("stage"),
+                           title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES, stage=request.args.get("stage"),
                            overdue=request.args.get("overdue") == "1")
 
 
@@ -499,9 +508,11 @@ def figures():
                            accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
                            resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
     chart = charts.trend_lines([(m, v["on_time_rate"]) for m, v in data["trend"]])
+    matters = matter_figures.report(database, area, since, until, clock.today(),
+                                    accept_days=current_app.config["PAICHA_MATTER_ACCEPT_DAYS"],
+                                    handle_days=current_app.config["PAICHA_MATTER_HANDLE_DAYS"])
     return render_template("figures.html", area=area, since=since, until=until, data=data, chart=chart,
-                           accept_days=current_app.config["PAICHA_LEDGER_ACCEPT_DAYS"],
-                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"])
+                           matters=matters)
 
 
 @bp.get("/map")

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sync.jsonio import loads_stored
-from sync.tables import databases, revisions
+from sync.tables import databases, documents, revisions
 
 from server.core.models import AuditEntry
 from server.core.projections import DocumentState
 from server.core.upsert import upsert
-from server.services.matters import stages
+from server.services.matters import figures, stages
 from server.services.matters.tables import numbers, states, steps
 
 DISPUTE, STEP = "dispute", "matter_step"
@@ -134,21 +134,45 @@ def matter_steps(conn: sa.Connection, db_name: str, matter_id: str) -> list[dict
     return [{**json.loads(body), "_id": doc_id, "_seq": seq} for doc_id, seq, body in rows]
 
 
-def _derive(conn: sa.Connection, db_name: str, matter_ids: set[str], terms: stages.Terms) -> None:
+def _bodies(conn: sa.Connection, db_name: str, doc_ids: list[str]) -> dict[str, dict]:
+    """{doc id: the winning revision's fields} of these documents (the deleted ones left out)."""
+    db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()
+    out: dict[str, dict] = {}
+    if db_id is None:
+        return out
+    for start in range(0, len(doc_ids), CHUNK):
+        rows = conn.execute(
+            sa.select(documents.c.doc_id, revisions.c.body)
+            .join(revisions, sa.and_(revisions.c.db_id == documents.c.db_id, revisions.c.doc_id == documents.c.doc_id,
+                                     revisions.c.rev == documents.c.winning_rev))
+            .where(documents.c.db_id == db_id, documents.c.doc_id.in_(doc_ids[start:start + CHUNK]),
+                   documents.c.deleted.is_(False))).all()
+        out.update({doc_id: loads_stored(text) for doc_id, text in rows if text})
+    return out
+
+
+def _derive(conn: sa.Connection, db_name: str, matter_ids: set[str], terms: stages.Terms,
+            known: dict[str, dict] | None = None) -> None:
+    """Derive the state of these matters: the dispute as it stands (`known`, else read from the
+    store: its own accepted_at / resolved_at and parties count) and its steps."""
     rows = []
+    known = dict(known or {})
+    known.update(_bodies(conn, db_name, sorted(set(matter_ids) - set(known))))
     for matter_id in sorted(matter_ids):
         found = conn.execute(sa.select(numbers.c.area, numbers.c.registered_on).where(
             numbers.c.db_name == db_name, numbers.c.doc_id == matter_id)).first()
         if found is None:
             continue  # steps of a matter the server does not have: nothing to derive
-        matter = {"type": DISPUTE, "area": found.area}
+        body = known.get(matter_id) or {}
+        matter = {**body, "type": DISPUTE, "area": found.area}
         life = stages.derive(matter, found.registered_on, matter_steps(conn, db_name, matter_id), terms)
         rows.append({"db_name": db_name, "doc_id": matter_id, "area": found.area, "stage": life.stage,
                      "finished": life.finished, "registered_on": life.registered_on,
                      "accept_due": life.accept_due, "decided_on": life.decided_on,
                      "accepted_on": life.accepted_on, "handle_due": life.handle_due,
                      "extended_days": life.extended_days, "replied_on": life.replied_on,
-                     "evaluation": life.evaluation})
+                     "evaluation": life.evaluation, "finished_on": life.finished_on,
+                     "reopened": life.reopened, "party_key": figures.party_key(body)})
     upsert(conn, states, rows, ("db_name", "doc_id"))
 
 
@@ -171,6 +195,6 @@ def projection(app: Flask):
         upsert(conn, steps, rows, ("db_name", "doc_id"), only_if_newer="seq")
         affected = {d[0] for d in disputes} | {r["matter_id"] for r in rows}
         if affected:
-            _derive(conn, db_name, affected, terms)
+            _derive(conn, db_name, affected, terms, {d[0]: d[1] for d in disputes if d[1]})
 
     return project

@@ -6,7 +6,8 @@ extension, no self-evaluation, a hearing before 终结) is kept in the trail but
 server's own writes refuse such a step, a phone's comes by sync and is shown as not counted.
 
 A dispute's own `accepted_at`, and its status resolved or closed with a `resolved_at`, count as
-受理 and 办结 (disputes recorded before steps existed); steps go on from there.
+受理 and 办结, its own `satisfaction` as the evaluation (disputes recorded before steps existed);
+steps go on from there.
 
 Days are Asia/Shanghai calendar days. A deadline "N days from" a day is that day + N; the deadline's
 own day is still on time, the next day is overdue:
@@ -19,6 +20,8 @@ own day is still on time, the next day is overdue:
                 closed or concluded)
     reply       due with the handling deadline; overdue when the first reply came after it, or
                 there is none and the matter is still handled once it has passed
+    finished    the day of the 办结 / 终结 (a legacy dispute's resolved_at) while the matter stays
+                closed or concluded; a reopen clears it and is counted
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from schemas.rules import Refusal, check_step_context
-from schemas.vocabulary import (FINISHED_STAGES, STEP_ACCEPT, STEP_ASSIGN, STEP_CLOSE, STEP_CONCLUDE,
+from schemas.vocabulary import (EVALUATION_RESULTS, FINISHED_STAGES, STEP_ACCEPT, STEP_ASSIGN, STEP_CLOSE, STEP_CONCLUDE,
                                 STEP_EVALUATE, STEP_EXTEND, STEP_HANDLE, STEP_REJECT, STEP_REOPEN, STEP_REPLY,
                                 STEP_TRANSFER)
 
@@ -61,6 +64,8 @@ class Life:
     extended_days: int = 0
     replied_on: dt.date | None = None  # the first reply's date
     evaluation: str | None = None  # the latest counted evaluation's result
+    finished_on: dt.date | None = None  # the day of the 办结 / 终结 that finished it (None once reopened)
+    reopened: int = 0  # counted reopens
     # every step in time order, with why it does not count (None: it counts)
     trail: tuple[tuple[Mapping[str, Any], Refusal | None], ...] = field(default=())
 
@@ -122,8 +127,12 @@ def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[s
     legacy_accepted = moment(matter.get("accepted_at"))
     if legacy_accepted is not None:
         stage, decided, accepted = "accepted", day(legacy_accepted), day(legacy_accepted)
-    if matter.get("status") in LEGACY_FINISHED and moment(matter.get("resolved_at")) is not None:
-        stage = "closed"
+    finished_on, reopened = None, 0
+    if matter.get("satisfaction") in EVALUATION_RESULTS:
+        evaluation = matter["satisfaction"]  # a legacy dispute's own satisfaction, as its evaluation
+    legacy_resolved = moment(matter.get("resolved_at"))
+    if matter.get("status") in LEGACY_FINISHED and legacy_resolved is not None:
+        stage, finished_on = "closed", day(legacy_resolved)
     counted: list[Mapping[str, Any]] = []
     trail = []
     for step in in_order(steps):
@@ -147,11 +156,16 @@ def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[s
             replied = _date(step.get("date")) or (day(when) if when else None)
         if kind == STEP_EVALUATE:
             evaluation = step.get("result")
+        if kind in (STEP_CLOSE, STEP_CONCLUDE) and when:
+            finished_on = day(when)
+        if kind == STEP_REOPEN:
+            finished_on, reopened = None, reopened + 1
     base = assign_due or (accepted + dt.timedelta(days=terms.handle_days) if accepted else None)
     return Life(stage=stage, registered_on=registered,
                 accept_due=registered + dt.timedelta(days=terms.accept_days), decided_on=decided,
                 accepted_on=accepted, handle_due=base + dt.timedelta(days=extended) if base else None,
-                extended_days=extended, replied_on=replied, evaluation=evaluation, trail=tuple(trail))
+                extended_days=extended, replied_on=replied, evaluation=evaluation, finished_on=finished_on,
+                reopened=reopened, trail=tuple(trail))
 
 
 def overdue(life: Life, today: dt.date) -> Overdue:

@@ -6,7 +6,8 @@ transaction by `index.py`; `flask projections rebuild` fills it from the store.
                     dispute's area and registration day
     matter_steps    one row per matter_step document: its matter, kind, time and own fields
     matter_states   one row per dispute: the stage and the deadlines derived from its steps
-                    (`stages.derive`); what is overdue is compared with the day asked, in the query
+                    (`stages.derive`); what is overdue is compared with the day asked, in the query;
+                    the day it was finished, its reopens and its main party's key for the figures
 """
 from __future__ import annotations
 
@@ -65,5 +66,11 @@ states = sa.Table(
     sa.Column("extended_days", sa.Integer, nullable=False),
     sa.Column("replied_on", sa.Date, nullable=True),
     sa.Column("evaluation", sa.String(20), nullable=True),
+    # migration 0012: for the figures (figures.py). The day it was finished (办结 / 终结), how many
+    # times it was reopened, and a hash of its main party's phone number (重复信访)
+    sa.Column("finished_on", sa.Date, nullable=True),
+    sa.Column("reopened", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("party_key", sa.String(64), nullable=True),
     sa.Index("ix_matter_states_stage", "db_name", "stage", "area"),
+    sa.Index("ix_matter_states_party", "db_name", "party_key"),
 )
