@@ -617,3 +617,9 @@ def test_the_favicon_is_the_ledgers_icon_not_an_api_error(client):
 def test_an_area_not_in_the_register_is_a_404_that_names_it(district, path):
     r = district.get(path)
     assert r.status_code == 404 and "不在区域名录中" in r.text and path.rsplit("=", 1)[1] in r.text
+
+
+def test_the_figures_trend_keeps_to_the_windows_months(district):
+    page = district.get("/ledger/figures?since=2026-09-09&until=2026-12-08").text
+    months = re.findall(r"<td>(20\d\d-\d\d)</td>", page)
+    assert months and min(months) >= "2026-09" and max(months) <= "2026-12", months

@@ -128,7 +128,9 @@ def figures(database, area: str, since: dt.date, until: dt.date, *, accept_days:
     for month, counts in dispute_months(database, area, since, until).items():
         for key, n in counts.items():
             trend[month][key] += n
-    months = sorted(trend)
+    # Rounds of the window fall due up to a few days after it (the quarter's round-up): the trend
+    # keeps to the window's months.
+    months = [m for m in sorted(trend) if since.strftime("%Y-%m") <= m <= until.strftime("%Y-%m")]
     for m in months:
         trend[m]["on_time_rate"] = rate(trend[m]["on_time"], trend[m]["rounds"])
     return {"levels": per_level, "metrics": metrics, "trend": [(m, trend[m]) for m in months]}
