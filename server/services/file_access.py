@@ -71,7 +71,7 @@ def record_openings(db_name: str, who, opened: list[tuple[dict, bool]], interfac
         return
     if interface not in INTERFACES:
         raise ValueError(f"unknown interface {interface!r}")
-    now = clock.now()
+    now = as_utc(clock.now())  # SQLite keeps the wall time and drops the offset: always UTC
     rows = [{"db_name": db_name, "matter_id": doc["_id"], "area": doc.get("area") or "", "account": who.name,
              "role": who.role, "interface": interface, "unmasked": bool(whole), "at": now}
             for doc, whole in opened]
