@@ -350,6 +350,9 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
             disputes.append(database.get(dispute_id))
         except errors.NotFound:
             disputes.append({"_id": dispute_id, "missing": True})
+    # their summaries may quote the parties: masked for a viewer who does not handle them (a list, not an opening)
+    whole = file_access.handled(database, who, [d for d in disputes if not d.get("missing")])
+    disputes = [d if d.get("missing") or whole[d["_id"]] else privacy.masked_matter(d) for d in disputes]
     db_name = current_app.config["PAICHA_DOMAIN_DB"]
     history = audit.history(db_name, doc["_id"])
     trail = reviews.trail(database, doc["_id"])
