@@ -235,6 +235,14 @@ CATALOGUE: dict[str, ErrorEntry] = _entries(
       "参数 {name} 不是有效季度：须为 1900 至 2100 年间的季度，格式如 2026Q1。",
       "Parameter {name} is not a valid quarter: it must be like 2026Q1, from 1900 to 2100.",
       "Invalid quarter: it must be like 2026Q1, from 1900 to 2100."),
+    E("forbidden_access_log", 403, "forbidden", "forbidden", "无权查看查阅记录", "Not allowed",
+      "档案查阅记录仅供区级督查和管理员查看。",
+      "The file access log is for district supervisors and administrators.",
+      "The file access log is for district supervisors and administrators."),
+    E("bad_filter", 400, "bad_request", "invalid_parameter", "筛选条件不正确", "Invalid filter",
+      "参数 {name} 不正确：须为 1 至 255 个可见字符。",
+      "Parameter {name} is invalid: it must be 1 to 255 printable characters.",
+      "Invalid filter: it must be 1 to 255 printable characters."),
 )
 
 

@@ -12,6 +12,7 @@ from schemas.vocabulary import MATTER_STAGES, STEP_KINDS
 
 from server.core import clock
 from server.core.access import domain_database
+from server.services import privacy
 from server.services.matters import index, queries, stages, steps
 
 from mobile_api.api import bp, invalid, ok
@@ -83,6 +84,9 @@ def matter_steps(dispute_id: str):
     database = domain_database(who)
     matter = _matter(database, dispute_id)
     life = queries.life(database, matter, _terms())
+    # the steps' text may quote the parties: masked like the matter for who does not handle it
+    whole = privacy.handles(who, matter, (step for step, _ in life.trail))
+    secrets = {} if whole else privacy.secrets_of(matter)
     today = clock.today()
     late = stages.overdue(life, today)
     return ok({"matter_id": matter["_id"], "number": queries.number_of(database, matter["_id"]), "stage": life.stage,
@@ -91,7 +95,8 @@ def matter_steps(dispute_id: str):
                "extended_days": life.extended_days, "today": today.isoformat(),
                "overdue": {"accept": late.accept, "handle": late.handle, "reply": late.reply,
                            "long_pending": late.handle},
-               "steps": [{**{k: v for k, v in step.items() if not k.startswith("_")}, "id": step["_id"],
+               "steps": [{**privacy.mask_strings({k: v for k, v in step.items() if not k.startswith("_")}, secrets),
+                          "id": step["_id"],
                           "counts": refusal is None, "refusal": refusal.code if refusal else None}
                          for step, refusal in life.trail]})
 

@@ -11,7 +11,7 @@ from sync import errors
 
 from mobile_api import queries
 from server.core.access import domain_database
-from server.services import records
+from server.services import file_access, records
 from server.services.collections import Collection, fill
 from mobile_api.api import bp, invalid, ok
 from mobile_api.context import area_filter, cursor, encode_cursor, json_body, limit, now, principal
@@ -71,6 +71,15 @@ def present(doc: dict) -> dict:
     return out
 
 
+def _as_shown(database, who, docs: list[dict]) -> list[dict]:
+    """Disputes as `who` is shown them (parties masked unless they handle the matter), each one read
+    logged as an opening of its file; other records as they are."""
+    if not any(d.get("type") == "dispute" for d in docs):
+        return docs
+    shown = iter(file_access.open_files(database, who, docs, file_access.API))
+    return [next(shown) if d.get("type") == "dispute" else d for d in docs]
+
+
 def _doc_id(value: str) -> str:
     if not valid_doc_id(value):
         raise PaichaError("invalid_parameter", name="id", reason="not a record id")
@@ -94,8 +103,10 @@ def _routes(collection: Collection) -> None:
     def list_view():
         who = principal()
         area, size, after = area_filter(who), limit(), cursor()
-        found = queries.page(domain_database(who), collection.doc_type, limit=size, after=after, area=area)
-        return ok({"items": [present(d) for d in found.items], "next_cursor": encode_cursor(found.next_after)})
+        database = domain_database(who)
+        found = queries.page(database, collection.doc_type, limit=size, after=after, area=area)
+        return ok({"items": [present(d) for d in _as_shown(database, who, found.items)],
+                   "next_cursor": encode_cursor(found.next_after)})
 
     @operation(summary=f"Create a {noun} (idempotent: same id and content -> same answer)", tag=name,
                body=f"{title}Create", ok={201: "Record", 200: "Record"}, problems=(403, 409, 413, 415, 422),
@@ -112,7 +123,8 @@ def _routes(collection: Collection) -> None:
     @operation(summary=f"One {noun}", tag=name, ok={200: "Record"}, problems=(404,), path={"doc_id": DOC_ID_SCHEMA})
     def get_view(doc_id: str):
         who = principal()
-        return ok(present(records.read(domain_database(who), collection, _doc_id(doc_id))))
+        database = domain_database(who)
+        return ok(present(_as_shown(database, who, [records.read(database, collection, _doc_id(doc_id))])[0]))
 
     @operation(summary=f"Replace a {noun}'s fields (send the rev you read)", tag=name, body=f"{title}Update",
                ok={200: "Record"}, problems=(403, 404, 409, 413, 415, 422), path={"doc_id": DOC_ID_SCHEMA},

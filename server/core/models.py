@@ -154,3 +154,26 @@ class AuthSession(db.Model):
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
     expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+
+
+class FileOpening(db.Model):
+    """Every opening of a matter's file (一案一档) by a person: who (account and role), when, which
+    matter (and its area, so the district's log page is limited to its scope), from which interface
+    (`ledger_page`, `api`, `export`) and whether its personal data was shown whole (`unmasked`).
+    Append-only: written by `server.services.file_access.record_openings`, never updated or deleted
+    by the code ("no clue lost, none leaked")."""
+    __tablename__ = "file_openings"
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    db_name = sa.Column(sa.String(255), nullable=False)
+    matter_id = sa.Column(sa.String(255), nullable=False)
+    area = sa.Column(sa.String(64), nullable=False)
+    account = sa.Column(sa.String(100), nullable=False)
+    role = sa.Column(sa.String(30), nullable=False)
+    interface = sa.Column(sa.String(20), nullable=False)  # ledger_page | api | export
+    unmasked = sa.Column(sa.Boolean, nullable=False)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=_now)
+    __table_args__ = (
+        sa.Index("ix_file_openings_matter", "db_name", "matter_id", "at"),
+        sa.Index("ix_file_openings_account", "account", "at"),
+        sa.Index("ix_file_openings_at", "at"),
+    )

@@ -54,7 +54,8 @@ def township(client):
 
 
 PAGES = ["/ledger/", "/ledger/ledger", "/ledger/ledger.xlsx", "/ledger/ledger.csv", "/ledger/figures",
-         "/ledger/quarterly", "/ledger/map", "/ledger/disputes", f"/ledger/dispute/dispute-{OWN_VILLAGE}-01",
+         "/ledger/quarterly", "/ledger/map", "/ledger/disputes", "/ledger/disputes.xlsx", "/ledger/disputes.csv",
+         "/ledger/access-log", f"/ledger/dispute/dispute-{OWN_VILLAGE}-01",
          f"/ledger/doc/dispute-{OWN_VILLAGE}-01/attachment/photo.jpg", "/ledger/notice"]
 
 
@@ -580,17 +581,23 @@ def test_dispute_facts_are_the_winners_when_branches_are_replicated(app, distric
 
 def test_pages_only_read(app, district):
     # Read models are kept by every write's own transaction: no page brings one up to date, so a
-    # GET sends no INSERT, UPDATE or DELETE to the store.
+    # GET sends no INSERT, UPDATE or DELETE to the store's documents or read models. The one write
+    # a page makes on purpose is the log of who opened a matter's file (`file_openings`: the design's
+    # "every opening of a file is logged"), an INSERT into that append-only table and nothing else.
     from sqlalchemy import event
 
     from server.core.db import db
 
     written: list[str] = []
+    logged: list[str] = []
     seen = []
 
     def _note(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
         if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            if statement.lstrip().upper().startswith("INSERT INTO FILE_OPENINGS "):
+                logged.append(statement)
+                return
             written.append(statement[:120])
 
     with app.app_context():
@@ -603,6 +610,7 @@ def test_pages_only_read(app, district):
     finally:
         event.remove(engine, "before_cursor_execute", _note)
     assert len(seen) > 20 and written == []  # the pages did query the store, and only read it
+    assert logged  # ... but the dispute's file and the disputes' export logged their openings
 
 
 def test_the_favicon_is_the_ledgers_icon_not_an_api_error(client):

@@ -23,17 +23,23 @@ def _safe(value):
 
 def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict) -> bytes:
     """A write-only workbook (rows go straight to the file, not kept as cell objects)."""
+    return table_xlsx(EXPORT_HEADER, (r.export() for r in rows), title, filters)
+
+
+def table_xlsx(columns: Iterable[str], rows: Iterable[Iterable], title: str, filters: dict, sheet: str = "ledger") -> bytes:
+    """A write-only workbook of one sheet of `rows` under `columns` (and the filters on a second):
+    exactly the cells given, no hidden columns or sheets."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("ledger")
+    ws = wb.create_sheet(sheet)
     ws.freeze_panes = "A2"
     header = []
-    for name in EXPORT_HEADER:
+    for name in columns:
         cell = WriteOnlyCell(ws, value=name)
         cell.font = Font(bold=True)
         header.append(cell)
     ws.append(header)
     for r in rows:
-        ws.append([_safe(v) for v in r.export()])
+        ws.append([_safe(v) for v in r])
     meta = wb.create_sheet("filters")
     meta.append(["title", title])
     for key, value in filters.items():
@@ -50,12 +56,16 @@ def to_csv(rows: Iterable[RoundRow]) -> bytes:
 def csv_chunks(rows: Iterable[RoundRow], every: int = 500) -> Iterator[bytes]:
     """The CSV in chunks of `every` rows (a streamed response), starting with a BOM: Excel opens
     UTF-8 CSV correctly with it."""
+    return table_csv_chunks(EXPORT_HEADER, (r.export() for r in rows), every)
+
+
+def table_csv_chunks(columns: Iterable[str], rows: Iterable[Iterable], every: int = 500) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow(list(columns))
     for n, r in enumerate(rows, 1):
-        writer.writerow([_safe(v) for v in r.export()])
+        writer.writerow([_safe(v) for v in r])
         if n % every == 0:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)

@@ -15,6 +15,7 @@ from sync import errors
 
 from server.core import clock
 from server.core.access import domain_database
+from server.services import file_access
 from server.services.calendar.periods import QUARTERLY
 from server.services.collections import REPORTS
 from server.services.ledger import areas as ledger_areas, disputes as dispute_queries
@@ -52,16 +53,18 @@ def _period(round_doc: dict) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(round_doc["period_start"]), dt.date.fromisoformat(round_doc["period_end"])
 
 
-def _choices(database, round_doc: dict) -> dict:
+def _choices(who, database, round_doc: dict) -> dict:
     """What the form offers to pick: the disputes registered in the period at the round's own area,
     and for the quarterly round-up the key disputes of the whole area (registered or resolved in the
     quarter, or still open at its end) and the areas a follow-up can go to."""
     start, end = _period(round_doc)
     area = round_doc["area"]
     found = [d for d in dispute_queries.dispute_facts(database, area, start, end) if d["area"] == area]
-    out = {"found": found[:MAX_PICKS], "key": [], "areas": []}
+    # their summaries may quote the parties: masked for a viewer who does not handle them
+    out = {"found": file_access.mask_rows(database, who, found[:MAX_PICKS]), "key": [], "areas": []}
     if round_doc.get("level") == QUARTERLY:
-        out["key"] = dispute_queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)[:MAX_PICKS]
+        out["key"] = file_access.mask_rows(database, who, dispute_queries.dispute_facts(
+            database, area, start, end, key_only=True, open_before=end)[:MAX_PICKS])
         out["areas"] = [(code, name) for code, name, _level in ledger_areas.under(area)
                         if len(code) <= len(area) + 3]
     return out
@@ -70,7 +73,7 @@ def _choices(database, round_doc: dict) -> dict:
 def _render(who, database, round_doc, form: dict, *, error=None, saved=False, status=200):
     existing = _existing(database, round_doc["_id"])
     return render_template("file_round.html", round_doc=round_doc, form=form, existing=existing,
-                           choices=_choices(database, round_doc), quarterly=round_doc.get("level") == QUARTERLY,
+                           choices=_choices(who, database, round_doc), quarterly=round_doc.get("level") == QUARTERLY,
                            follow_up_rows=FOLLOW_UP_ROWS, error=error, saved=saved), status
 
 

@@ -180,6 +180,20 @@ MESSAGES.update({
                                         "online": ("网上", "Online")}.items()},
     **{f"mresult_{k}": v for k, v in {"satisfied": ("满意", "Satisfied"), "basically": ("基本满意", "Basically"),
                                        "unsatisfied": ("不满意", "Unsatisfied")}.items()},
+    # personal data and the log of openings (访问记录)
+    "personal_masked": ("当事人个人信息已脱敏：仅承办人员可见完整信息。", "Personal data masked: only those handling the matter see it whole."),
+    "file_openings": ("最近查阅记录", "Recent openings of this file"), "access_log": ("档案查阅记录", "File access log"),
+    "access_interface": ("查阅途径", "Through"), "personal_data": ("个人信息", "Personal data"),
+    "shown_whole": ("完整显示", "shown whole"), "shown_masked": ("已脱敏", "masked"),
+    "matter_id": ("事项编号", "Matter"), "phone": ("联系电话", "Phone"), "id_number": ("身份证号", "ID number"),
+    "party_role": ("当事人身份", "Party role"),
+    **{f"via_{k}": v for k, v in {"ledger_page": ("台账页面", "Ledger page"), "api": ("接口读取", "API read"),
+                                   "export": ("导出", "Export")}.items()},
+    **{f"role_{k}": v for k, v in {"village_cadre": ("村干部", "Village cadre"), "township_staff": ("乡镇干部", "Township staff"),
+                                    "district_supervisor": ("区级督查", "District supervisor"),
+                                    "admin": ("管理员", "Administrator")}.items()},
+    **{f"prole_{k}": v for k, v in {"applicant": ("申请人", "Applicant"), "respondent": ("被申请人", "Respondent"),
+                                     "third_party": ("第三人", "Third party"), "other": ("其他", "Other")}.items()},
 })
 
 

@@ -1,6 +1,7 @@
 """The ledger pages (blueprint `ledger`, under /ledger/)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -15,7 +16,7 @@ from schemas.vocabulary import (MATTER_STAGES, DISPUTE_CATEGORIES, DISPUTE_STATU
                                 ROUND_LEVELS)
 from sync import errors
 
-from server.services import audit
+from server.services import audit, file_access, privacy
 from server.core.auth import COOKIE, check_credentials, end_session, set_session_cookie
 from server.core import clock
 from server.core.clock import SHANGHAI
@@ -46,6 +47,8 @@ from server.interfaces.ledger.security import (
 bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
+#: Who sees the log of openings (访问记录): the district, and administrators.
+LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 
 
@@ -238,7 +241,8 @@ def dashboard():
         "dashboard.html", area=area, since=since, until=until, townships=townships, villages=villages,
         chart=charts.stacked_bars(townships + villages, STATUS_ORDER, t),
         matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS,
-        key_disputes=dispute_queries.dispute_list(database, area, open_only=True, key_only=True, limit=20),
+        key_disputes=file_access.mask_rows(database, who, dispute_queries.dispute_list(
+            database, area, open_only=True, key_only=True, limit=20)),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
         coverage=visit_queries.coverage(area, since, until), flagged=visit_queries.flagged_visits(area, since, until, 20),
         notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
@@ -346,6 +350,9 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
             disputes.append(database.get(dispute_id))
         except errors.NotFound:
             disputes.append({"_id": dispute_id, "missing": True})
+    # their summaries may quote the parties: masked for a viewer who does not handle them (a list, not an opening)
+    whole = file_access.handled(database, who, [d for d in disputes if not d.get("missing")])
+    disputes = [d if d.get("missing") or whole[d["_id"]] else privacy.masked_matter(d) for d in disputes]
     db_name = current_app.config["PAICHA_DOMAIN_DB"]
     history = audit.history(db_name, doc["_id"])
     trail = reviews.trail(database, doc["_id"])
@@ -417,7 +424,7 @@ def disputes():
             open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
             offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
-    rows = rows[:size]
+    rows = file_access.mask_rows(database, who, rows[:size])
     ids = [r["id"] for r in rows]
     numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
     rows = [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
@@ -454,11 +461,26 @@ def render_dispute(who, database, dispute_id: str, *, message=None, error=None, 
                           "risk": own.get("risk_level"), "deleted": entry.deleted})
         previous = own
     notices = notice_queries.notices_of_dispute(database, doc["_id"], windows.today())
-    return render_template("dispute.html", doc=doc, revisions=revisions, notices=notices,
+    matter = matter_file.matter_context(who, database, doc, notices)
+    # the one write of this page: the opening, logged (with whether the parties were shown whole)
+    secrets = privacy.secrets_of(doc)
+    doc, whole = file_access.open_file(database, who, doc, file_access.LEDGER_PAGE)
+    if not whole:  # what the steps and the notices quote of the parties, masked too
+        notices = [dataclasses.replace(n, subject=privacy.mask_text(n.subject, secrets)) for n in notices]
+        for event in matter["events"]:
+            for key in ("step", "notice"):
+                if isinstance(event.get(key), dict):
+                    event[key] = privacy.mask_strings(event[key], secrets)
+                elif event.get(key) is not None:
+                    event[key] = dataclasses.replace(event[key], subject=privacy.mask_text(event[key].subject, secrets))
+    return render_template("dispute.html", doc=doc, revisions=revisions, notices=notices, whole=whole,
                            revs_info=doc.get("_revs_info", []), conflicts=doc.get("_conflicts", []),
                            photos=sorted((doc.get("_attachments") or {}).items()),
                            can_write=who.role in ("district_supervisor", "admin"),
-                           matter=matter_file.matter_context(who, database, doc, notices),
+                           matter=matter,
+                           openings=(file_access.openings(current_app.config["PAICHA_DOMAIN_DB"], who.scope or "",
+                                                          matter_id=doc["_id"], limit=20)
+                                     if who.role in LOG_ROLES else None),
                            message=message, error=error), status
 
 
@@ -492,7 +514,8 @@ def quarterly():
         raise PaichaError("bad_quarter", name="quarter")
     database = domain_database(who)
     # key disputes registered or resolved in the quarter, or still open at its end
-    key = dispute_queries.dispute_facts(database, area, start, end, key_only=True, open_before=end)
+    key = file_access.mask_rows(database, who, dispute_queries.dispute_facts(
+        database, area, start, end, key_only=True, open_before=end))
     summary = round_queries.rollup(round_queries.status_counts(area, start, min(end, windows.today())), area)
     return render_template("quarterly.html", area=area, label=label, start=start, end=end, key=key,
                            summary=summary, matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS)
