@@ -1,15 +1,15 @@
 """every opening of a matter's file (一案一档): file_openings, append-only (who, when, which matter,
 from which interface, whether its personal data was shown whole)
 
-Revision ID: 0012_file_openings
-Revises: 0011_matters
+Revision ID: 0013_file_openings
+Revises: 0012_matter_figures
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0012_file_openings"
-down_revision = "0011_matters"
+revision = "0013_file_openings"
+down_revision = "0012_matter_figures"
 branch_labels = None
 depends_on = None
 
