@@ -261,7 +261,7 @@ def test_dispute_file_shows_history(district):
     r = district.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-01")
     assert r.status_code == 200
     assert "demo-admin" in r.text  # who wrote it (the demo seed writes as the admin)
-    assert 'id="revisions"' in r.text and "in_person" in r.text  # mediation records
+    assert 'id="revisions"' in r.text and "当面调解" in r.text  # mediation records, in words
     assert district.get("/ledger/dispute/household-990101001001-001").status_code == 404  # not a dispute
 
 
@@ -631,3 +631,12 @@ def test_the_figures_trend_keeps_to_the_windows_months(district):
     page = district.get("/ledger/figures?since=2026-09-09&until=2026-12-08").text
     months = re.findall(r"<td>(20\d\d-\d\d)</td>", page)
     assert months and min(months) >= "2026-09" and max(months) <= "2026-12", months
+
+
+def test_a_dispute_file_says_its_codes_in_words(district):
+    page = district.get(f"/ledger/dispute/dispute-{OWN_VILLAGE}-01").text
+    shown = re.sub(r"<[^>]+>", " ", page)  # the text a reader sees, not attributes or links
+    for code in ("satisfied", "in_person", "not_agreed", "joint", "(tree)", "available", "accepted_at",
+                 "risk_level", "one_time_resolution"):
+        assert code not in shown, code
+    assert "满意" in shown and "当面调解" in shown and "版本链" in shown and "受理时间" in shown

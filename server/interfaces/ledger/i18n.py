@@ -194,6 +194,27 @@ MESSAGES.update({
                                     "admin": ("管理员", "Administrator")}.items()},
     **{f"prole_{k}": v for k, v in {"applicant": ("申请人", "Applicant"), "respondent": ("被申请人", "Respondent"),
                                      "third_party": ("第三人", "Third party"), "other": ("其他", "Other")}.items()},
+    # a dispute's own mediation records (调解记录) and its revisions, in words
+    **{f"medmethod_{k}": v for k, v in {"in_person": ("当面调解", "In person"), "phone": ("电话调解", "By phone"),
+                                         "video": ("视频调解", "By video"), "joint": ("联合调解", "Joint"),
+                                         "other": ("其他方式", "Other")}.items()},
+    **{f"medresult_{k}": v for k, v in {"agreed": ("达成协议", "Agreed"), "partially_agreed": ("部分达成", "Partly agreed"),
+                                         "not_agreed": ("未达成", "Not agreed"), "adjourned": ("择期再调", "Adjourned")}.items()},
+    **{f"field_{k}": v for k, v in {
+        "type": ("类型", "type"), "area": ("区域", "area"), "created_by": ("登记人", "registered by"),
+        "created_at": ("登记时间", "registered at"), "updated_by": ("修改人", "changed by"),
+        "updated_at": ("修改时间", "changed at"), "round_id": ("排查轮次", "round"), "summary": ("概要", "summary"),
+        "parties": ("当事人", "parties"), "people_involved": ("涉及人数", "people involved"),
+        "amount_yuan": ("涉及金额", "amount"), "category": ("类别", "category"),
+        "category_detail": ("类别说明", "category detail"), "risk_level": ("风险", "risk"), "status": ("状态", "status"),
+        "occurred_on": ("发生日期", "occurred on"), "accepted_at": ("受理时间", "accepted at"),
+        "escalation": ("上报", "escalation"), "mediation": ("调解记录", "mediation"), "outcome": ("结果", "outcome"),
+        "resolved_at": ("化解时间", "resolved at"), "one_time_resolution": ("一次性化解", "one-time resolution"),
+        "satisfaction": ("满意度", "satisfaction"), "_attachments": ("照片", "photos"),
+        "_deleted": ("删除", "deleted")}.items()},
+    **{f"revstatus_{k}": v for k, v in {"available": ("可查阅", "kept"), "missing": ("未保存", "not kept"),
+                                         "deleted": ("已删除", "deleted")}.items()},
+    "rev_tree": ("版本链", "Revision chain"),
 })
 
 
@@ -216,6 +237,15 @@ def t(key: str, **params) -> str:
     else:
         text = pair[1] if lang() == "en" and pair[1] else pair[0]
     return text.format(**params) if params else text
+
+
+def word(prefix: str, code) -> str:
+    """A code's word (`prefix` + code in the catalogue), or the code itself when it has none: a value
+    from a newer app or an older document is shown as it is, never as a catalogue key."""
+    if code is None or code == "":
+        return ""
+    key = f"{prefix}{code}"
+    return t(key) if key in MESSAGES else str(code)
 
 
 def remember(response):

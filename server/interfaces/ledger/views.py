@@ -29,7 +29,7 @@ from server.services.ledger import accounts as ledger_accounts, areas as ledger_
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
 from server.services.matters import figures as matter_figures, queries as matter_queries
-from server.interfaces.ledger.i18n import lang, remember, t
+from server.interfaces.ledger.i18n import lang, remember, t, word
 from server.interfaces.ledger.writes import write
 from server.services.collections import REVIEWS
 from server.interfaces.ledger.security import (
@@ -56,7 +56,7 @@ STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 
 @bp.context_processor
 def _globals():
-    return {"t": t, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
+    return {"t": t, "word": word, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
             "area_name": _area_name,
             "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER,
             "refusal_words": _refusal_words}
