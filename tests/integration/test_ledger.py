@@ -640,3 +640,16 @@ def test_a_dispute_file_says_its_codes_in_words(district):
                  "risk_level", "one_time_resolution"):
         assert code not in shown, code
     assert "满意" in shown and "当面调解" in shown and "版本链" in shown and "受理时间" in shown
+
+
+def test_the_pager_goes_to_any_page_and_a_page_past_the_end_goes_to_the_last(district, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAICHA_LEDGER_PAGE_SIZE", 2)
+    first = district.get(f"/ledger/ledger?area={OWN_TOWNSHIP}&since=2026-01-01&until=2026-12-31")
+    pages = int(re.search(r"第 1 页 / (\d+)", first.text).group(1))
+    assert pages > 10 and 'rel="last"' in first.text and 'name="page"' in first.text  # the go-to form
+    numbered = re.findall(r'class="page-n" href="[^"]*page=(\d+)', first.text)
+    assert numbered == ["2", "3", "4", "5"]
+    r = district.get(f"/ledger/ledger?area={OWN_TOWNSHIP}&since=2026-01-01&until=2026-12-31&page=99999")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"page={pages}")
+    last = district.get(r.headers["Location"])
+    assert f"第 {pages} 页 / {pages}" in last.text and 'rel="next"' not in last.text

@@ -215,6 +215,8 @@ MESSAGES.update({
     **{f"revstatus_{k}": v for k, v in {"available": ("可查阅", "kept"), "missing": ("未保存", "not kept"),
                                          "deleted": ("已删除", "deleted")}.items()},
     "rev_tree": ("版本链", "Revision chain"),
+    "first_page": ("首页", "First"), "last_page": ("末页", "Last"), "goto_page": ("跳至第", "Go to page"),
+    "page_unit": ("页", ""), "go": ("跳转", "Go"),
 })
 
 

@@ -27,7 +27,7 @@ from server.core.models import Account
 from server.core.access import domain_database
 from server.interfaces.ledger.i18n import MESSAGES, lang, t
 from server.interfaces.ledger.security import check_csrf, viewer
-from server.interfaces.ledger.views import _date, _page, bp, page_size
+from server.interfaces.ledger.views import _date, _page, bp, page_size, past_the_end
 
 # The pages' words, added to the ledger's catalogue (key: (zh, en)).
 MESSAGES.update({
@@ -137,6 +137,7 @@ def quarantine_list():
     page, size = _page(), page_size()
     with reading() as conn:
         total, rows = quarantine.search(conn, filters, who.scope, offset=(page - 1) * size, limit=size)
+    past_the_end(page, max(1, -(-total // size)))
     return render_template(
         "quarantine_list.html", rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
         status=status, statuses=entries.STATUSES, doc_types=sorted(schemas.DOC_TYPES), doc_type=doc_type,

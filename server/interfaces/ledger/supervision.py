@@ -24,7 +24,7 @@ from server.services.collections import NOTICES
 from server.services.ledger import areas as ledger_areas, notices as notice_queries, windows
 from server.interfaces.ledger.i18n import lang, t
 from server.interfaces.ledger.security import area_in_scope, check_csrf, covers, viewer, writer
-from server.interfaces.ledger.views import _choice, _doc_id, _page, bp, page_size
+from server.interfaces.ledger.views import _choice, _doc_id, _page, bp, page_size, past_the_end
 from server.interfaces.ledger.writes import write
 
 REPLY_ROLES = ("township_staff", "admin")
@@ -99,6 +99,7 @@ def notices():
     today = windows.today()
     page, size = _page(), page_size()
     total = notice_queries.notice_count(database, area, today, state=state, kind=kind, exact=exact)
+    past_the_end(page, max(1, math.ceil(total / size)))
     rows = notice_queries.notice_page(database, area, today, state=state, kind=kind, exact=exact,
                                       offset=(page - 1) * size, limit=size)
     child_length = _child_length(area)

@@ -7,7 +7,7 @@ import math
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from schemas.areas import DISTRICT, TOWNSHIP, VILLAGE, AreaCode, is_area_code
@@ -165,6 +165,12 @@ def _window(default_days: int) -> tuple[dt.date, dt.date]:
     return since, until
 
 
+def past_the_end(page: int, pages: int) -> None:
+    """A page after the last is sent to the last one (a bookmark kept while the list shrank)."""
+    if page > pages:
+        abort(redirect(url_with(page=pages)))
+
+
 def _page() -> int:
     value = request.args.get("page", "1")
     if not (value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= 100000):
@@ -275,6 +281,7 @@ def ledger():
     args = (filters["area"], filters["since"], filters["until"])
     total = round_queries.round_count(*args, **_row_filters(filters))
     pages = max(1, math.ceil(total / size))
+    past_the_end(page, pages)
     shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
     child_level = AreaCode(filters["area"]).child_level if filters["area"] else DISTRICT
     children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
