@@ -653,3 +653,17 @@ def test_the_pager_goes_to_any_page_and_a_page_past_the_end_goes_to_the_last(dis
     assert r.status_code == 302 and r.headers["Location"].endswith(f"page={pages}")
     last = district.get(r.headers["Location"])
     assert f"第 {pages} 页 / {pages}" in last.text and 'rel="next"' not in last.text
+
+
+def test_the_dashboard_counts_its_key_disputes_and_rolls_coverage_up_to_the_townships(district):
+    page = district.get("/ledger/").text
+    count = re.search(r'id="key-count">共 (\d+) 件，显示 (\d+) 件。', page)
+    assert count and int(count.group(2)) <= min(20, int(count.group(1)))
+    table = page[page.index('id="coverage-table"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr data-area="(\d+)"', table)
+    assert rows == [OWN_TOWNSHIP, FOREIGN_TOWNSHIP]  # the district's townships, not their villages
+    assert f"area={OWN_TOWNSHIP}" in table
+    township = district.get(f"/ledger/?area={OWN_TOWNSHIP}").text
+    table = township[township.index('id="coverage-table"'):]
+    assert OWN_VILLAGE in table[:table.index("</table>")]

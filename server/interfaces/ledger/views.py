@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from schemas.areas import DISTRICT, TOWNSHIP, VILLAGE, AreaCode, is_area_code
+from schemas.areas import DISTRICT, LENGTH, TOWNSHIP, VILLAGE, AreaCode, is_area_code
 from schemas.errors import REFUSALS, PaichaError
 from schemas.vocabulary import (MATTER_STAGES, DISPUTE_CATEGORIES, DISPUTE_STATUSES, REVIEW_STATES, REVIEW_STATUSES, RISK_LEVELS,
                                 ROUND_LEVELS)
@@ -50,6 +50,7 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templa
 #: Who sees the log of openings (访问记录): the district, and administrators.
 LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
+KEY_DISPUTES_SHOWN = 20
 
 
 # -- plumbing ----------------------------------------------------------------------------------------------
@@ -248,10 +249,27 @@ def dashboard():
         chart=charts.stacked_bars(townships + villages, STATUS_ORDER, t),
         matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS,
         key_disputes=file_access.mask_rows(database, who, dispute_queries.dispute_list(
-            database, area, open_only=True, key_only=True, limit=20)),
+            database, area, open_only=True, key_only=True, limit=KEY_DISPUTES_SHOWN)),
+        key_total=dispute_queries.open_key_count(database, area),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
-        coverage=visit_queries.coverage(area, since, until), flagged=visit_queries.flagged_visits(area, since, until, 20),
+        coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), child_level), flagged=visit_queries.flagged_visits(area, since, until, 20),
         notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
+
+
+def _coverage_by_child(area: str, villages: list[dict], child_level: str) -> list[dict]:
+    """Visit coverage one row per child area (a district's townships, a township's villages): a
+    district's 300 villages are a township's click away, not one long table."""
+    if child_level == VILLAGE:
+        return villages
+    length = LENGTH[child_level]
+    rows: dict[str, dict] = {}
+    for v in villages:
+        code = v["area"][:length]
+        row = rows.setdefault(code, {"area": code, "name": _area_name(code), "households": 0,
+                                     "households_visited": 0, "visits": 0, "visits_flagged": 0, "drill": True})
+        for key in ("households", "households_visited", "visits", "visits_flagged"):
+            row[key] += v.get(key) or 0
+    return [rows[c] for c in sorted(rows)]
 
 
 # -- the ledger (台账) --------------------------------------------------------------------------------------

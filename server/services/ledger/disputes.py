@@ -82,6 +82,15 @@ def dispute_list(database, area: str, *, status: str | None = None, risk: str | 
         return [fact(r) for r in conn.execute(query)]
 
 
+def open_key_count(database, area: str) -> int:
+    """How many open disputes of high or key risk are under `area` (the dashboard lists the first)."""
+    d = records.c
+    query = sa.select(sa.func.count()).select_from(records).where(*live_records(
+        database, DISPUTE, area, d.status.in_(OPEN_DISPUTE_STATUSES), d.risk_level.in_(KEY_RISK_LEVELS)))
+    with database.store.reading() as conn:
+        return conn.execute(query).scalar_one()
+
+
 def dispute_facts(database, area: str, since: dt.date | None = None, until: dt.date | None = None,
                   *, key_only: bool = False, open_before: dt.date | None = None) -> list[dict]:
     """The small facts of the disputes under `area` that the figures need (bounded by MAX_ROWS):
