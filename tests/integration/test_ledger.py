@@ -667,3 +667,9 @@ def test_the_dashboard_counts_its_key_disputes_and_rolls_coverage_up_to_the_town
     township = district.get(f"/ledger/?area={OWN_TOWNSHIP}").text
     table = township[township.index('id="coverage-table"'):]
     assert OWN_VILLAGE in table[:table.index("</table>")]
+
+
+def test_the_figures_list_the_levels_from_the_village_up(district):
+    page = district.get("/ledger/figures?since=2026-01-01&until=2026-12-31").text
+    order = [page.index(word) for word in ("村级", "乡镇级", "区级", "季度研判")]
+    assert order == sorted(order)

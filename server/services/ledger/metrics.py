@@ -29,6 +29,7 @@ from server.services.ledger.rounds import status_counts
 from server.services.ledger.tables import records
 from server.services.ledger.windows import end_of
 
+_LEVEL_ORDER = {level: i for i, level in enumerate(("village", "township", "district", "quarterly"))}
 DISPUTE_METRICS = ("timely_acceptance", "on_time_resolution", "one_time_rate", "satisfaction_rate")
 _DAY_US = 86400 * 10 ** 6
 
@@ -114,7 +115,8 @@ def figures(database, area: str, since: dt.date, until: dt.date, *, accept_days:
     for (level, _due), counts in by_level_due.items():
         levels[level].update(counts)
     per_level = {}
-    for level, counts in sorted(levels.items()):
+    # Village first, as the calendar's levels go (not the alphabet's district, quarterly, township, village).
+    for level, counts in sorted(levels.items(), key=lambda item: _LEVEL_ORDER.get(item[0], len(_LEVEL_ORDER))):
         total = sum(n for st, n in counts.items() if st != OPEN)
         submitted = counts[ON_TIME] + counts[LATE]
         per_level[level] = {"total": total, "submitted": submitted, "on_time": counts[ON_TIME],
