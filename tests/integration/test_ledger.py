@@ -673,3 +673,15 @@ def test_the_figures_list_the_levels_from_the_village_up(district):
     page = district.get("/ledger/figures?since=2026-01-01&until=2026-12-31").text
     order = [page.index(word) for word in ("村级", "乡镇级", "区级", "季度研判")]
     assert order == sorted(order)
+
+
+def test_a_dispute_file_shows_every_recorded_field(district, client):
+    doc = {"type": "dispute", "area": OWN_VILLAGE, "created_by": "demo-village",
+           "created_at": "2026-12-01T09:00:00+08:00", "summary": "土地承包款纠纷", "category": "land",
+           "risk_level": "medium", "status": "registered", "occurred_on": "2026-11-28", "people_involved": 7,
+           "amount_yuan": 12500.5, "round_id": f"round-village-{OWN_VILLAGE}-2026-11-21",
+           "parties": [{"name": "王建国", "role": "applicant", "phone": "13891234567"}]}
+    assert client.put("/paicha/dispute-all-fields", json=doc, headers=basic("demo-village")).status_code == 201
+    page = district.get("/ledger/dispute/dispute-all-fields").text
+    assert "2026-11-28" in page and "7 人" in page and "12,500.50 元" in page
+    assert f"round-village-{OWN_VILLAGE}-2026-11-21" in page
