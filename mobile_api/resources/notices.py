@@ -11,7 +11,7 @@ from schemas.errors import PaichaError
 from schemas.vocabulary import NOTICE_KINDS, NOTICE_STATES
 
 from server.core.access import domain_database
-from server.services import supervision
+from server.services import file_access, supervision
 from server.services.ledger import notices as notice_queries
 from server.core import clock
 
@@ -98,9 +98,11 @@ def list_notices():
     state, kind = _choice("state", NOTICE_STATES), _choice("kind", NOTICE_KINDS)
     size, page = limit(), query_int("page", 1, 1, MAX_PAGE)
     today = clock.today()
-    rows = notice_queries.notice_page(domain_database(who), area, today, state=state, kind=kind,
+    database = domain_database(who)
+    rows = notice_queries.notice_page(database, area, today, state=state, kind=kind,
                                       offset=(page - 1) * size, limit=size + 1)
-    return ok({"today": today.isoformat(), "items": [_summary(r) for r in rows[:size]], "more": len(rows) > size})
+    items = file_access.mask_about_matters(database, who, [(r.dispute_id, _summary(r)) for r in rows[:size]])
+    return ok({"today": today.isoformat(), "items": items, "more": len(rows) > size})
 
 
 @bp.post("/notices/<notice_id>/replies")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 
@@ -115,6 +115,24 @@ def mask_rows(database, who, rows: list[dict], fields: tuple[str, ...] = ("summa
             r = dict(r, **{f: privacy.mask_text(r.get(f), parties[r["id"]]) for f in fields})
         out.append(r)
     return out
+
+
+def mask_about_matters(database, who, items: list[tuple[str | None, Any]]) -> list[Any]:
+    """Each item (the id of the matter it is about, or None; any JSON-like value: a notice, a reply,
+    a list row) with the parties' names and phones masked wherever it quotes them, for the matters
+    `who` does not handle (a notice quoting a party is personal data as the matter's file is). Not
+    an opening of a file: not logged."""
+    ids = sorted({m for m, _ in items if m})
+    if not ids:
+        return [value for _, value in items]
+    matters = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row in database.all_docs(keys=ids[start:start + _CHUNK], include_docs=True).rows:
+            if row.doc and row.doc.get("type") == "dispute":
+                matters[row.key] = row.doc
+    whole = handled(database, who, list(matters.values())) if matters else {}
+    secrets = {m: privacy.secrets_of(doc) for m, doc in matters.items() if not whole.get(m)}
+    return [privacy.mask_strings(value, secrets[m]) if m in secrets else value for m, value in items]
 
 
 # -- the log, read ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import uuid
 import zipfile
 
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from .test_ledger import basic
+from .test_ledger import basic, csrf
 from .test_matters import START, at, api_token, browser, web_step  # noqa: F401  (at: a fixture)
 
 pytestmark = pytest.mark.demo
@@ -178,3 +179,26 @@ def test_the_access_log_is_the_districts(app, matter):
     assert f'data-matter="{matter}"' not in district.get(f"/ledger/access-log?matter={matter}&since=2027-01-01").text
     for bad in ("since=2026-13-01", "page=0", "since=2026-12-21&until=2026-12-20", "account=%00x"):
         assert district.get(f"/ledger/access-log?{bad}").status_code == 400, bad
+
+
+def test_a_notice_quoting_the_parties_is_masked_for_the_district_and_whole_for_the_township(app, matter):
+    district = browser(app, "demo-district")
+    token = csrf(district, "/ledger/notice")
+    r = district.post("/ledger/notice", data={
+        "csrf_token": token, "target_area": VILLAGE, "subject": f"督促化解{NAME}与{OTHER}宅基地纠纷",
+        "body": f"请联系{NAME}（{PHONE}），于月底前答复。", "deadline": "2027-01-31", "dispute_id": matter,
+        "kind": "topical", "priority": "key", "method": "online"})
+    assert r.status_code in (200, 302), r.text[:300]
+    notices = district.get(f"/ledger/notices?area={VILLAGE}")
+    assert notices.status_code == 200 and "督促化解王＊＊与李＊＊宅基地纠纷" in notices.text
+    no_secrets(notices.data)
+    notice_id = re.search(r'href="/ledger/notice/(notice-[^"]+)"', notices.text).group(1)
+    page = district.get(f"/ledger/notice/{notice_id}")
+    assert page.status_code == 200 and "138****4567" in page.text
+    no_secrets(page.data)
+    api = district.get("/api/v1/notices", headers=api_token(district, "demo-district"))
+    assert api.status_code == 200 and any(i["id"] == notice_id for i in api.json["items"])
+    no_secrets(api.data)
+    township = browser(app, "demo-township")
+    whole = township.get(f"/ledger/notice/{notice_id}")
+    assert NAME in whole.text and PHONE in whole.text

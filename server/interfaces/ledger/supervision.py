@@ -5,6 +5,7 @@ writes through `services.supervision`, under the same write rules as a phone.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -18,7 +19,7 @@ from sync import errors
 
 from server.core import clock
 from server.core.access import domain_database
-from server.services import supervision
+from server.services import file_access, supervision
 from server.services.calendar.periods import parse_timestamp
 from server.services.collections import NOTICES
 from server.services.ledger import areas as ledger_areas, notices as notice_queries, windows
@@ -102,6 +103,8 @@ def notices():
     past_the_end(page, max(1, math.ceil(total / size)))
     rows = notice_queries.notice_page(database, area, today, state=state, kind=kind, exact=exact,
                                       offset=(page - 1) * size, limit=size)
+    subjects = file_access.mask_about_matters(database, who, [(r.dispute_id, r.subject) for r in rows])
+    rows = [dataclasses.replace(r, subject=subject) for r, subject in zip(rows, subjects)]
     child_length = _child_length(area)
     counts = notice_queries.counts_by_area(database, area, today, child_length, kind=kind)
     children = [(code, name) for code, name, _ in ledger_areas.under(area) if len(code) == child_length]
@@ -150,6 +153,8 @@ def _render_notice(who, database, doc: dict, *, message=None, error=None, status
             continue
     row = notice_queries.notice_state(database, doc["_id"], windows.today())
     is_open = doc.get("status") == NOTICE_ISSUED
+    about = doc.get("dispute_id")
+    doc, *replies = file_access.mask_about_matters(database, who, [(about, doc)] + [(about, r) for r in replies])
     return render_template(
         "notice_file.html", doc=doc, row=row, timeline=_timeline(doc, replies), replies=replies,
         methods=NOTICE_METHODS, message=message, error=error,
