@@ -324,6 +324,9 @@ REFUSALS: dict[str, ErrorEntry] = _entries(
              "延期天数超过了规定的上限。", "An extension is limited in days."),
     _refusal("no_hearing", _REFUSED, "未经听证不能终结", "No hearing yet",
              "须先有听证的办理记录，事项才能终结。", "A matter is concluded only after a hearing."),
+    _refusal("out_of_order", _REFUSED, "办理环节顺序不对", "Step out of order",
+             "事项当前的办理阶段不能进行这一环节（例如未受理不能交办、未答复不能评价或办结、已办结须先重新办理）。",
+             "The matter's stage does not allow this step now."),
     _refusal("bad_coordinates", _UNFIT, "定位异常", "Impossible position",
              "定位坐标不可能是真实位置（例如 0,0 或超出范围）。", "The position cannot be a real one."),
 )

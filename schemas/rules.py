@@ -207,13 +207,15 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         "second_extension",  # a matter's handling deadline is extended once
         "extension_too_long",  # more days than the limit
         "no_hearing",  # 终结 needs a hearing (听证) recorded first
+        "out_of_order",  # a step its matter's stage does not allow yet, or any more
     }
 )
 
 #: The refusal codes that need the matter and its other steps (check_step_context): the service
 #: checks them before it writes; a step that came by sync and breaks one is kept but not counted.
 CONTEXT_CODES: frozenset[str] = frozenset(
-    {"no_matter", "step_area_mismatch", "self_evaluation", "second_extension", "extension_too_long", "no_hearing"}
+    {"no_matter", "step_area_mismatch", "self_evaluation", "second_extension", "extension_too_long", "no_hearing",
+     "out_of_order"}
 )
 
 
@@ -426,6 +428,53 @@ def check_step_context(step: Mapping[str, Any], matter: Mapping[str, Any] | None
     if kind == STEP_CONCLUDE and not any(s.get("kind") == STEP_HANDLE and s.get("method") == HEARING
                                          for s in earlier):
         return Refusal("no_hearing", "A matter is concluded (终结) only after a hearing is recorded.")
+    return _out_of_order(kind, matter, earlier)
+
+
+_DECIDED, _FINISHED = (STEP_ACCEPT, STEP_REJECT), (STEP_CLOSE, STEP_CONCLUDE)
+_STEP_WORDS = {STEP_ACCEPT: "accepted", STEP_REJECT: "rejected", STEP_ASSIGN: "assigned", STEP_TRANSFER: "transferred",
+               STEP_EXTEND: "extended", STEP_HANDLE: "handled", STEP_REPLY: "replied to", STEP_EVALUATE: "evaluated",
+               STEP_CLOSE: "closed", STEP_CONCLUDE: "concluded", STEP_REOPEN: "reopened"}
+
+
+def _out_of_order(kind: Any, matter: Mapping[str, Any], earlier: list[Mapping[str, Any]]) -> Refusal | None:
+    """The order of a matter's life: decided (受理 / 不予受理) once; assigned, extended and closed
+    only once accepted; evaluated once replied to or closed (a return visit after 办结 collects it
+    too); after 办结 / 终结 nothing but the
+    evaluation and 重新办理, after 不予受理 / 转送 nothing but 重新办理, which reopens only those. A
+    dispute's own accepted_at, and its resolved status with resolved_at, count as its acceptance and
+    its closing (recorded before steps existed)."""
+    accepted = decided = bool(matter.get("accepted_at"))
+    closed = matter.get("status") in ("resolved", "closed") and bool(matter.get("resolved_at"))
+    left = False  # 不予受理 or 转送: the matter left this office
+    replied = False
+    for s in earlier:
+        k = s.get("kind")
+        if k == STEP_REOPEN:
+            closed = left = replied = False
+            decided = accepted  # kept if it was accepted; a rejected matter is decided again
+        elif k in _DECIDED:
+            decided, accepted = True, k == STEP_ACCEPT
+            left = left or k == STEP_REJECT
+        elif k == STEP_TRANSFER:
+            left = True
+        elif k == STEP_REPLY:
+            replied = True
+        elif k in _FINISHED:
+            closed = True
+    if kind == STEP_REOPEN:
+        return None if (closed or left) else Refusal(
+            "out_of_order", "Only a closed, concluded, rejected or transferred matter is reopened.")
+    if kind == STEP_EVALUATE:
+        return None if (replied or closed) else Refusal(
+            "out_of_order", "A matter is evaluated only once the person has had a reply.")
+    if closed or left:
+        return Refusal("out_of_order", f"This matter is finished: it is {_STEP_WORDS.get(kind, 'changed')} "
+                                       "only after it is reopened.")
+    if kind in _DECIDED and decided:
+        return Refusal("out_of_order", "This matter is decided already (accepted or rejected).")
+    if kind in (STEP_ASSIGN, STEP_EXTEND, STEP_CLOSE) and not accepted:
+        return Refusal("out_of_order", f"A matter is {_STEP_WORDS[kind]} only once it is accepted.")
     return None
 
 

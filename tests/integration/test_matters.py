@@ -229,9 +229,13 @@ def test_the_replier_cannot_evaluate(app, client, at):
 def test_nobody_edits_or_deletes_a_step(app, client, at):
     matter = register(client)
     township = browser(app, "demo-township")
+    _, r = sync_step(client, "demo-village", matter, "reply", content="已电话告知处理意见", channel="phone",
+                     date="2026-12-20")
+    assert r.status_code == 201, r.json
     assert web_step(township, matter, "evaluate", result="unsatisfied", collected_via="in_person",
                     collected_by="镇综治中心").status_code == 302
-    step = client.get(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-township")).json["steps"][0]
+    step = [s for s in client.get(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-township"))
+            .json["steps"] if s["kind"] == "evaluate"][0]
     doc = client.get(f"/paicha/{step['id']}", headers=basic("demo-township")).json
     for who in ("demo-township", "demo-district", "demo-admin"):
         r = client.put(f"/paicha/{step['id']}", json={**doc, "result": "satisfied"}, headers=basic(who))

@@ -628,10 +628,12 @@ def _all_refusals():
         check_step_context(step("accept", TOWNSHIP_STAFF), None, [], extend_max_days=30),
         check_step_context(step("accept", TOWNSHIP_STAFF, area=NEIGHBOUR_VILLAGE), matter, [], extend_max_days=30),
         check_step_context(step("evaluate", CADRE), matter, [step("reply", CADRE)], extend_max_days=30),
-        check_step_context(step("extend", TOWNSHIP_STAFF), matter, [step("extend", TOWNSHIP_STAFF)],
+        check_step_context(step("extend", TOWNSHIP_STAFF), matter,
+                           [step("accept", TOWNSHIP_STAFF), step("extend", TOWNSHIP_STAFF)], extend_max_days=30),
+        check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [step("accept", TOWNSHIP_STAFF)],
                            extend_max_days=30),
-        check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], extend_max_days=30),
         check_step_context(step("conclude", TOWNSHIP_STAFF), matter, [], extend_max_days=30),
+        check_step_context(step("assign", TOWNSHIP_STAFF), matter, [], extend_max_days=30),
     ]
     return out
 
@@ -802,6 +804,35 @@ def test_an_administrator_may_delete_a_mistaken_step_but_nobody_else():
     assert check_write(TOWNSHIP_STAFF, doc, tombstone(doc), deleting=True).code == "operation_not_allowed"
 
 
+@pytest.mark.parametrize("kind, earlier, allowed", [
+    ("accept", [], True), ("reject", [], True), ("transfer", [], True), ("handle", [], True), ("reply", [], True),
+    ("accept", ["accept"], False), ("reject", ["accept"], False),  # decided once
+    ("assign", [], False), ("extend", [], False), ("close", [], False),  # not before the acceptance
+    ("assign", ["accept"], True), ("close", ["accept"], True),
+    ("evaluate", [], False), ("evaluate", ["reply"], True), ("evaluate", ["accept", "close"], True),  # a return visit
+    ("handle", ["accept", "close"], False), ("reply", ["reject"], False), ("assign", ["transfer"], False),
+    ("reopen", [], False), ("reopen", ["accept"], False), ("reopen", ["accept", "close"], True),
+    ("reopen", ["reject"], True), ("accept", ["reject", "reopen"], True), ("accept", ["accept", "close", "reopen"], False),
+    ("assign", ["accept", "close", "reopen"], True), ("close", ["accept", "close"], False),
+])
+def test_a_matters_steps_go_in_order(kind, earlier, allowed):
+    matter = {"type": "dispute", "area": VILLAGE}
+    refusal = check_step_context(step(kind, TOWNSHIP_STAFF), matter, [step(k, CADRE) for k in earlier],
+                                 extend_max_days=30)
+    assert (refusal is None) is allowed, refusal
+    if not allowed:
+        assert refusal.code == "out_of_order"
+
+
+def test_a_dispute_recorded_before_steps_counts_its_own_acceptance_and_closing():
+    legacy = {"type": "dispute", "area": VILLAGE, "accepted_at": "2026-12-22T09:00:00+08:00"}
+    assert check_step_context(step("assign", TOWNSHIP_STAFF), legacy, [], extend_max_days=30) is None
+    assert check_step_context(step("accept", TOWNSHIP_STAFF), legacy, [], extend_max_days=30).code == "out_of_order"
+    closed = {**legacy, "status": "resolved", "resolved_at": "2027-01-10T17:00:00+08:00"}
+    assert check_step_context(step("handle", CADRE), closed, [], extend_max_days=30).code == "out_of_order"
+    assert check_step_context(step("reopen", TOWNSHIP_STAFF), closed, [], extend_max_days=30) is None
+
+
 def test_a_step_outside_the_writers_scope_is_refused():
     assert check_write(NEIGHBOUR_CADRE, None, step("handle", NEIGHBOUR_CADRE)).code == "out_of_scope"
     assert check_write(OTHER_TOWNSHIP_STAFF, None, step("accept", OTHER_TOWNSHIP_STAFF)).code == "out_of_scope"
@@ -811,10 +842,12 @@ def test_a_step_outside_the_writers_scope_is_refused():
 def test_step_context():
     matter = {"type": "dispute", "area": VILLAGE}
     ok = dict(extend_max_days=30)
+    accepted = [step("accept", TOWNSHIP_STAFF)]
     assert check_step_context(step("evaluate", TOWNSHIP_STAFF), matter, [step("reply", CADRE)], **ok) is None
-    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=30), matter, [], **ok) is None
-    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], **ok).code == "extension_too_long"
-    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, [], extend_max_days=40) is None
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=30), matter, accepted, **ok) is None
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, accepted,
+                              **ok).code == "extension_too_long"
+    assert check_step_context(step("extend", TOWNSHIP_STAFF, days=31), matter, accepted, extend_max_days=40) is None
     hearing = step("handle", CADRE, method="hearing")
     assert check_step_context(step("conclude", TOWNSHIP_STAFF), matter, [hearing], **ok) is None
     mediation = step("handle", CADRE)

@@ -14,6 +14,7 @@ import uuid
 
 from schemas.errors import WriteRefused
 from schemas.rules import check_step_context
+from sync.access import WriteAttempt
 
 from server.services import records
 from server.services.collections import DISPUTES, STEPS, fill
@@ -42,6 +43,11 @@ def record(database, matter_id: str, kind: str, fields: dict, *, user: str, now:
     step = {k: v for k, v in fields.items() if k in FIELDS}
     step.update(id=step_id or new_step_id(matter_id, now), area=matter["area"], matter_id=matter_id, kind=kind)
     doc = fill(STEPS, step, user=user, now=now)
+    # Who may record this kind is said before what the matter's stage allows.
+    role_refusal = database.access.check_write(WriteAttempt(step["id"], None, doc, False, True)) \
+        if database.access.check_write is not None else None
+    if role_refusal:
+        raise WriteRefused(role_refusal)
     counted = [s for s, refusal in queries.life(database, matter, terms).trail if refusal is None]
     refusal = check_step_context(doc, matter, counted, extend_max_days=terms.extend_max_days)
     if refusal and not _retry(database, step["id"]):

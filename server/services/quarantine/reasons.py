@@ -124,6 +124,9 @@ ACTIONS: dict[str, Action] = {
     "no_hearing": Action(
         "请先组织听证并填写听证的办理记录，再终结；否则请用“办结”。",
         "Hold a hearing and record it first, or close the matter instead."),
+    "out_of_order": Action(
+        "请按受理、交办、办理、答复、评价、办结的顺序填写；已办结的事项须先“重新办理”。",
+        "Record the steps in order (accept, assign, handle, reply, evaluate, close); reopen a finished matter first."),
     "bad_coordinates": Action(
         "请在信号较好的地方重新定位后再保存。",
         "Take the position again where the signal is better, and save."),
