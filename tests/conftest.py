@@ -49,6 +49,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.usefixtures("node_installed"))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (make test): a file's store kinds as separate units, longest first
+    (support/scheduling.py)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from support.scheduling import FileAndStoreScheduling
+
+    return FileAndStoreScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def node_installed():
     """The e2e tests need tests/node_modules (pouchdb-node, pouchdb-server)."""
