@@ -1,9 +1,10 @@
 """How `make test` (pytest-xdist, `--dist loadfile`) hands the tests to its processes.
 
 A unit of work is a file's tests on one store kind (`tests/e2e/test_resume.py::sqlite`), or the
-whole file when its tests are not parametrized by store: a file's servers, stores and apps are
-module-scoped per store kind already, so its SQLite and PostgreSQL halves may run side by side (a
-module fixture of both, such as the bridge tests' pouchdb-server, is then made in each process).
+whole file when its tests are not parametrized by store (the browser tests: all of them, so that one
+process launches Chromium once). A file's servers, stores and apps are module-scoped per store kind
+already, so its SQLite and PostgreSQL halves may run side by side (a module fixture of both, such
+as the bridge tests' pouchdb-server, is then made in each process).
 The units go out longest first (LONGEST, measured), then in the order collected (e2e before
 integration before unit), so no long file starts last and runs on alone after the others are done.
 xdist's own order (most tests first) sent the few long e2e files last.
@@ -34,7 +35,7 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser/test_ledger_browser.py": 18,
+    "tests/browser": 26,
 }
 
 _PARAM_PARTS = re.compile(r"[\[\]\-]")
@@ -43,6 +44,8 @@ _PARAM_PARTS = re.compile(r"[\[\]\-]")
 def unit_of(nodeid: str) -> str:
     """The unit of work a test belongs to (see the module docstring)."""
     path, _, rest = nodeid.partition("::")
+    if path.startswith("tests/browser/"):
+        return "tests/browser"
     parts = set(_PARAM_PARTS.split(rest[rest.find("["):])) if "[" in rest else set()
     kind = next((k for k in STORE_KINDS if k in parts), None)
     return f"{path}::{kind}" if kind else path
