@@ -41,9 +41,12 @@ run: install
 
 ## Install everything the tests need (Python, npm peers) and run the whole suite, TEST_WORKERS
 ## processes at once (most tests wait on servers and phones; a file's tests stay in one process).
+## Compiled bytecode is kept even where PYTHONDONTWRITEBYTECODE is set: otherwise each of the run's
+## ~100 Python processes (test processes, servers) compiles again what it imports, and pytest
+## rewrites and compiles every test module and its plugins again in each test process.
 TEST_WORKERS ?= 4
 test: install node-deps browser-deps proxy-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## Paicha vs pouchdb-server, side by side (bench/README.md); e.g. BENCH_ARGS="--store sqlite --quick".
 .PHONY: bench

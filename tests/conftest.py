@@ -25,7 +25,7 @@ from support import NODE_MODULES, TESTS_DIR
 from support.device import Device, node_ready
 from support.http import Couch, Db
 from support.server import ADMIN_PASSWORD, SERVER_KINDS
-from support.stores import Stores, postgres_check
+from support.stores import Stores, drop_shared, postgres_check
 
 SERVER_KIND = os.environ.get("PAICHA_E2E_SERVER", "paicha")
 if SERVER_KIND not in SERVER_KINDS:
@@ -49,6 +49,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.usefixtures("node_installed"))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (make test): a file's store kinds as separate units, longest first
+    (support/scheduling.py)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from support.scheduling import FileAndStoreScheduling
+
+    return FileAndStoreScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def node_installed():
     """The e2e tests need tests/node_modules (pouchdb-node, pouchdb-server)."""
@@ -62,9 +73,18 @@ def node_installed():
 
 @pytest.fixture(scope="session")
 def stores(tmp_path_factory):
-    s = Stores(tmp_path_factory.mktemp("stores"))
+    # Under pytest-xdist the run's processes share the templates, in the run's directory (the
+    # parent of each process's own); the process that started them drops them (sessionfinish).
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    s = Stores(tmp_path_factory.mktemp("stores"), shared_dir=shared)
     yield s
     s.close()
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput") or session.config.getoption("dist", "no") == "no":
+        return  # not the process that started pytest-xdist's workers
+    drop_shared(session.config._tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

@@ -17,18 +17,22 @@ PouchDB Server, another Paicha) with the CouchDB replication protocol itself.
 
 Modules: `urls` (credentials, masking), `peer` (the interface, the local side), `couch` (the remote
 side on python-couchdb, and how it is used on Python 3), `replicator` (the protocol), `errors`.
+`couch` (so python-couchdb) loads when a remote peer is first made, not with the package: every
+process masks URLs with `urls`, few replicate.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, ContextManager
+from typing import TYPE_CHECKING, Callable, ContextManager
 
-from .couch import RemotePeer
 from .errors import BridgeError, PeerMissing, PeerRefused, PeerUnavailable, RequestRejected
 from .peer import LocalPeer
 from .replicator import BatchReport, Replication, Stats, replication_id, run_all
 from .urls import RemoteURL, mask_url
+
+if TYPE_CHECKING:
+    from .couch import RemotePeer
 
 DIRECTIONS = ("push", "pull", "sync")
 log = logging.getLogger("sync.bridge")
@@ -38,6 +42,14 @@ __all__ = [
     "RemotePeer", "RemoteURL", "Replication", "RequestRejected", "Stats", "mask_url", "replicate",
     "replication_id",
 ]
+
+
+def __getattr__(name: str):
+    if name == "RemotePeer":
+        from .couch import RemotePeer  # python-couchdb loads with its first use (module docstring)
+
+        return RemotePeer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def replicate(db, remote: RemoteURL, direction: str, *, scope: str | None = None, continuous: bool = False,
@@ -54,6 +66,8 @@ def replicate(db, remote: RemoteURL, direction: str, *, scope: str | None = None
     context), and returns within a few seconds of `stop` being set."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}")
+    from .couch import RemotePeer  # python-couchdb loads with the first replication (module docstring)
+
     stop = stop or threading.Event()
     local = LocalPeer(db, scope)
     local.identity()  # the store answers (and has its uuid) before any thread starts

@@ -15,7 +15,9 @@ uses it this way (all of it in this module):
   errors, and the `TypeError`/`AttributeError` its error path raises for an error answer without
   a JSON content type or with a streamed body) into the bridge's own errors.
 * `import couchdb` imports `pkg_resources` to find its own version (slow, and deprecated in recent
-  setuptools; without setuptools the version is just '?'). Harmless; nothing to do.
+  setuptools; without setuptools the version is just '?'). The package `sync.bridge` therefore
+  imports this module only when a remote peer is made, so the processes that never replicate with a
+  CouchDB (every server, most `flask` commands) do not pay for it.
 """
 from __future__ import annotations
 

@@ -4,14 +4,12 @@ revision replaces it; meanwhile the village's phones sync everything else."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from support import REPO_ROOT
+from support.cli import flask_cli
 from support.http import Couch
 from support.server import ServerProcess
 
@@ -28,10 +26,8 @@ def demo(store_kind, stores):
     srv.close()
 
 
-def flask_cli(srv, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": srv.database_url, "PAICHA_DEMO": "0", "FLASK_APP": "server"}
-    return subprocess.run([str(REPO_ROOT / ".venv/bin/flask"), *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+def flask(srv, *args, in_process: bool = True):
+    return flask_cli(srv.database_url, *args, in_process=in_process)
 
 
 def dispute(doc_id, **extra):
@@ -70,15 +66,15 @@ def test_an_unreadable_stored_document_is_held_back_and_served_again_when_fixed(
     blocked = stuck.pull(f"{demo.url}/{DB}", check=False)
     assert not blocked.get("ok"), "the premise: such a document stops a PouchDB pull"
 
-    found = flask_cli(demo, "store", "check")
+    found = flask(demo, "store", "check", in_process=False)  # the `flask` script itself
     assert found.returncode == 0, found.stderr
     assert f"{bad}\t{rev}\tAttachment name '_x' starts with prohibited character '_'" in found.stdout
     assert "1 document(s) found" in found.stdout
     assert good not in found.stdout
 
-    held = flask_cli(demo, "store", "check", "--hold")
+    held = flask(demo, "store", "check", "--hold")
     assert held.returncode == 0 and "1 document(s) held back" in held.stdout
-    listing = flask_cli(demo, "store", "held")
+    listing = flask(demo, "store", "held")
     assert bad in listing.stdout and "prohibited character" in listing.stdout
 
     feed_ids = [r["id"] for r in cadre.ok_json("GET", f"{DB}/_changes")["results"]]
@@ -97,6 +93,6 @@ def test_an_unreadable_stored_document_is_held_back_and_served_again_when_fixed(
     assert again["ok"], again
     assert phone.get(bad)["_rev"] == new_rev
 
-    assert flask_cli(demo, "store", "release", bad).returncode == 0
-    assert "nothing is held back" in flask_cli(demo, "store", "held").stdout
-    assert flask_cli(demo, "store", "release", bad).returncode != 0
+    assert flask(demo, "store", "release", bad).returncode == 0
+    assert "nothing is held back" in flask(demo, "store", "held").stdout
+    assert flask(demo, "store", "release", bad).returncode != 0

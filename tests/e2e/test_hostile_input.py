@@ -10,14 +10,12 @@ refused. After each, a fresh PouchDB phone of the same village still pulls every
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import uuid
 
 import pytest
 
-from support import REPO_ROOT
+from support.cli import flask_cli
 from support.http import Couch
 from support.server import ServerProcess
 
@@ -83,9 +81,7 @@ def assert_refused_alone(results, bad_id, good_ids, *, error="forbidden", reason
 
 def quarantined(srv, doc_id) -> list[str]:
     """The `flask quarantine list` lines that name `doc_id`."""
-    env = {**os.environ, "DATABASE_URL": srv.database_url, "PAICHA_DEMO": "0", "FLASK_APP": "server"}
-    out = subprocess.run([str(REPO_ROOT / ".venv/bin/flask"), "quarantine", "list"], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = flask_cli(srv.database_url, "quarantine", "list")
     assert out.returncode == 0, out.stderr
     return [line for line in out.stdout.splitlines() if doc_id in line]
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
 import uuid
 
 import pytest
 import requests
 
-from support import REPO_ROOT
+from support.cli import flask_cli as run_flask
 from support.server import REFERENCE_RUN, ServerProcess
 
 pytestmark = pytest.mark.skipif(REFERENCE_RUN, reason="the quarantine and its notices are Paicha's own")
@@ -39,10 +37,7 @@ def phone(device_factory, name: str):
 
 
 def flask_cli(srv, *args) -> str:
-    env = {**os.environ, "DATABASE_URL": srv.database_url, "PAICHA_DEMO": "0", "FLASK_APP": "server",
-           "PAICHA_SCHEDULER": "off"}
-    out = subprocess.run([str(REPO_ROOT / ".venv/bin/flask"), *args], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run_flask(srv.database_url, *args, env={"PAICHA_SCHEDULER": "off"})
     assert out.returncode == 0, out.stderr
     return out.stdout
 

@@ -1,6 +1,7 @@
 """The server is SIGKILLed in the middle of a replication and started again on the same port and
 store: the next replication resumes from the checkpoint (not from zero) and every doc arrives
-exactly once. Each test has a server of its own (fresh store of the module's kind)."""
+exactly once. The tests share the module's server (a fresh store of the module's kind), each on a
+database of its own; each test kills it and starts it again."""
 from __future__ import annotations
 
 import time
@@ -14,6 +15,14 @@ BATCH = 20
 
 
 KILL_POINTS = ["at-first-checkpoint", "batch-written-not-checkpointed"]
+
+
+@pytest.fixture
+def server_to_kill(server):
+    """The module's server, running (started again if a test before left it killed)."""
+    if not server.alive():
+        server.restart()
+    return server
 
 
 def start_replication(phone, direction, db_url, kill_at):
@@ -62,8 +71,8 @@ def assert_each_once_on_server(db, expected_ids):
 
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
-def test_push_resumes_after_the_server_is_killed(server_factory, db_factory, device_factory, kill_at):
-    srv = server_factory()
+def test_push_resumes_after_the_server_is_killed(server_to_kill, db_factory, device_factory, kill_at):
+    srv = server_to_kill
     db_url = db_factory(srv)
     db = db_url.api
     phone = device_factory("phone")
@@ -104,8 +113,8 @@ def test_push_resumes_after_the_server_is_killed(server_factory, db_factory, dev
 
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
-def test_pull_resumes_after_the_server_is_killed(server_factory, db_factory, device_factory, kill_at):
-    srv = server_factory()
+def test_pull_resumes_after_the_server_is_killed(server_to_kill, db_factory, device_factory, kill_at):
+    srv = server_to_kill
     db_url = db_factory(srv)
     db = db_url.api
     expected = [f"s-{i:06d}" for i in range(N)]
@@ -144,8 +153,8 @@ def test_pull_resumes_after_the_server_is_killed(server_factory, db_factory, dev
     assert third["pull"]["docs_written"] == 0
 
 
-def test_live_sync_rides_out_a_server_restart(server_factory, db_factory, device_factory):
-    srv = server_factory()
+def test_live_sync_rides_out_a_server_restart(server_to_kill, db_factory, device_factory):
+    srv = server_to_kill
     db_url = db_factory(srv)
     a, b = device_factory("a"), device_factory("b")
     a.put({"_id": "a-1"})

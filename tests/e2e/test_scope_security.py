@@ -4,13 +4,11 @@ an unknown document would be (no existence leak)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 import requests
 
-from support import REPO_ROOT
+from support.cli import flask_cli as run_flask
 from support.http import Couch, qs_json
 from support.server import ServerProcess
 
@@ -35,9 +33,7 @@ def as_user(srv, name) -> Couch:
 
 
 def flask_cli(srv, *args) -> str:
-    env = {**os.environ, "DATABASE_URL": srv.database_url, "PAICHA_DEMO": "0", "FLASK_APP": "server"}
-    out = subprocess.run([str(REPO_ROOT / ".venv/bin/flask"), *args], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run_flask(srv.database_url, *args)
     assert out.returncode == 0, out.stderr
     return out.stdout
 

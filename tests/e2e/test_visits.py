@@ -8,15 +8,14 @@ Setup goes through the administrators' CLI (`areas import`, `users add`, `areas 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from geopy.distance import geodesic
 
 from server.services.geo import crs
-from support import REPO_ROOT, TESTS_DIR
+from support import TESTS_DIR
 from support.checks import b64, md5_digest, random_bytes
+from support.cli import flask_cli
 from support.http import Couch
 from support.server import REFERENCE_RUN, ServerProcess
 
@@ -30,15 +29,8 @@ HH_A, HH_B, HH_UNLOCATED = (f"household-{JIA}-A-00{n}" for n in (1, 3, 2))
 HOME_A, HOME_B = (34.31, 108.71), (34.311, 108.711)  # as in tests/data/geo/households.csv (WGS-84)
 PHOTOS = {n: random_bytes(40 * 1024 + n, seed=f"visit-photo-{n}".encode()) for n in range(1, 8)}
 
-def python() -> str:
-    venv = REPO_ROOT / ".venv" / "bin" / "python"
-    return str(venv if venv.exists() else sys.executable)
-
-
-def flask(store_url: str, *args: str) -> str:
-    env = {"DATABASE_URL": store_url, "PAICHA_DEMO": "0", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([python(), "-m", "flask", "--app", "server", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+def flask(store_url: str, *args: str, in_process: bool = True) -> str:
+    proc = flask_cli(store_url, *args, in_process=in_process)
     assert proc.returncode == 0, f"flask {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -51,7 +43,7 @@ def geo_server(store_kind, stores, tmp_path_factory):
                                  {"code": JIA, "name": "甲村"}, {"code": "990201001002", "name": "乙村"},
                                  {"code": "990201001003", "name": "丙村"}, {"code": "990201001004", "name": "丁村"}],
                                 ensure_ascii=False), encoding="utf-8")
-    flask(url, "areas", "import", str(areas))
+    flask(url, "areas", "import", str(areas), in_process=False)  # the `flask` script itself
     flask(url, "users", "add", "zhao.lei", "--role", "township_staff", "--scope", "990201001", "--password", PW)
     flask(url, "users", "add", "sup", "--role", "district_supervisor", "--scope", "990201", "--password", PW)
     flask(url, "users", "add", "registrar", "--role", "admin", "--password", PW)

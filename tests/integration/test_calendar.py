@@ -20,7 +20,6 @@ from server.services.calendar import tick as calendar_tick
 from server.services.calendar.periods import as_aware, local_date
 from server.services.calendar.status import LATE, MISSED, ON_TIME, OPEN, OVERDUE, RECEIVE_CLOCK_AHEAD
 
-from .conftest import _drop_pg_database, _fresh_pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -43,13 +42,16 @@ class Clock:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'calendar.sqlite3'}"
-        return
-    name, url = _fresh_pg_database()
+def db_url(request, stores, postgres_available):
+    """A fresh store of its own for each test, already migrated (a copy of the session's template):
+    the calendar's state, rounds and scheduler job start empty."""
+    if request.param == "postgresql" and postgres_available:
+        if os.environ.get("CI"):
+            pytest.fail(postgres_available, pytrace=False)
+        pytest.skip(postgres_available)
+    url = stores.new(request.param, "schema")
     yield url
-    _drop_pg_database(name)
+    stores.drop(url)
 
 
 def make_app(url: str, **config):

@@ -1,9 +1,15 @@
 """Fresh central stores for a server under test: an SQLite file, or a new PostgreSQL database;
 empty, or a copy of a template made once per session: migrated ("schema"), or migrated with the demo
 district ("demo"). A copy costs a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE` (PostgreSQL)
-instead of the migrations and the demo's seeding."""
+instead of the migrations and the demo's seeding.
+
+With `shared_dir` (the run's directory, under pytest-xdist), the processes of one run share the
+templates: the first to need one makes it (under a file lock), the others copy it; `drop_shared`
+drops them at the end of the run (the process that started the others calls it)."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -66,8 +72,9 @@ CONTENTS = ("empty", "schema", "demo")
 class Stores:
     """Makes stores and drops them at the end (`close`)."""
 
-    def __init__(self, tmp_dir: Path):
+    def __init__(self, tmp_dir: Path, shared_dir: Path | None = None):
         self.tmp_dir = Path(tmp_dir)
+        self.shared_dir = Path(shared_dir) if shared_dir is not None else None
         self.pg_databases: list[str] = []
         self._templates: dict[tuple[str, str], str] = {}
         self._template_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -117,18 +124,31 @@ class Stores:
             lock = self._template_locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._templates:
-                self._templates[key] = self._make_template(kind, contents)
+                self._templates[key] = (self._shared_template(kind, contents) if self.shared_dir
+                                        else self._make_template(kind, contents, self.tmp_dir))
             return self._templates[key]
 
-    def _make_template(self, kind: str, contents: str) -> str:
+    def _shared_template(self, kind: str, contents: str) -> str:
+        """The run's template, made by whichever process asks first (the others wait for it)."""
+        note = self.shared_dir / f"template-{kind}-{contents}.json"
+        with open(self.shared_dir / f"template-{kind}-{contents}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if note.exists():
+                return json.loads(note.read_text())["template"]
+            made = self._make_template(kind, contents, self.shared_dir, shared=True)
+            note.write_text(json.dumps({"kind": kind, "template": made}))
+            return made
+
+    def _make_template(self, kind: str, contents: str, directory: Path, shared: bool = False) -> str:
         if kind == "sqlite":
-            path = self.tmp_dir / f"template_{contents}.sqlite3"
+            path = directory / f"template_{contents}.sqlite3"
             url, made = f"sqlite:///{path}", str(path)
         else:
             made = f"paicha_template_{contents}_{uuid.uuid4().hex[:8]}"
             with _pg_connect() as conn:
                 conn.execute(f'CREATE DATABASE "{made}"')
-            self.pg_databases.append(made)
+            if not shared:  # a shared one outlives this process: drop_shared drops it
+                self.pg_databases.append(made)
             url = f"{PG_BASE}/{made}"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PAICHA_ADMIN_PASSWORD")}
         env["PAICHA_LOG_LEVEL"] = "WARNING"
@@ -136,6 +156,9 @@ class Stores:
         command = [str(python if python.exists() else sys.executable), "-c", TEMPLATE_SCRIPT, url, contents]
         done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
+            if shared and kind == "postgresql":
+                with _pg_connect() as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
             raise RuntimeError(f"the {contents} template ({kind}) could not be made:\n{done.stderr[-4000:]}")
         return made
 
@@ -146,3 +169,13 @@ class Stores:
             for name in self.pg_databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.pg_databases.clear()
+
+
+def drop_shared(shared_dir: Path) -> None:
+    """Drop the PostgreSQL templates the run's processes shared (see the module docstring)."""
+    names = [json.loads(note.read_text())["template"] for note in Path(shared_dir).glob("template-postgresql-*.json")]
+    if not names:
+        return
+    with _pg_connect() as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -14,6 +14,7 @@ says why in a comment (on its line or the line above).
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class _Import:
         return f"{self.source}:{self.line} -> {self.target}"
 
 
+@functools.cache  # parsed when a test asks (~0.6 s), not by every process that collects this file
 def _imports() -> list[_Import]:
     found = []
     for module, path in MODULES.items():
@@ -109,21 +111,18 @@ def _imports() -> list[_Import]:
     return found
 
 
-IMPORTS = _imports()
-
-
 def test_every_module_is_in_a_layer():
     assert all(layer_of(m) >= 0 for m in MODULES)
     assert "server.core.settings" in MODULES and "server.services.records" in MODULES
 
 
 def test_no_module_imports_from_a_layer_above_it():
-    upward = [i for i in IMPORTS if layer_of(i.target) > layer_of(i.source)]
+    upward = [i for i in _imports() if layer_of(i.target) > layer_of(i.source)]
     assert upward == [], "imports that run up a layer:\n" + "\n".join(map(repr, upward))
 
 
 def test_interfaces_do_not_import_each_other():
-    across = [i for i in IMPORTS
+    across = [i for i in _imports()
               if _interface_of(i.source) and _interface_of(i.target)
               and _interface_of(i.source) != _interface_of(i.target)]
     assert across == [], "\n".join(map(repr, across))
@@ -131,7 +130,7 @@ def test_interfaces_do_not_import_each_other():
 
 def _cycles() -> list[list[str]]:
     edges = defaultdict(set)
-    for i in IMPORTS:
+    for i in _imports():
         # A package's __init__ importing its own submodule (to re-export it) is how packages are
         # built; the submodule importing the package back is the cycle that matters and is kept.
         if i.target.startswith(i.source + "."):
@@ -173,7 +172,7 @@ def test_no_import_cycles_between_modules():
 
 
 def test_function_level_imports_say_why():
-    silent = [i for i in IMPORTS if i.nested and not i.commented]
+    silent = [i for i in _imports() if i.nested and not i.commented]
     assert silent == [], (f"{len(silent)} imports inside functions without a comment saying why:\n"
                           + "\n".join(map(repr, silent)))
 

@@ -27,14 +27,10 @@ import os
 import signal
 import threading
 
+from typing import TYPE_CHECKING
+
 import click
 import sqlalchemy as sa
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from sync.store import configure_engine
@@ -43,6 +39,10 @@ from server.core import metrics
 from server.core.clock import SHANGHAI
 from server.services.calendar import tables
 from server.services.calendar.tick import TICK_LOCK, tick
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,13 @@ def _job_engine(app: Flask) -> sa.Engine:
 
 
 def make_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
+    # APScheduler loads with the first scheduler made: a process that runs none (a `flask` command,
+    # a server with PAICHA_SCHEDULER=off or external) does not pay for it.
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     cls = BlockingScheduler if blocking else BackgroundScheduler
     return cls(
         jobstores={"default": SQLAlchemyJobStore(engine=_job_engine(app), tablename=tables.JOBS_TABLE)},
@@ -121,6 +128,8 @@ def persisted_next_run(app: Flask) -> dt.datetime | None:
 
 
 def add_tick_job(scheduler: BaseScheduler, app: Flask, now: dt.datetime | None = None) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger  # with the scheduler (make_scheduler)
+
     minutes = int(app.config.get("PAICHA_CALENDAR_TICK_MINUTES") or 10)
     # The scheduler runs on the wall clock (a server whose domain clock was set still ticks every
     # few minutes of real time); the tick itself asks the domain clock what day it is.

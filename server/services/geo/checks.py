@@ -22,8 +22,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from geopy.distance import geodesic
-
 from schemas._formats import FIRST_YEAR, LAST_YEAR, OUT_OF_RANGE
 from schemas.rules import Refusal
 
@@ -201,6 +199,10 @@ class Position:
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance on the WGS-84 ellipsoid (geopy, Karney's algorithm), in metres."""
+    # geopy brings its geocoders and an HTTP client with it (~0.1 s of every start): a process loads
+    # it at its first distance, and most (a `flask` command, a server that sees no visit) never do.
+    from geopy.distance import geodesic
+
     return geodesic(a, b).meters
 
 

@@ -17,8 +17,6 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from geopy.exc import GeopyError
-from geopy.extra.rate_limiter import RateLimiter
 
 from server.services.geo import crs as crs_mod
 from server.services.geo.tables import geo_geocode_cache
@@ -38,6 +36,7 @@ class Geocoded:
 
 
 def _nominatim(config: Mapping):
+    # geopy loads with the first geocoder made, not with every process (see checks.distance_m).
     from geopy.geocoders import Nominatim
 
     url = config.get("PAICHA_GEOCODER_URL") or ""
@@ -62,6 +61,8 @@ class Geocoder:
         if provider not in PROVIDERS:
             raise GeocoderNotConfigured(f"unknown geocoder {provider!r}; known: {', '.join(PROVIDERS)}")
         self.geopy = PROVIDERS[provider](config)
+        from geopy.extra.rate_limiter import RateLimiter  # with the provider, not at import (checks.distance_m)
+
         self.name = f"{provider}:{config.get('PAICHA_GEOCODER_URL') or ''}"[:100]
         self.country = (config.get("PAICHA_GEOCODER_COUNTRY") or "").strip() or None
         self.crs = config.get("PAICHA_GEOCODER_CRS") or crs_mod.WGS84
@@ -106,6 +107,8 @@ class Geocoder:
     def lookup(self, conn: sa.Connection, query: str) -> Geocoded | None:
         """Cached answer, else ask and remember it. A failure is logged, not cached, and gives None.
         (Holds `conn` across the request: callers with a busy store use cached / ask / remember.)"""
+        from geopy.exc import GeopyError  # with the geocoder, not at import (checks.distance_m)
+
         hit, answer = self.cached(conn, query)
         if hit:
             return answer

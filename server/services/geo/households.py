@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Flask
-from geopy.exc import GeopyError
 
 from schemas import validate_document
 from schemas.areas import VILLAGE, AreaCode, is_area_code
@@ -222,6 +221,9 @@ def geocode_households(app: Flask, area_prefix: str = "", limit: int | None = No
     """Place unlocated households (index rows without a location) from their address with the
     configured geocoder. Each network request happens outside any transaction."""
     geocoder = geocoder or Geocoder(app.config)
+    # geopy loads with the first geocoder, not with every process (see checks.distance_m).
+    from geopy.exc import GeopyError
+
     store = get_store()
     t = Thresholds.from_config(app.config)
     report = GeocodeReport()
