@@ -36,6 +36,15 @@ LONGEST = {
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
     "tests/browser": 26,
+    # added later, estimated from single runs of the file
+    "tests/e2e/test_resumable_photo.py": 30,
+    "tests/e2e/test_slow_clients.py": 25,
+    "tests/integration/test_matters.py": 22,
+    "tests/integration/test_resumable_uploads.py": 20,
+    "tests/integration/test_supervision.py": 20,
+    "tests/integration/test_matter_figures.py": 20,
+    "tests/integration/test_privacy.py": 18,
+    "tests/integration/test_matter_reminders.py": 17,
 }
 
 _PARAM_PARTS = re.compile(r"[\[\]\-]")
