@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask
@@ -21,6 +22,7 @@ from flask import Flask
 from sync.jsonio import loads_stored
 from sync.tables import databases, documents, revisions
 
+from server.core import clock
 from server.core.models import AuditEntry
 from server.core.projections import DocumentState
 from server.core.upsert import upsert
@@ -36,6 +38,11 @@ def terms_of(config) -> stages.Terms:
     return stages.Terms(accept_days=config["PAICHA_MATTER_ACCEPT_DAYS"],
                         handle_days=config["PAICHA_MATTER_HANDLE_DAYS"],
                         extend_max_days=config["PAICHA_MATTER_EXTEND_MAX_DAYS"])
+
+
+class Registered(NamedTuple):
+    area: str
+    registered_on: dt.date
 
 
 def number_text(district: str, year: int, seq: int) -> str:
@@ -62,8 +69,11 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _number(conn: sa.Connection, db_name: str, disputes: list[tuple[str, dict, int]]) -> None:
-    """Give a number to each of these (doc id, body, seq) that has none."""
+def _number(conn: sa.Connection, db_name: str, disputes: list[tuple[str, dict, int]], *,
+            received_now: bool = False) -> dict[str, tuple[str, dt.date]]:
+    """Give a number to each of these (doc id, body, seq) that has none; {doc id: (area, registered
+    day)} of those numbered now. `received_now`: they are being written now, so this write is their
+    first receipt (their seq, this moment), without asking the audit trail (a rebuild asks it)."""
     ids = [doc_id for doc_id, _, _ in disputes]
     have = set()
     for start in range(0, len(ids), CHUNK):
@@ -71,20 +81,27 @@ def _number(conn: sa.Connection, db_name: str, disputes: list[tuple[str, dict, i
             numbers.c.db_name == db_name, numbers.c.doc_id.in_(ids[start:start + CHUNK]))).scalars())
     new = [(doc_id, body, seq) for doc_id, body, seq in disputes if doc_id not in have]
     if not new:
-        return
-    first = _first_entries(conn, db_name, [doc_id for doc_id, _, _ in new])
-    now = dt.datetime.now(dt.timezone.utc)
+        return {}
+    now = clock.now()  # the server's clock, as the audit trail stamps a receipt
+    first = {} if received_now else _first_entries(conn, db_name, [doc_id for doc_id, _, _ in new])
     ordered = sorted(new, key=lambda d: (first.get(d[0], (d[2], now))[0], d[0]))
+    last: dict[tuple[str, int], int] = {}  # (district, year) -> the last number given, read once per batch
+    rows = []
     for doc_id, body, seq in ordered:
         received_seq, received_at = first.get(doc_id, (seq, now))
         area = str(body.get("area") or "")
         district, year = area[:6], stages.day(received_at).year
-        last = conn.execute(sa.select(sa.func.max(numbers.c.seq)).where(
-            numbers.c.db_name == db_name, numbers.c.district == district, numbers.c.year == year)).scalar() or 0
-        conn.execute(numbers.insert().values(
-            db_name=db_name, doc_id=doc_id, district=district, year=year, seq=last + 1,
-            number=number_text(district, year, last + 1), received_seq=received_seq, received_at=received_at,
-            area=area, registered_on=stages.registered_on(body.get("created_at"), received_at)))
+        if (district, year) not in last:
+            last[district, year] = conn.execute(sa.select(sa.func.max(numbers.c.seq)).where(
+                numbers.c.db_name == db_name, numbers.c.district == district, numbers.c.year == year)).scalar() or 0
+        last[district, year] += 1
+        given = last[district, year]
+        rows.append(dict(db_name=db_name, doc_id=doc_id, district=district, year=year, seq=given,
+                         number=number_text(district, year, given), received_seq=received_seq,
+                         received_at=received_at, area=area,
+                         registered_on=stages.registered_on(body.get("created_at"), received_at)))
+    conn.execute(numbers.insert(), rows)
+    return {r["doc_id"]: (r["area"], r["registered_on"]) for r in rows}
 
 
 def prepare(conn: sa.Connection, db_name: str) -> None:
@@ -152,20 +169,33 @@ def _bodies(conn: sa.Connection, db_name: str, doc_ids: list[str]) -> dict[str, 
 
 
 def _derive(conn: sa.Connection, db_name: str, matter_ids: set[str], terms: stages.Terms,
-            known: dict[str, dict] | None = None) -> None:
+            known: dict[str, dict] | None = None, numbered: dict[str, tuple[str, dt.date]] | None = None) -> None:
     """Derive the state of these matters: the dispute as it stands (`known`, else read from the
     store: its own accepted_at / resolved_at and parties count) and its steps."""
     rows = []
     known = dict(known or {})
     known.update(_bodies(conn, db_name, sorted(set(matter_ids) - set(known))))
-    for matter_id in sorted(matter_ids):
-        found = conn.execute(sa.select(numbers.c.area, numbers.c.registered_on).where(
-            numbers.c.db_name == db_name, numbers.c.doc_id == matter_id)).first()
+    ids = sorted(matter_ids)
+    registered = {m: Registered(area, day) for m, (area, day) in (numbered or {}).items()}
+    their_steps: dict[str, list] = {m: [] for m in ids}  # read for the whole batch, not per matter
+    unread = [m for m in ids if m not in registered]
+    for start in range(0, len(unread), CHUNK):
+        registered.update((r.doc_id, Registered(r.area, r.registered_on)) for r in conn.execute(
+            sa.select(numbers.c.doc_id, numbers.c.area, numbers.c.registered_on).where(
+                numbers.c.db_name == db_name, numbers.c.doc_id.in_(unread[start:start + CHUNK]))))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for matter_id, doc_id, seq, body in conn.execute(
+                sa.select(steps.c.matter_id, steps.c.doc_id, steps.c.seq, steps.c.body).where(
+                    steps.c.db_name == db_name, steps.c.matter_id.in_(chunk), steps.c.deleted.is_(False))):
+            their_steps[matter_id].append({**json.loads(body), "_id": doc_id, "_seq": seq})
+    for matter_id in ids:
+        found = registered.get(matter_id)
         if found is None:
             continue  # steps of a matter the server does not have: nothing to derive
         body = known.get(matter_id) or {}
         matter = {**body, "type": DISPUTE, "area": found.area}
-        life = stages.derive(matter, found.registered_on, matter_steps(conn, db_name, matter_id), terms)
+        life = stages.derive(matter, found.registered_on, their_steps[matter_id], terms)
         rows.append({"db_name": db_name, "doc_id": matter_id, "area": found.area, "stage": life.stage,
                      "finished": life.finished, "registered_on": life.registered_on,
                      "accept_due": life.accept_due, "decided_on": life.decided_on,
@@ -181,8 +211,7 @@ def projection(app: Flask):
 
     def project(conn: sa.Connection, db_name: str, written: list[DocumentState]) -> None:
         disputes = [(s.doc_id, s.body, s.seq) for s in written if s.type == DISPUTE]
-        if disputes:
-            _number(conn, db_name, disputes)
+        numbered = _number(conn, db_name, disputes, received_now=True) if disputes else {}
         ours = [s for s in written if s.type == STEP or s.written_type == STEP or (s.deleted and s.written_type is None)]
         old = {}
         if ours:
@@ -195,6 +224,6 @@ def projection(app: Flask):
         upsert(conn, steps, rows, ("db_name", "doc_id"), only_if_newer="seq")
         affected = {d[0] for d in disputes} | {r["matter_id"] for r in rows}
         if affected:
-            _derive(conn, db_name, affected, terms, {d[0]: d[1] for d in disputes if d[1]})
+            _derive(conn, db_name, affected, terms, {d[0]: d[1] for d in disputes if d[1]}, numbered)
 
     return project
