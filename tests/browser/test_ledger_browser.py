@@ -177,12 +177,12 @@ def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, 
         with page.expect_download() as download:
             page.click("#export-xlsx")
         data = open(download.value.path(), "rb").read()
-        sheet = load_workbook(io.BytesIO(data))["ledger"]
+        sheet = load_workbook(io.BytesIO(data))["台账"]
         table = list(sheet.iter_rows(values_only=True))
         header = table[0]
-        by_report = {r[header.index("report_id")]: dict(zip(header, r)) for r in table[1:] if r[header.index("report_id")]}
-        assert by_report["report-a"]["review"] == "approved" and by_report["report-a"]["status"] == "on_time"
-        assert by_report["report-b"]["review"] == "sent_back" and by_report["report-b"]["area"] == VILLAGE_B
+        by_report = {r[header.index("报告编号")]: dict(zip(header, r)) for r in table[1:] if r[header.index("报告编号")]}
+        assert by_report["report-a"]["审核"] == "已通过" and by_report["report-a"]["状态"] == "按时"
+        assert by_report["report-b"]["审核"] == "退回" and by_report["report-b"]["区域代码"] == VILLAGE_B
         (SHOTS / "ledger-export.xlsx").write_bytes(data)
 
         page.goto(f"{srv.url}/ledger/map?area={TOWNSHIP}")

@@ -231,13 +231,20 @@ def test_xlsx_export_with_filters(district):
     assert r.status_code == 200 and "spreadsheetml" in r.mimetype
     assert "attachment" in r.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(r.data))
-    rows = list(wb["ledger"].iter_rows(values_only=True))
-    assert rows[0][:4] == ("area", "name", "level", "round_id")
+    assert wb.sheetnames == ["台账", "筛选条件"]
+    sheet = wb["台账"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("区域代码", "区域", "层级", "轮次编号")
     assert len(rows) > 1
-    assert {row[0] for row in rows[1:]} == {OWN_VILLAGE} and {row[8] for row in rows[1:]} == {"on_time"}
+    assert {row[0] for row in rows[1:]} == {OWN_VILLAGE} and {row[8] for row in rows[1:]} == {"按时"}
+    assert {row[2] for row in rows[1:]} == {"村级"}
     assert all(row[9] for row in rows[1:])  # every on-time round has its report
-    filters = dict(wb["filters"].iter_rows(values_only=True))
-    assert filters["area"] == OWN_VILLAGE and filters["status"] == "on_time"
+    assert sheet.column_dimensions["D"].width == 40  # columns as wide as their contents
+    filters = dict(wb["筛选条件"].iter_rows(values_only=True))
+    assert filters["区域"] == OWN_VILLAGE and filters["状态"] == "按时" and filters["层级"] == "村级"
+    # the CSV keeps the keys and codes, for programs
+    csv_text = district.get(f"/ledger/ledger.csv?area={OWN_VILLAGE}&status=on_time&level=village").data.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("area,name,level,round_id") and ",on_time," in csv_text
     assert district.get("/ledger/ledger.xlsx?status=bogus").status_code == 400
     assert district.get("/ledger/ledger.xlsx?area=990201").status_code == 403  # another district
 

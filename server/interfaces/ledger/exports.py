@@ -8,6 +8,7 @@ from typing import Iterable, Iterator
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from server.services.ledger.rounds import EXPORT_HEADER, RoundRow
 
@@ -21,17 +22,37 @@ def _safe(value):
     return value
 
 
-def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict) -> bytes:
-    """A write-only workbook (rows go straight to the file, not kept as cell objects)."""
-    return table_xlsx(EXPORT_HEADER, (r.export() for r in rows), title, filters)
+# The rounds' columns as a reader sees them (the CSV keeps EXPORT_HEADER's keys and the codes, for
+# programs), with the width each needs, in characters.
+ROUND_COLUMNS = {"area": ("区域代码", 14), "name": ("区域", 14), "level": ("层级", 9), "round_id": ("轮次编号", 40),
+                 "title": ("排查轮次", 28), "period_start": ("周期起", 12), "period_end": ("周期止", 12),
+                 "due": ("截止", 12), "status": ("状态", 10), "report_id": ("报告编号", 44),
+                 "submitted_at": ("提交时间", 20), "time_used": ("用时", 10), "received_at": ("接收时间", 20),
+                 "review": ("审核", 14)}
+WORDS = {"level": "lvl_", "status": "", "review": ""}  # which codes are said in words, by their catalogue prefix
 
 
-def table_xlsx(columns: Iterable[str], rows: Iterable[Iterable], title: str, filters: dict, sheet: str = "ledger") -> bytes:
+def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict, *, word, filter_labels: dict[str, str],
+            sheet: str, filters_sheet: str) -> bytes:
+    """The rounds in a write-only workbook (rows go straight to the file), in the reader's words:
+    Chinese headings with widths, levels, statuses and reviews in words (`word(prefix, code)`)."""
+    keys = list(EXPORT_HEADER)
+    def said(row: list) -> list:
+        return [word(WORDS[k], v) if k in WORDS and v else v for k, v in zip(keys, row)]
+    return table_xlsx([ROUND_COLUMNS[k][0] for k in keys], (said(r.export()) for r in rows), title,
+                      {filter_labels.get(k, k): v for k, v in filters.items()}, sheet=sheet,
+                      filters_sheet=filters_sheet, widths=[ROUND_COLUMNS[k][1] for k in keys])
+
+
+def table_xlsx(columns: Iterable[str], rows: Iterable[Iterable], title: str, filters: dict, sheet: str = "ledger",
+               *, filters_sheet: str = "filters", widths: list[int] | None = None) -> bytes:
     """A write-only workbook of one sheet of `rows` under `columns` (and the filters on a second):
     exactly the cells given, no hidden columns or sheets."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
     ws.freeze_panes = "A2"
+    for i, width in enumerate(widths or [], 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
     header = []
     for name in columns:
         cell = WriteOnlyCell(ws, value=name)
@@ -40,8 +61,8 @@ def table_xlsx(columns: Iterable[str], rows: Iterable[Iterable], title: str, fil
     ws.append(header)
     for r in rows:
         ws.append([_safe(v) for v in r])
-    meta = wb.create_sheet("filters")
-    meta.append(["title", title])
+    meta = wb.create_sheet(filters_sheet)
+    meta.append([filters.pop("__title_label__", "title"), title])
     for key, value in filters.items():
         meta.append([key, "" if value is None else str(value)])
     out = io.BytesIO()

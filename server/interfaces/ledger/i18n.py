@@ -216,7 +216,7 @@ MESSAGES.update({
                                          "deleted": ("已删除", "deleted")}.items()},
     "rev_tree": ("版本链", "Revision chain"),
     "first_page": ("首页", "First"), "last_page": ("末页", "Last"), "goto_page": ("跳至第", "Go to page"),
-    "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "yuan": ("元", "yuan"),
+    "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "export_title": ("标题", "Title"), "export_filters": ("筛选条件", "Filters"), "yuan": ("元", "yuan"),
     "key_shown": ("共 {total} 件，显示 {shown} 件。", "{total} in all, {shown} shown."), "see_all": ("查看全部", "See all"),
 })
 

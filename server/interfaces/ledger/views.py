@@ -288,6 +288,7 @@ def _row_filters(filters: dict) -> dict:
 
 
 _FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
+WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": ""}
 
 
 @bp.get("/ledger")
@@ -321,7 +322,12 @@ def ledger_export(fmt):
                                    limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"], **_row_filters(filters))
     stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
     if fmt == "xlsx":
-        body, mimetype = exports.to_xlsx(rows, t("ledger"), filters), exports.XLSX
+        labels = {"area": t("area"), "since": t("period_from"), "until": t("period_to"), "level": t("level"),
+                  "status": t("status"), "review": t("review")}
+        shown = {"__title_label__": t("export_title"), **{k: (word(WORDS_OF_FILTER.get(k, ""), v) if v else v)
+                                                          for k, v in filters.items()}}
+        body, mimetype = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
+                                         sheet=t("ledger"), filters_sheet=t("export_filters")), exports.XLSX
     else:
         body, mimetype = exports.csv_chunks(rows), "text/csv"
     response = Response(body, mimetype=mimetype)
