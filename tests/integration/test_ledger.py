@@ -692,3 +692,14 @@ def test_a_dispute_file_shows_every_recorded_field(district, client):
     page = district.get("/ledger/dispute/dispute-all-fields").text
     assert "2026-11-28" in page and "7 人" in page and "12,500.50 元" in page
     assert f"round-village-{OWN_VILLAGE}-2026-11-21" in page
+
+
+def test_a_review_comment_over_the_limit_is_refused_with_the_limit_not_cut(district, client):
+    report_id = reports_of(district, OWN_VILLAGE)[2]
+    page = f"/ledger/report/{report_id}"
+    token = csrf(district, page)
+    r = district.post(f"{page}/review", data={"status": "sent_back", "comment": "请核实。" * 1001, "csrf_token": token})
+    assert r.status_code == 422 and "最多 4000 字" in r.text and "4004" in r.text
+    assert "请核实。" * 1001 in r.text  # what was typed comes back
+    r = district.post(f"{page}/review", data={"status": "sent_back", "comment": "请核实。" * 1000, "csrf_token": token})
+    assert r.status_code == 302

@@ -216,7 +216,8 @@ MESSAGES.update({
                                          "deleted": ("已删除", "deleted")}.items()},
     "rev_tree": ("版本链", "Revision chain"),
     "first_page": ("首页", "First"), "last_page": ("末页", "Last"), "goto_page": ("跳至第", "Go to page"),
-    "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "export_title": ("标题", "Title"), "export_filters": ("筛选条件", "Filters"), "yuan": ("元", "yuan"),
+    "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "comment_too_long": ("审核意见过长：最多 {limit} 字，现有 {n} 字。",
+                                                       "The comment is too long: at most {limit} characters, not {n}."), "export_title": ("标题", "Title"), "export_filters": ("筛选条件", "Filters"), "yuan": ("元", "yuan"),
     "key_shown": ("共 {total} 件，显示 {shown} 件。", "{total} in all, {shown} shown."), "see_all": ("查看全部", "See all"),
 })
 

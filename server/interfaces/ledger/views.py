@@ -51,6 +51,7 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templa
 LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 KEY_DISPUTES_SHOWN = 20
+COMMENT_LIMIT = 4000
 
 
 # -- plumbing ----------------------------------------------------------------------------------------------
@@ -368,7 +369,7 @@ def report(report_id):
     return _render_report(who, database, _report(database, report_id), message=message)
 
 
-def _render_report(who, database, doc, *, message=None, error=None, status=200):
+def _render_report(who, database, doc, *, message=None, error=None, status=200, comment=None):
     round_doc = None
     if doc.get("round_id"):
         try:
@@ -392,6 +393,7 @@ def _render_report(who, database, doc, *, message=None, error=None, status=200):
     return render_template("report.html", doc=doc, round_doc=round_doc, disputes=disputes,
                            review=trail[-1] if trail else None, trail=trail, review_state=review_state,
                            history=history, review_statuses=REVIEW_STATUSES, message=message, error=error,
+                           kept_comment=comment,  # what was typed comes back with the error, never lost
                            can_write=who.role in ("district_supervisor", "admin")), status
 
 
@@ -407,12 +409,15 @@ def save_review(report_id):
         raise PaichaError("bad_request")
     if status in ("has_issues", "sent_back") and not comment:
         return _render_report(who, database, doc, error=t("comment_required"), status=422)
+    if len(comment) > COMMENT_LIMIT:  # said, not cut short without a word
+        return _render_report(who, database, doc, error=t("comment_too_long", limit=COMMENT_LIMIT, n=len(comment)),
+                              status=422, comment=comment)
     now = clock.now()
     fields = {"area": doc["area"], "report_id": doc["_id"], "status": status, "reviewed_at": stamp(now)}
     if doc.get("round_id"):
         fields["round_id"] = doc["round_id"]
     if comment:
-        fields["comment"] = comment[:4000]
+        fields["comment"] = comment
 
     problem = write(database, REVIEWS, reviews.new_review_id(doc["_id"], now), fields, who, now)
     if problem:
