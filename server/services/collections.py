@@ -8,6 +8,7 @@ server fills in what it knows: `type` from the collection, `created_by` / `updat
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from server.core.clock import SHANGHAI
@@ -35,6 +36,16 @@ REVIEWS = Collection("reviews", "report_review", "report review")
 NOTICES = Collection("notices", "supervision_notice", "supervision notice")
 REPLIES = Collection("replies", "notice_reply", "notice reply", ("replied_at",))
 STEPS = Collection("steps", "matter_step", "matter step", ("at",))
+
+
+CHILD_SEPARATOR = "~"
+
+
+def child_id(prefix: str, parent_id: str, now: dt.datetime) -> str:
+    """The id of a document that belongs to another (a review to its report, a reply to its notice, a
+    step to its matter): `<prefix><parent id>~<UTC time to the microsecond>-<random>`, so all of one
+    parent's are one range of ids, in the order they were written."""
+    return f"{prefix}{parent_id}{CHILD_SEPARATOR}{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
 
 
 def stamp(moment: dt.datetime) -> str:

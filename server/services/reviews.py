@@ -8,23 +8,22 @@ sent back is `resubmitted` (awaiting a new review): kept by the calendar's read 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import sqlalchemy as sa
 
 from schemas.vocabulary import SENT_BACK
 from server.services.calendar import tables
+from server.services.collections import CHILD_SEPARATOR, child_id
 
 REVIEW = "report_review"
 PREFIX = "review-"
-# A report's first review had the id review-<report id>; each later one adds ~<time>-<random>, so
-# all of a report's reviews are one range of ids, in the order they were written.
-SEPARATOR = "~"
+# A report's first review had the id review-<report id>; each later one is its child
+# (`collections.child_id`), so all of a report's reviews are one range of ids.
 ID_RANGE_END = "\ufff0"
 
 
 def new_review_id(report_id: str, now: dt.datetime) -> str:
-    return f"{PREFIX}{report_id}{SEPARATOR}{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    return child_id(PREFIX, report_id, now)
 
 
 def report_of(review_doc_id: str) -> str | None:
@@ -32,13 +31,13 @@ def report_of(review_doc_id: str) -> str | None:
     if not review_doc_id.startswith(PREFIX):
         return None
     rest = review_doc_id[len(PREFIX):]
-    return rest.rsplit(SEPARATOR, 1)[0] if SEPARATOR in rest else rest
+    return rest.rsplit(CHILD_SEPARATOR, 1)[0] if CHILD_SEPARATOR in rest else rest
 
 
 def trail(database, report_id: str) -> list[dict]:
     """Every review of the report the reader may see, oldest first (by review time, then id)."""
     first = PREFIX + report_id
-    rows = database.all_docs(start=first, end=first + SEPARATOR + ID_RANGE_END, include_docs=True).rows
+    rows = database.all_docs(start=first, end=first + CHILD_SEPARATOR + ID_RANGE_END, include_docs=True).rows
     found = [r.doc for r in rows if r.doc and not r.deleted and r.doc.get("type") == REVIEW
              and r.doc.get("report_id") == report_id]
     return sorted(found, key=lambda d: (str(d.get("reviewed_at") or d.get("created_at") or ""), d["_id"]))

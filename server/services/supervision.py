@@ -18,11 +18,10 @@ from schemas.errors import PaichaError
 from schemas.vocabulary import NOTICE_CLOSED, NOTICE_ISSUED, NOTICE_WITHDRAWN
 
 from server.services import records
-from server.services.collections import NOTICES, REPLIES, stamp
+from server.services.collections import NOTICES, REPLIES, child_id, stamp
 
 NOTICE_PREFIX = "notice-"
 REPLY_PREFIX = "reply-"
-SEPARATOR = "~"
 EDIT_ATTEMPTS = 3
 TEXT_LIMIT = 10000
 
@@ -32,7 +31,7 @@ def new_notice_id() -> str:
 
 
 def new_reply_id(notice_id: str, now: dt.datetime) -> str:
-    return f"{REPLY_PREFIX}{notice_id}{SEPARATOR}{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    return child_id(REPLY_PREFIX, notice_id, now)
 
 
 def read_notice(database, notice_id: str) -> dict:

@@ -31,6 +31,13 @@ def login(client, name: str) -> None:
     assert r.status_code == 302, (r.status_code, r.text[:500])
 
 
+def browser(app, name: str):
+    """A browser of its own, logged in to the ledger as `name`."""
+    client = app.test_client()
+    login(client, name)
+    return client
+
+
 def basic(name: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{PW}".encode()).decode()}
 

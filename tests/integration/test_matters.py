@@ -16,7 +16,7 @@ import pytest
 from server.core import clock
 from server.core.clock import SHANGHAI
 
-from .test_ledger import basic, csrf, login
+from .test_ledger import basic, browser, csrf
 
 pytestmark = pytest.mark.demo
 
@@ -32,12 +32,6 @@ def at(monkeypatch):
 
     move(START)
     return move
-
-
-def browser(app, name: str):
-    client = app.test_client()
-    login(client, name)
-    return client
 
 
 def register(client, name: str = "demo-village", area: str = VILLAGE, when: dt.datetime = START) -> str:

@@ -16,7 +16,7 @@ import pytest
 from server.core import clock
 from server.core.clock import SHANGHAI
 
-from .test_ledger import basic, csrf, login
+from .test_ledger import basic, browser, csrf
 
 pytestmark = pytest.mark.demo
 
@@ -37,12 +37,6 @@ def at(monkeypatch):
 
     move(START)
     return move
-
-
-def browser(app, name: str):
-    client = app.test_client()
-    login(client, name)
-    return client
 
 
 def issue(district, target: str, **fields) -> str:

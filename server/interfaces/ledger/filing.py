@@ -21,7 +21,7 @@ from server.services.collections import REPORTS
 from server.services.ledger import areas as ledger_areas, disputes as dispute_queries
 from server.interfaces.ledger.i18n import t
 from server.interfaces.ledger.security import check_csrf, may_file, viewer
-from server.interfaces.ledger.views import _doc_id, bp
+from server.interfaces.ledger.views import bp, document_of_type
 from server.interfaces.ledger.writes import write
 
 FOLLOW_UP_ROWS = 3
@@ -33,13 +33,7 @@ def report_id_for(round_id: str) -> str:
 
 
 def _round(database, round_id: str) -> dict:
-    try:
-        doc = database.get(_doc_id(round_id))
-    except errors.NotFound:
-        raise PaichaError("missing")
-    if doc.get("type") != "screening_round":
-        raise PaichaError("missing")
-    return doc
+    return document_of_type(database, round_id, "screening_round")
 
 
 def _existing(database, round_id: str) -> dict | None:

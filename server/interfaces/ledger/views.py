@@ -349,14 +349,19 @@ def _doc_id(value: str) -> str:
     return value
 
 
-def _report(database, report_id: str) -> dict:
+def document_of_type(database, doc_id: str, doc_type: str) -> dict:
+    """The document the URL names if the reader may see it and it is of `doc_type`; else 404."""
     try:
-        doc = database.get(_doc_id(report_id))
+        doc = database.get(_doc_id(doc_id))
     except errors.NotFound:
         raise PaichaError("missing")
-    if doc.get("type") != "screening_report":
+    if doc.get("type") != doc_type:
         raise PaichaError("missing")
     return doc
+
+
+def _report(database, report_id: str) -> dict:
+    return document_of_type(database, report_id, "screening_report")
 
 
 

@@ -15,10 +15,10 @@ from flask import Flask
 from schemas.areas import AreaCode
 
 from server.services.calendar.documents import SERVER_ACCOUNT, WriteSummary, domain_database, write_missing
-from server.services.calendar.periods import CalendarConfig, local_date, stamp
+from server.services.calendar.periods import CalendarConfig, local_date, month_day, stamp
+from server.services.matters.queries import pending_overdue
 from server.services.matters.tables import numbers, states
 
-STEPS = ("accept", "handle", "reply")
 WORDS = {"accept": "受理", "handle": "办理", "reply": "答复"}
 MAX_MATTERS = 5000  # per tick: the oldest overdue first; the next tick takes the rest
 
@@ -27,24 +27,14 @@ def reminder_id(matter_id: str, step: str, kind: str) -> str:
     return f"reminder-matter-{matter_id}-{step}-{kind}"
 
 
-def _md(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def overdue_steps(conn, db_name: str, today: dt.date) -> list[tuple[str, str, str, str | None, dt.date]]:
     """(matter id, its area, step, registration number, due day) of every step still pending and
     past its deadline on `today`: undecided past the acceptance deadline; unfinished past the
     handling deadline; no reply and unfinished past it (a late reply already given is shown in the
     ledger, not reminded)."""
     m, n = states.c, numbers.c
-    pending = {
-        "accept": sa.and_(m.decided_on.is_(None), m.accept_due < today),
-        "handle": sa.and_(m.handle_due.is_not(None), m.finished.is_(False), m.handle_due < today),
-        "reply": sa.and_(m.handle_due.is_not(None), m.replied_on.is_(None), m.finished.is_(False),
-                         m.handle_due < today),
-    }
     out = []
-    for step, clause in pending.items():
+    for step, clause in pending_overdue(today).items():
         due = m.accept_due if step == "accept" else m.handle_due
         query = (sa.select(m.doc_id, m.area, n.number, due)
                  .select_from(states.outerjoin(numbers, sa.and_(n.db_name == m.db_name, n.doc_id == m.doc_id)))
@@ -60,10 +50,10 @@ def reminder_document(matter_id: str, area: str, step: str, number: str | None, 
     late = (today - due).days
     if kind == "escalated":
         target = str(AreaCode(area).parent)
-        message = f"{area} 的{label}{WORDS[step]}期限 {_md(due)} 已过 {late} 天仍未{WORDS[step]}，请督促落实。"
+        message = f"{area} 的{label}{WORDS[step]}期限 {month_day(due)} 已过 {late} 天仍未{WORDS[step]}，请督促落实。"
     else:
         target = area
-        message = f"{label}{WORDS[step]}期限 {_md(due)} 已过，尚未{WORDS[step]}，请尽快办理。"
+        message = f"{label}{WORDS[step]}期限 {month_day(due)} 已过，尚未{WORDS[step]}，请尽快办理。"
     return {"_id": reminder_id(matter_id, step, kind), "type": "reminder", "area": target, "target_area": target,
             "created_by": SERVER_ACCOUNT, "created_at": stamp(now), "matter_id": matter_id, "step": step,
             "kind": kind, "due_date": due.isoformat(), "message": message}

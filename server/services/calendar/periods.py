@@ -167,6 +167,11 @@ def parse_round_id(doc_id: str) -> tuple[str, str, dt.date] | None:
     return (m.group(1), m.group(2), dt.date.fromisoformat(m.group(3))) if m else None
 
 
+def month_day(day: dt.date) -> str:
+    """A due date as a reminder says it: 1月4日."""
+    return f"{day.month}月{day.day}日"
+
+
 def reminder_id(round_doc_id: str, kind: str) -> str:
     """`reminder-round-village-610402001001-2026-11-01-overdue`: one reminder of each kind per round."""
     if kind not in REMINDER_KINDS:

@@ -11,13 +11,10 @@ from flask import Flask
 from schemas.areas import AreaCode
 
 from server.services.calendar.documents import SERVER_ACCOUNT, WriteSummary, domain_database, write_missing
-from server.services.calendar.periods import ESCALATES, CalendarConfig, due_instant, local_date, reminder_id, stamp
+from server.services.calendar.periods import (ESCALATES, CalendarConfig, due_instant, local_date, month_day,
+                                              reminder_id, stamp)
 from server.services.calendar.status import reminders_due
 from server.services.calendar.tracking import RoundState, area_names, planned_due_between, round_states
-
-
-def _md(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 def reminder_document(state: RoundState, kind: str, now: dt.datetime, names: dict[str, str],
@@ -27,14 +24,14 @@ def reminder_document(state: RoundState, kind: str, now: dt.datetime, names: dic
     if kind == "escalated":
         target = AreaCode(p.area).parent
         who = f"{names.get(p.area, p.area)}（{p.area}）"
-        message = (f"{who}{title}已逾期 {days_overdue} 天仍未提交（截止 {_md(due)}），"
+        message = (f"{who}{title}已逾期 {days_overdue} 天仍未提交（截止 {month_day(due)}），"
                    f"请督促落实。")
     elif kind == "overdue":
         target = p.area
-        message = f"{title}已于 {_md(due)} 截止，尚未收到报告，请尽快提交（无矛盾纠纷请提交零报告）。"
+        message = f"{title}已于 {month_day(due)} 截止，尚未收到报告，请尽快提交（无矛盾纠纷请提交零报告）。"
     else:
         target = p.area
-        message = f"{title}将于 {_md(due)} 截止，请按时提交（无矛盾纠纷请提交零报告）。"
+        message = f"{title}将于 {month_day(due)} 截止，请按时提交（无矛盾纠纷请提交零报告）。"
     target = str(target)
     return {
         "_id": reminder_id(p.id, kind),

@@ -144,13 +144,6 @@ def _step_row(db_name: str, state: DocumentState, old_matter: str | None) -> dic
             "body": json.dumps(own, ensure_ascii=False)}
 
 
-def matter_steps(conn: sa.Connection, db_name: str, matter_id: str) -> list[dict]:
-    """The matter's steps that are not deleted, as documents (with `_id` and `_seq`)."""
-    rows = conn.execute(sa.select(steps.c.doc_id, steps.c.seq, steps.c.body).where(
-        steps.c.db_name == db_name, steps.c.matter_id == matter_id, steps.c.deleted.is_(False))).all()
-    return [{**json.loads(body), "_id": doc_id, "_seq": seq} for doc_id, seq, body in rows]
-
-
 def _bodies(conn: sa.Connection, db_name: str, doc_ids: list[str]) -> dict[str, dict]:
     """{doc id: the winning revision's fields} of these documents (the deleted ones left out)."""
     db_id = conn.execute(sa.select(databases.c.id).where(databases.c.name == db_name)).scalar()

@@ -49,16 +49,25 @@ def life(database, matter: dict, terms: stages.Terms) -> stages.Life:
     return stages.derive(matter, registered, found, terms)
 
 
-def overdue_clause(today: dt.date):
-    """SQL over `matter_states`: anything overdue on `today` (the same rules as `stages.overdue`)."""
+def pending_overdue(today: dt.date) -> dict:
+    """SQL over `matter_states`, per step (accept, handle, reply): still not done on `today` and past
+    its deadline (what the calendar reminds)."""
     m = states.c
-    accept = sa.or_(sa.and_(m.decided_on.is_not(None), m.decided_on > m.accept_due),
-                    sa.and_(m.decided_on.is_(None), m.accept_due < today))
-    handle = sa.and_(m.handle_due.is_not(None), m.finished.is_(False), m.handle_due < today)
-    reply = sa.and_(m.handle_due.is_not(None),
-                    sa.or_(sa.and_(m.replied_on.is_not(None), m.replied_on > m.handle_due),
-                           sa.and_(m.replied_on.is_(None), m.finished.is_(False), m.handle_due < today)))
-    return sa.or_(accept, handle, reply)
+    return {
+        "accept": sa.and_(m.decided_on.is_(None), m.accept_due < today),
+        "handle": sa.and_(m.handle_due.is_not(None), m.finished.is_(False), m.handle_due < today),
+        "reply": sa.and_(m.handle_due.is_not(None), m.replied_on.is_(None), m.finished.is_(False),
+                         m.handle_due < today),
+    }
+
+
+def overdue_clause(today: dt.date):
+    """SQL over `matter_states`: anything overdue on `today` (the same rules as `stages.overdue`):
+    a step still pending past its deadline, or one done after it."""
+    m = states.c
+    late = [sa.and_(m.decided_on.is_not(None), m.decided_on > m.accept_due),
+            sa.and_(m.handle_due.is_not(None), m.replied_on.is_not(None), m.replied_on > m.handle_due)]
+    return sa.or_(*late, *pending_overdue(today).values())
 
 
 def matter_list(database, area: str, today: dt.date, *, stage: str | None = None, overdue: bool = False,

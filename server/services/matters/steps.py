@@ -10,18 +10,16 @@ A step's id is `step-<matter id>~<time>-<random>`; a retry with the same id and 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from schemas.errors import WriteRefused
 from schemas.rules import check_step_context
 from sync.access import WriteAttempt
 
 from server.services import records
-from server.services.collections import DISPUTES, STEPS, fill
+from server.services.collections import DISPUTES, STEPS, child_id, fill
 from server.services.matters import queries, stages
 
 PREFIX = "step-"
-SEPARATOR = "~"
 #: What a client may send for a step (the server fills type, area, matter_id, created_by, created_at).
 FIELDS = ("at", "reason", "note", "unit", "unit_account", "responsible_area", "deadline", "leader", "to_area",
           "to_department", "days", "method", "participants", "conclusion", "content", "channel", "date",
@@ -29,7 +27,7 @@ FIELDS = ("at", "reason", "note", "unit", "unit_account", "responsible_area", "d
 
 
 def new_step_id(matter_id: str, now: dt.datetime) -> str:
-    return f"{PREFIX}{matter_id}{SEPARATOR}{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    return child_id(PREFIX, matter_id, now)
 
 
 def read_matter(database, matter_id: str) -> dict:
