@@ -105,7 +105,7 @@ def matter_reminders(database, db_name: str, now: dt.datetime, lookback_days: in
         return []
     with database.store.reading() as conn:
         pending = {(matter_id, step) for matter_id, _area, step, _number, _due
-                   in overdue_steps(conn, db_name, local_date(now))}
+                   in overdue_steps(conn, db_name, local_date(now), sorted({r["matter_id"] for r in reminders}))}
     live = [r for r in reminders if (r["matter_id"], r.get("step")) in pending]
     live.sort(key=lambda r: (r.get("due_date") or "", r["_id"]))
     return live

@@ -27,18 +27,20 @@ def reminder_id(matter_id: str, step: str, kind: str) -> str:
     return f"reminder-matter-{matter_id}-{step}-{kind}"
 
 
-def overdue_steps(conn, db_name: str, today: dt.date) -> list[tuple[str, str, str, str | None, dt.date]]:
+def overdue_steps(conn, db_name: str, today: dt.date,
+                  matter_ids: list[str] | None = None) -> list[tuple[str, str, str, str | None, dt.date]]:
     """(matter id, its area, step, registration number, due day) of every step still pending and
     past its deadline on `today`: undecided past the acceptance deadline; unfinished past the
     handling deadline; no reply and unfinished past it (a late reply already given is shown in the
-    ledger, not reminded)."""
+    ledger, not reminded). `matter_ids`: only these matters."""
     m, n = states.c, numbers.c
     out = []
     for step, clause in pending_overdue(today).items():
         due = m.accept_due if step == "accept" else m.handle_due
         query = (sa.select(m.doc_id, m.area, n.number, due)
                  .select_from(states.outerjoin(numbers, sa.and_(n.db_name == m.db_name, n.doc_id == m.doc_id)))
-                 .where(m.db_name == db_name, m.stage.not_in(("rejected", "transferred")), clause)
+                 .where(m.db_name == db_name, m.stage.not_in(("rejected", "transferred")), clause,
+                        *([m.doc_id.in_(matter_ids)] if matter_ids is not None else []))
                  .order_by(due, m.doc_id).limit(MAX_MATTERS))
         out.extend((doc_id, area, step, number, due_day) for doc_id, area, number, due_day in conn.execute(query))
     return out
