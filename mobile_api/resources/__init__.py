@@ -1,2 +1,2 @@
 """The API's routes, one module per resource; importing them registers them on `api.bp`."""
-from mobile_api.resources import account, matters, meta, notices, records, session, work  # noqa: F401
+from mobile_api.resources import account, figures, matters, meta, notices, records, session, work  # noqa: F401

@@ -40,6 +40,18 @@ def _trail_schema():
                             "properties": {"accept": {"type": "boolean"}, "handle": {"type": "boolean"},
                                            "reply": {"type": "boolean"}, "long_pending": {"type": "boolean"}}},
                 "today": {"type": "string", "format": "date"},
+                "leader": {"type": ["object", "null"], "description": "the 包案领导: the latest 交办's, else the area's "
+                           "(`area`: the area whose leader it is; null for the matter's own)",
+                           "properties": {"name": {"type": "string"}, "area": {"type": ["string", "null"]}}},
+                "collective": {"type": "boolean", "description": "a collective matter (集体): people_involved at least "
+                               "the server's threshold"},
+                "repeats": {"type": "object", "description": "the same main party's other matters I may see (重复)",
+                            "properties": {"total": {"type": "integer"}, "items": {"type": "array", "items": {
+                                "type": "object", "properties": {
+                                    "id": {"type": "string"}, "number": {"type": ["string", "null"]},
+                                    "area": {"type": "string"}, "registered_on": _DATE,
+                                    "stage": {"enum": list(MATTER_STAGES)},
+                                    "same_subject": {"type": "boolean"}}}}}},
                 "steps": {"type": "array", "items": {"type": "object", "required": ["id", "kind", "at", "counts"],
                           "properties": {"id": {"type": "string"}, "kind": {"enum": list(STEP_KINDS)},
                                          "at": {"type": "string"}, "created_by": {"type": "string"},
@@ -89,12 +101,20 @@ def matter_steps(dispute_id: str):
     secrets = {} if whole else privacy.secrets_of(matter)
     today = clock.today()
     late = stages.overdue(life, today)
+    leader = queries.leader(database, matter, life)
+    repeats, repeat_total = queries.repeats(database, matter["_id"])
     return ok({"matter_id": matter["_id"], "number": queries.number_of(database, matter["_id"]), "stage": life.stage,
                "deadlines": {"registered": _iso(life.registered_on), "accept": _iso(life.accept_due),
                              "handle": _iso(life.handle_due), "reply": _iso(life.handle_due)},
                "extended_days": life.extended_days, "today": today.isoformat(),
                "overdue": {"accept": late.accept, "handle": late.handle, "reply": late.reply,
                            "long_pending": late.handle},
+               "leader": {"name": leader.name, "area": leader.area} if leader else None,
+               "collective": queries.collective(matter, current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"]),
+               "repeats": {"total": repeat_total,
+                           "items": [{"id": r.id, "number": r.number, "area": r.area,
+                                      "registered_on": _iso(r.registered_on), "stage": r.stage,
+                                      "same_subject": r.same_subject} for r in repeats]},
                "steps": [{**privacy.mask_strings({k: v for k, v in step.items() if not k.startswith("_")}, secrets),
                           "id": step["_id"],
                           "counts": refusal is None, "refusal": refusal.code if refusal else None}

@@ -20,7 +20,7 @@ from server.core.db import reading, writing
 from server.core.models import Area
 
 __all__ = ["AreaCode", "AreaError", "parent_of", "check_area", "parse_file", "import_areas", "children", "within",
-           "names", "by_level", "under"]
+           "names", "by_level", "under", "set_leader", "leader_for"]
 
 LOOKUP_CHUNK = 500
 
@@ -29,7 +29,19 @@ class AreaError(ValueError):
     pass
 
 
-def check_area(code, name, level=None, parent=None) -> dict:
+LEADER_LIMIT = 100
+
+
+def check_leader(code: str, leader) -> str | None:
+    """An area's 包案领导 as written, or None (empty clears it)."""
+    if leader is None or (isinstance(leader, str) and not leader.strip()):
+        return None
+    if not isinstance(leader, str) or len(leader.strip()) > LEADER_LIMIT:
+        raise AreaError(f"area {code}: the leader must be a text of at most {LEADER_LIMIT} characters")
+    return leader.strip()
+
+
+def check_area(code, name, level=None, parent=None, leader=None) -> dict:
     if not is_area_code(code):
         raise AreaError(f"area code {code!r} is not a 6, 9 or 12-digit statistical division code")
     area = AreaCode(code)
@@ -40,7 +52,10 @@ def check_area(code, name, level=None, parent=None) -> dict:
     expected_parent = area.parent.code if area.parent else None
     if parent not in (None, "") and parent != expected_parent:
         raise AreaError(f"area {code}: parent {parent!r} does not match its code ({expected_parent})")
-    return {"code": area.code, "name": name.strip(), "level": area.level, "parent_code": expected_parent}
+    row = {"code": area.code, "name": name.strip(), "level": area.level, "parent_code": expected_parent}
+    if leader is not None:
+        row["leader"] = check_leader(area.code, leader)
+    return row
 
 
 def parse_file(text: str, fmt: str) -> list[dict]:
@@ -53,12 +68,14 @@ def parse_file(text: str, fmt: str) -> list[dict]:
         rows = list(csv.DictReader(io.StringIO(text)))
     else:
         raise AreaError(f"unknown format {fmt!r}")
-    return [check_area(r.get("code"), r.get("name"), r.get("level"), r.get("parent") or r.get("parent_code"))
+    return [check_area(r.get("code"), r.get("name"), r.get("level"), r.get("parent") or r.get("parent_code"),
+                       r.get("leader"))
             for r in rows]
 
 
 def import_areas(rows: list[dict]) -> tuple[int, int]:
-    """Insert or rename areas; parents must exist in the store or in the same import."""
+    """Insert or rename areas (and set their leader where the import has a leader column); parents must
+    exist in the store or in the same import."""
     with writing() as session:
         known = set(session.execute(sa.select(Area.code)).scalars())
         incoming = {r["code"] for r in rows}
@@ -71,11 +88,23 @@ def import_areas(rows: list[dict]) -> tuple[int, int]:
             if existing is None:
                 session.add(Area(**r))
                 created += 1
-            elif existing.name != r["name"]:
+            elif existing.name != r["name"] or ("leader" in r and existing.leader != r["leader"]):
                 existing.name = r["name"]
+                if "leader" in r:
+                    existing.leader = r["leader"]
                 updated += 1
             session.flush()
     return created, updated
+
+
+def set_leader(code: str, leader: str | None) -> None:
+    """Name (or, with None, clear) an area's 包案领导."""
+    value = check_leader(code, leader)
+    with writing() as session:
+        area = session.get(Area, code)
+        if area is None:
+            raise AreaError(f"area {code} is not known")
+        area.leader = value
 
 
 def children(code: str) -> list[Area]:
@@ -105,6 +134,17 @@ def names(conn: sa.Connection, codes: Iterable[str]) -> dict[str, str]:
         out.update(conn.execute(sa.select(_areas.c.code, _areas.c.name).where(
             _areas.c.code.in_(codes[start:start + LOOKUP_CHUNK]))).all())
     return out
+
+
+def leader_for(conn: sa.Connection, code: str) -> tuple[str, str] | None:
+    """(leader, area code) of the nearest area with a leader: the area itself, else the areas that
+    enclose it, nearest first."""
+    if not is_area_code(code):
+        return None
+    codes = [c.code for c in AreaCode(code).lineage]
+    found = dict(conn.execute(sa.select(_areas.c.code, _areas.c.leader).where(
+        _areas.c.code.in_(codes), _areas.c.leader.is_not(None))).all())
+    return next(((found[c], c) for c in codes if found.get(c)), None)
 
 
 def by_level(conn: sa.Connection, prefix: str = "") -> dict[str, list[str]]:

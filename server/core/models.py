@@ -32,6 +32,9 @@ class Area(db.Model):
     name = sa.Column(sa.String(200), nullable=False)
     level = sa.Column(sa.String(20), nullable=False)
     parent_code = sa.Column(sa.String(12), sa.ForeignKey("areas.code"), nullable=True, index=True)
+    # 包案领导: the leader answerable for the area's matters, as written (name and post); a matter
+    # without its own leader falls to its area's, else the nearest enclosing area's (migration 0014)
+    leader = sa.Column(sa.String(100), nullable=True)
 
 
 class Account(db.Model):

@@ -279,6 +279,8 @@ class Settings:
                                        "a matter is handled and replied to within N days of its acceptance")
     matter_extend_max_days: int = _setting("PAICHA_MATTER_EXTEND_MAX_DAYS", 30, whole(0),
                                            "the one extension (延期) of the handling deadline: at most N days")
+    matter_collective_people: int = _setting("PAICHA_MATTER_COLLECTIVE_PEOPLE", 5, whole(2),
+                                             "a matter involving N or more people is a collective matter (集体)")
     ledger_export_rows: int = _setting("PAICHA_LEDGER_EXPORT_ROWS", 200000, whole(1),
                                        "the most rows one export streams")
     map_tiles: str = _setting("PAICHA_MAP_TILES", "", text,

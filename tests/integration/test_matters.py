@@ -262,3 +262,134 @@ def test_registration_numbers_are_unique_and_stable_after_a_rebuild(app, client,
     assert all_after == all_before
     assert {m: NUMBER.search(file_of(district, m)).group(1) for m in matters} == before
     assert everything
+
+
+# -- responsibility: 包案, repeat and collective matters -----------------------------------------------------------
+
+def register_party(client, phone: str, name: str = "demo-village", area: str = VILLAGE, category: str = "homestead",
+                   people: int = 2, when: dt.datetime = START) -> str:
+    doc_id = f"dispute-{uuid.uuid4()}"
+    doc = {"type": "dispute", "area": area, "created_by": name, "created_at": when.isoformat(),
+           "summary": "土地承包纠纷", "parties": [{"name": "王五", "role": "applicant", "phone": phone}],
+           "category": category, "risk_level": "medium", "status": "registered", "people_involved": people}
+    r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(name), "X-Paicha-Device": "phone-1"})
+    assert r.status_code == 201, r.text
+    return doc_id
+
+
+def leader_cli(app, *args):
+    return app.test_cli_runner().invoke(args=["areas", "leader", *args])
+
+
+def test_the_responsible_leader_is_the_matters_own_else_the_nearest_areas(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    token = api_token(client, "demo-village")
+
+    def shown():
+        page = html.unescape(file_of(township, matter))
+        return page[page.index('id="matter-leader"'):].split("</dd>")[0]
+
+    assert leader_cli(app, TOWNSHIP).exit_code != 0  # neither a leader nor --clear
+    assert "is not known" in leader_cli(app, "990101009", "某某").output
+    assert "at most 100" in leader_cli(app, TOWNSHIP, "长" * 101).output
+    assert leader_cli(app, DISTRICT, "赵区长（副区长）").exit_code == 0
+    assert leader_cli(app, TOWNSHIP, "王书记（镇党委书记）").exit_code == 0
+    try:
+        assert "王书记（镇党委书记）" in shown() and "区域包案" in shown()
+        assert client.get(f"/api/v1/disputes/{matter}/steps", headers=token).json["leader"] == {
+            "name": "王书记（镇党委书记）", "area": TOWNSHIP}
+        assert leader_cli(app, TOWNSHIP, "--clear").exit_code == 0
+        assert "赵区长（副区长）" in shown()  # the enclosing district's
+        assert web_step(township, matter, "accept").status_code == 302
+        assert web_step(township, matter, "assign", unit="司法所", responsible_area=TOWNSHIP,
+                        leader="李镇长").status_code == 302
+        assert "李镇长" in shown() and "区域包案" not in shown()
+        assert client.get(f"/api/v1/disputes/{matter}/steps", headers=token).json["leader"] == {
+            "name": "李镇长", "area": None}
+    finally:
+        leader_cli(app, DISTRICT, "--clear")
+        leader_cli(app, TOWNSHIP, "--clear")
+
+
+def test_the_same_partys_matters_are_linked_within_the_viewers_scope(app, client, at):
+    phone = f"139{uuid.uuid4().int % 10 ** 8:08d}"
+    first = register_party(client, phone, when=START - dt.timedelta(days=40))
+    second = register_party(client, phone, category="land")
+    elsewhere = register_party(client, phone, name="demo-village2", area=VILLAGE2)
+    stranger = register_party(client, f"138{uuid.uuid4().int % 10 ** 8:08d}")
+    district = browser(app, "demo-district")
+    page = html.unescape(file_of(district, first))
+    linked = page[page.index('id="matter-repeats"'):].split("</dd>")[0]
+    assert "其他事项共 2 件" in linked
+    assert second in linked and elsewhere in linked and stranger not in linked
+    assert 'id="matter-repeats"' not in file_of(district, stranger)
+    # the village cadre sees only the matters of the village
+    r = client.get(f"/api/v1/disputes/{second}/steps", headers=api_token(client, "demo-village"))
+    assert r.json["repeats"]["total"] == 1
+    assert [(i["id"], i["same_subject"]) for i in r.json["repeats"]["items"]] == [(first, False)]
+    r = client.get(f"/api/v1/disputes/{first}/steps", headers=api_token(client, "demo-township"))
+    assert r.json["repeats"]["total"] == 2
+    assert {i["id"]: i["same_subject"] for i in r.json["repeats"]["items"]} == {second: False, elsewhere: True}
+
+
+def test_a_matter_of_five_people_or_more_is_collective(app, client, at):
+    few, many = register_party(client, "13900000000", people=4), register_party(client, "13900000001", people=5)
+    token = api_token(client, "demo-village")
+    assert client.get(f"/api/v1/disputes/{few}/steps", headers=token).json["collective"] is False
+    assert client.get(f"/api/v1/disputes/{many}/steps", headers=token).json["collective"] is True
+    township = browser(app, "demo-township")
+    assert 'id="matter-collective"' in file_of(township, many)
+    assert 'id="matter-collective"' not in file_of(township, few)
+
+
+def test_the_evaluation_keeps_the_day_the_person_gave_it(app, client, at):
+    matter = register(client)
+    township = browser(app, "demo-township")
+    assert web_step(township, matter, "accept").status_code == 302
+    _, r = sync_step(client, "demo-village", matter, "reply", content="已答复", channel="phone", date="2026-12-20")
+    assert r.status_code == 201
+    assert web_step(township, matter, "evaluate", result="basically", collected_via="phone", collected_by="镇综治中心",
+                    date="2026-12-19").status_code == 302
+    steps = client.get(f"/api/v1/disputes/{matter}/steps", headers=api_token(client, "demo-township")).json["steps"]
+    assert [s.get("date") for s in steps if s["kind"] == "evaluate"] == ["2026-12-19"]
+
+
+# -- the office's figures in /api/v1 ----------------------------------------------------------------------------
+
+FIGURE_DAY = dt.datetime(2031, 3, 10, 9, 0, tzinfo=SHANGHAI)  # a month of this test's own
+
+
+def test_the_api_serves_the_offices_figures_for_the_callers_scope(app, client, at):
+    at(FIGURE_DAY)
+    accepted = register(client, when=FIGURE_DAY)
+    register(client, when=FIGURE_DAY)  # never accepted
+    register(client, "demo-village2", VILLAGE2, when=FIGURE_DAY)
+    township = browser(app, "demo-township")
+    assert web_step(township, accepted, "accept").status_code == 302
+    at(FIGURE_DAY + dt.timedelta(days=30))  # both acceptance deadlines have passed
+    window = "since=2031-03-01&until=2031-03-31"
+
+    def figures(name, query=window):
+        r = client.get(f"/api/v1/figures?{query}", headers=api_token(client, name))
+        return r.status_code, r.json
+
+    status, body = figures("demo-township", f"area={VILLAGE}&{window}")
+    assert status == 200, body
+    rows = {f["key"]: f for f in body["figures"]}
+    assert rows["accept_timely"]["now"] == {"num": 1, "den": 2, "rate": 0.5}
+    assert rows["resolution"]["now"]["den"] == 2 and rows["resolution"]["now"]["num"] == 0
+    assert rows["accept_timely"]["name"] == "及时受理率" and "15日" in rows["accept_timely"]["definition"]
+    assert body["last_year"] == {"since": "2030-03-01", "until": "2030-03-31"}
+    assert rows["accept_timely"]["last_year"]["den"] == 0 and rows["accept_timely"]["change"] is None
+    # the village cadre: its own village, whatever wider area it names; never another village
+    status, body = figures("demo-village", f"area={TOWNSHIP}&{window}")
+    assert status == 200 and {f["key"]: f for f in body["figures"]}["accept_timely"]["now"]["den"] == 2
+    assert figures("demo-village2", window)[1]["figures"][0]["now"]["den"] == 1
+    status, body = figures("demo-village", f"area={VILLAGE2}&{window}")
+    assert status == 403 and body["code"] == "out_of_scope"
+    for query, name in (("since=2031-13-01", "since"), ("until=tomorrow", "until"),
+                        ("since=2031-04-01&until=2031-03-01", "since"), ("since=2020-01-01&until=2031-03-01", "since"),
+                        ("area=99", "area")):
+        status, body = figures("demo-township", query)
+        assert status == 400 and body["code"] == "invalid_parameter" and body["name"] == name, (query, body)

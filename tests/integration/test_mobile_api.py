@@ -664,8 +664,8 @@ def test_openapi_document_covers_every_route_and_uses_the_shared_schemas(app, cl
     undocumented = routes - ops
     assert undocumented == {("/api/v1/openapi.json", "get"), ("/api/v1/", "get")} | {
         ("/api/v1/{path:anything}", m) for m in ("get", "post", "put", "delete", "patch")}
-    assert len(ops) == 34  # ... with the supervision notices: GET /notices, POST /notices/{id}/replies; a
-    # matter's steps: GET and POST /disputes/{dispute_id}/steps
+    assert len(ops) == 35  # ... with the supervision notices: GET /notices, POST /notices/{id}/replies; a
+    # matter's steps: GET and POST /disputes/{dispute_id}/steps; the office's figures: GET /figures
     dispute_create = spec["components"]["schemas"]["DisputeCreate"]
     assert dispute_create["properties"]["parties"]["items"] == {"$ref": "#/components/schemas/dispute.party"}
     assert "summary" in dispute_create["required"] and "created_by" not in dispute_create["required"]

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from server.core.accounts import AccountError, add_account, set_password
-from server.core.areas import AreaError, import_areas, parse_file
+from server.core.areas import AreaError, import_areas, parse_file, set_leader
 from server.core.db import db, reading
 from server.core.migrate import upgrade_to_head
 from server.core import clock
@@ -53,7 +53,7 @@ def _format_of(path: str, fmt: str | None) -> str:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default=None)
 def areas_import(path, fmt):
-    """Import areas (code, name[, level, parent]) from JSON or CSV."""
+    """Import areas (code, name[, level, parent, leader]) from JSON or CSV."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
             rows = parse_file(fh.read(), _format_of(path, fmt))
@@ -61,6 +61,21 @@ def areas_import(path, fmt):
     except (AreaError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{created} areas created, {updated} renamed")
+
+
+@areas_cli.command("leader")
+@click.argument("code")
+@click.argument("leader", required=False)
+@click.option("--clear", is_flag=True, help="Remove the area's leader.")
+def areas_leader(code, leader, clear):
+    """Name the area's 包案领导 (LEADER: name and post, as written), or --clear it."""
+    if bool(leader) == clear:
+        raise click.UsageError("give either a LEADER or --clear")
+    try:
+        set_leader(code, None if clear else leader)
+    except AreaError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"area {code}: leader {'cleared' if clear else leader.strip()}")
 
 
 @users.command("import")

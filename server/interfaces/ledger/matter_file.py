@@ -1,5 +1,5 @@
 """The dispute file's matter part (一案一档): the registration number, the stage, each deadline with
-what is overdue, and the whole trail in time order (registration, every step with who, when and
+what is overdue, the 包案领导, the same party's other matters (重复) and whether it is collective (集体), and the whole trail in time order (registration, every step with who, when and
 from which device, the supervision notices), for `templates/dispute.html`; and which step forms the
 viewer gets. Reads only (services.matters, the audit trail)."""
 from __future__ import annotations
@@ -54,5 +54,8 @@ def matter_context(who, database, doc: dict, notices: list) -> dict:
     for n in notices:
         events.append(_event(n.created_at, "notice", n.created_by, None, notice=n))
     events.sort(key=lambda e: e["at"] or _FAR)  # stable: the steps keep their derived order
+    repeats, repeat_total = queries.repeats(database, doc["_id"])
     return {"number": queries.number_of(database, doc["_id"]), "life": life, "late": late, "events": events,
-            "forms": forms_for(who.role), "choices": CHOICES}
+            "forms": forms_for(who.role), "choices": CHOICES, "leader": queries.leader(database, doc, life),
+            "repeats": repeats, "repeat_total": repeat_total,
+            "collective": queries.collective(doc, current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"])}

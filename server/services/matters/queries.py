@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from sync.sql import scope_clause
 
+from schemas.vocabulary import STEP_ASSIGN
+
+from server.core.areas import leader_for
 from server.services.ledger.disputes import fact, live_records
 from server.services.ledger.tables import records
 from server.services.matters import stages
@@ -92,3 +96,58 @@ def stages_of(database, matter_ids: list[str]) -> dict[str, str]:
     with database.store.reading() as conn:
         return dict(conn.execute(sa.select(states.c.doc_id, states.c.stage).where(
             states.c.db_name == database.name, states.c.doc_id.in_(matter_ids))).all())
+
+
+@dataclass(frozen=True)
+class Leader:
+    name: str
+    area: str | None  # None: the matter's own (its latest 交办 names one); else the area whose leader it falls to
+
+
+def leader(database, matter: dict, life: stages.Life) -> Leader | None:
+    """The matter's 包案领导: the one its latest counted 交办 names, else its area's (or the nearest
+    enclosing area's)."""
+    for step, refusal in reversed(life.trail):
+        if refusal is None and step.get("kind") == STEP_ASSIGN and step.get("leader"):
+            return Leader(step["leader"], None)
+    with database.store.reading() as conn:
+        found = leader_for(conn, str(matter.get("area") or ""))
+    return Leader(*found) if found else None
+
+
+@dataclass(frozen=True)
+class Related:
+    id: str
+    number: str | None
+    area: str
+    registered_on: dt.date
+    stage: str
+    category: str | None
+    same_subject: bool  # the same category as the matter
+
+
+def repeats(database, matter_id: str, *, limit: int = 20) -> tuple[list[Related], int]:
+    """The other live matters of the same main party (the phone number's key, as 重复信访 counts),
+    that the handle's user may see, newest first (at most `limit`), and how many there are."""
+    m, d, n = states.c, records.c, numbers.c
+    with database.store.reading() as conn:
+        key = conn.execute(sa.select(m.party_key).where(m.db_name == database.name, m.doc_id == matter_id)).scalar()
+        if key is None:
+            return [], 0
+        own_category = conn.execute(sa.select(d.category).where(
+            d.db_name == database.name, d.doc_id == matter_id)).scalar()
+        joined = (records.join(states, sa.and_(m.db_name == d.db_name, m.doc_id == d.doc_id))
+                  .join(numbers, sa.and_(n.db_name == d.db_name, n.doc_id == d.doc_id)))
+        where = live_records(database, "dispute", "", m.party_key == key, d.doc_id != matter_id)
+        total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar() or 0
+        rows = conn.execute(sa.select(d.doc_id, n.number, d.area, m.registered_on, m.stage, d.category)
+                            .select_from(joined).where(*where)
+                            .order_by(m.registered_on.desc(), n.received_seq.desc()).limit(limit)).all()
+    return [Related(r.doc_id, r.number, r.area, r.registered_on, r.stage, r.category,
+                    r.category is not None and r.category == own_category) for r in rows], total
+
+
+def collective(matter: dict, least_people: int) -> bool:
+    """A collective matter (集体): `people_involved` of at least `least_people`."""
+    people = matter.get("people_involved")
+    return isinstance(people, int) and not isinstance(people, bool) and people >= least_people
