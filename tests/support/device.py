@@ -256,8 +256,9 @@ class Device:
     """One phone. `auth` ({"username", "password"}) is sent with every replication."""
 
     def __init__(self, directory: Path, *, auth: dict | None = None, name: str = "phone",
-                 timeout: float = 240.0):
+                 timeout: float = 240.0, device_id: str | None = None):
         self.dir = Path(directory)
+        self.device_id = device_id  # sent as X-Paicha-Device on every request to a server
         self.dir.mkdir(parents=True, exist_ok=True)
         self.auth = auth
         self.name = name
@@ -302,6 +303,8 @@ class Device:
         full = {"remote": remote, **args}
         if self.auth and "auth" not in full:
             full["auth"] = self.auth
+        if self.device_id and "device_id" not in full:
+            full["device_id"] = self.device_id
         return full
 
     def _send(self, command: str, full: dict) -> Running:

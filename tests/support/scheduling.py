@@ -45,6 +45,7 @@ LONGEST = {
     "tests/integration/test_matter_figures.py": 20,
     "tests/integration/test_privacy.py": 18,
     "tests/integration/test_matter_reminders.py": 17,
+    "tests/e2e/test_case_handling.py": 70,
 }
 
 _PARAM_PARTS = re.compile(r"[\[\]\-]")

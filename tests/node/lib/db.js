@@ -18,6 +18,13 @@ function remote(args) {
   if (!args.remote) throw Object.assign(new Error('"remote" (a database URL) is required'), { name: 'usage' });
   const opts = { skip_setup: !args.create_remote };
   if (args.auth) opts.auth = { username: args.auth.username, password: args.auth.password };
+  if (args.device_id) {
+    // the app names itself on every request, as the field app does (the server's audit trail keeps it)
+    opts.fetch = (url, init) => {
+      init.headers.set('X-Paicha-Device', args.device_id);
+      return PouchDB.fetch(url, init);
+    };
+  }
   return new PouchDB(args.remote, opts);
 }
 
