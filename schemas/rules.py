@@ -99,7 +99,7 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
         VILLAGE_CADRE: _FIELD_WORK_AND_REPLIES,
         # the same work across the township and its villages (scope = 9-digit township code)
         TOWNSHIP_STAFF: _FIELD_WORK_AND_REPLIES,
-        # whole district, but writes only its own reviews (each kept: a re-review is a new one) and
+        # whole district, but writes only the matters it registers, its own reviews (each kept: a re-review is a new one) and
         # supervision records (a notice's chases, close and withdrawal are edits of the notice; the
         # unit's replies are not theirs to write), and the reports of
         # the district's own rounds (the monthly screening, the quarterly round-up); no deletes (a
@@ -110,6 +110,7 @@ WRITE_RULES: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
                 "supervision_notice": frozenset({CREATE, UPDATE}),
                 "screening_report": frozenset({CREATE, UPDATE}),
                 "matter_step": frozenset({CREATE}),  # the office's steps and evaluations (STEP_RULES)
+                "dispute": frozenset({CREATE}),  # what comes to the district's office is registered there
             }
         ),
         # the scheduler: calendar rounds and reminders only; it never edits device documents. And

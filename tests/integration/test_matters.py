@@ -393,3 +393,50 @@ def test_the_api_serves_the_offices_figures_for_the_callers_scope(app, client, a
                         ("area=99", "area")):
         status, body = figures("demo-township", query)
         assert status == 400 and body["code"] == "invalid_parameter" and body["name"] == name, (query, body)
+
+
+# -- registering on the web -----------------------------------------------------------------------------------
+
+def register_on_web(client, **fields):
+    token = csrf(client, "/ledger/dispute/new")
+    form = {"area": VILLAGE, "summary": "来访反映邻里排水纠纷", "category": "neighbourhood", "risk_level": "low",
+            "party_name_0": "赵六", "party_role_0": "applicant", "party_phone_0": "13700001111",
+            "party_id_number_0": "61040219800101123x", "party_name_1": "钱七", "party_role_1": "respondent",
+            "people_involved": "2", "csrf_token": token, **fields}
+    return client.post("/ledger/dispute/new", data=form)
+
+
+def test_township_and_district_staff_register_a_matter_on_the_web(app, client, at):
+    for name, area in (("demo-township", VILLAGE), ("demo-district", TOWNSHIP)):
+        web_client = browser(app, name)
+        page = web_client.get("/ledger/dispute/new").text
+        assert 'id="register-form"' in page and "示范村一" in html.unescape(page)
+        r = register_on_web(web_client, area=area)
+        assert r.status_code == 302, html.unescape(r.text)[:600]
+        matter = r.headers["Location"].split("/ledger/dispute/")[1].split("?")[0]
+        page = html.unescape(web_client.get(r.headers["Location"]).text)
+        assert "已登记" in page and NUMBER.search(page) and "赵六" in page and "61040219800101123X" in page
+        doc = client.get(f"/paicha/{matter}", headers=basic(name)).json
+        assert (doc["area"], doc["created_by"], doc["status"], doc["people_involved"]) == (area, name, "registered", 2)
+        assert doc["parties"][0] == {"name": "赵六", "role": "applicant", "phone": "13700001111",
+                                     "id_number": "61040219800101123X"}
+        # the village's phone receives it when it is the village's
+        if area == VILLAGE:
+            assert client.get(f"/paicha/{matter}", headers=basic("demo-village")).status_code == 200
+
+
+def test_registering_on_the_web_refuses_what_it_should(app, client, at):
+    township = browser(app, "demo-township")
+    r = register_on_web(township, area="990102001001")  # another township's village
+    assert r.status_code == 403
+    r = register_on_web(township, summary="  ")
+    assert r.status_code == 422 and "请填写纠纷概要" in html.unescape(r.text)
+    r = register_on_web(township, party_name_0="", party_name_1=" ")
+    assert r.status_code == 422 and "至少填写一名当事人" in html.unescape(r.text)
+    r = register_on_web(township, party_id_number_0="1234")
+    assert r.status_code == 422 and "记录内容" in html.unescape(r.text)  # the schema's refusal, in words
+    r = register_on_web(township, people_involved="-3")
+    assert r.status_code == 422 and "涉及人数" in html.unescape(r.text)
+    assert register_on_web(township, category="bogus").status_code == 400
+    r = township.post("/ledger/dispute/new", data={"area": VILLAGE, "summary": "x", "party_name_0": "x"})
+    assert r.status_code == 400  # no CSRF token

@@ -451,8 +451,15 @@ def test_role_rules_apply_as_for_replication(client, auth):
     refused = problem(client.post(f"{API}/disputes", json={**body, "created_by": "demo-village2"},
                                   headers=auth("demo-village")), "write_refused", 403)
     assert refused["refusal"] == "created_by_mismatch"
-    refused = problem(client.post(f"{API}/disputes", json=body, headers=auth("demo-district")), "write_refused", 403)
-    assert refused["refusal"] == "role_not_allowed"
+    refused = problem(client.post(f"{API}/visits", json={**visit(), "visitor": "demo-district"},
+                                  headers=auth("demo-district")), "write_refused", 403)
+    assert refused["refusal"] == "role_not_allowed"  # the district registers matters, it visits no household
+    created = client.post(f"{API}/disputes", json=body, headers=auth("demo-district"))
+    assert created.status_code == 201, created.json
+    edit = {**{k: v for k, v in body.items() if k != "id"}, "rev": created.json["rev"], "status": "mediating"}
+    refused = problem(client.put(f"{API}/disputes/{body['id']}", json=edit, headers=auth("demo-district")),
+                      "write_refused", 403)
+    assert refused["refusal"] == "operation_not_allowed"  # ... and never edits one
     problem(client.post(f"{API}/visits", json={**visit(), "visitor": "demo-township"}, headers=auth("demo-village")),
             "write_refused", 403)
 

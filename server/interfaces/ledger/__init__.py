@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     from server.interfaces.ledger import filing  # noqa: F401  (as above)
     from server.interfaces.ledger import supervision  # noqa: F401  (as above)
     from server.interfaces.ledger import matters  # noqa: F401  (as above)
+    from server.interfaces.ledger import registration  # noqa: F401  (as above)
     from server.interfaces.ledger import privacy_views  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 

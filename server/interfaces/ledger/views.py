@@ -478,7 +478,7 @@ def disputes():
 @bp.get("/dispute/<path:dispute_id>")
 def dispute(dispute_id):
     who = viewer()
-    message = t("saved_step") if request.args.get("saved") == "step" else None
+    message = {"step": t("saved_step"), "registered": t("saved_registered")}.get(request.args.get("saved") or "")
     return render_dispute(who, domain_database(who), _doc_id(dispute_id), message=message)
 
 
