@@ -111,7 +111,7 @@ def counted_from_documents(srv, today: dt.date) -> dict[str, tuple[int, int]]:
     docs = [row["doc"] for row in r.json()["rows"]]
     since, until = (dt.date.fromisoformat(d) for d in WINDOW)
     within = lambda d: d is not None and since <= d <= until  # noqa: E731
-    out = {k: [0, 0] for k in ("accept_timely", "reply_on_time", "close_on_time", "evaluation_rate",
+    out = {k: [0, 0] for k in ("accept_timely", "unit_accept_timely", "reply_on_time", "close_on_time", "evaluation_rate",
                                "evaluated_satisfaction", "public_satisfaction", "one_time", "resolution", "repeat")}
 
     def count(key, in_den, in_num):
@@ -139,6 +139,14 @@ def counted_from_documents(srv, today: dt.date) -> dict[str, tuple[int, int]]:
         on_time = decided is not None and decided <= accept_due
         count("accept_timely", within(decided if on_time else accept_due) and (decided or accept_due < today),
               on_time)
+        # 责任单位及时受理率: the unit's first handling or reply within accept_days of the 交办
+        if assign:
+            unit_due = _date(assign["at"]) + dt.timedelta(days=ACCEPT_DAYS)
+            acted = next((_date(s["at"]) for s in steps if s["kind"] in ("handle", "reply")
+                          and _date(s["at"]) >= _date(assign["at"])), None)
+            unit_on_time = acted is not None and acted <= unit_due
+            count("unit_accept_timely", within(acted if unit_on_time else unit_due) and (acted or unit_due < today),
+                  unit_on_time)
         if handle_due is not None:
             replied_in_time = replied is not None and replied <= handle_due
             count("reply_on_time", within(replied if replied_in_time else handle_due)
@@ -198,7 +206,7 @@ def test_a_matter_from_the_phone_to_closing_under_supervision(office, device_fac
     web_step(staff, srv, matter, "accept", note="属于人民调解受理范围")
     web_step(staff, srv, matter, "assign", unit="一村人民调解委员会", unit_account=CADRE,
              responsible_area=VILLAGE, deadline="2027-01-08", leader="刘副镇长")
-    assert figures_agree(srv, dt.date(2026, 12, 29), accept_timely=(1, 1))
+    assert figures_agree(srv, dt.date(2026, 12, 29), accept_timely=(1, 1), unit_accept_timely=(0, 0))
     phone.pull(remote)  # the office's steps reach the unit's phone
     on_phone = {d.get("kind") for d in phone.docs().values() if d.get("type") == "matter_step"}
     assert on_phone == {"accept", "assign"}
@@ -213,7 +221,7 @@ def test_a_matter_from_the_phone_to_closing_under_supervision(office, device_fac
 
     # 9 Jan: the deadline (8 Jan) has passed with no reply: the district sees it late and chases it
     move_to(srv, day("2027-01-09"))
-    figures_agree(srv, dt.date(2027, 1, 9), reply_on_time=(0, 1), close_on_time=(0, 1))
+    figures_agree(srv, dt.date(2027, 1, 9), reply_on_time=(0, 1), close_on_time=(0, 1), unit_accept_timely=(1, 1))
     district = web(srv, SUPERVISOR)
     page = html.unescape(district.get(f"{srv.url}/ledger/dispute/{matter}").text)
     assert "已逾期" in page[page.index('id="reply-due"'):page.index('id="matter-leader"')]
@@ -252,10 +260,10 @@ def test_a_matter_from_the_phone_to_closing_under_supervision(office, device_fac
     district = web(srv, SUPERVISOR)
     r = form(district, srv, f"/ledger/notice/{notice}", f"/ledger/notice/{notice}/close", close_note="已答复，督办办结。")
     assert r.status_code == 302, r.text[:300]
-    final = figures_agree(srv, dt.date(2027, 1, 11), accept_timely=(1, 1), reply_on_time=(0, 1),
+    final = figures_agree(srv, dt.date(2027, 1, 11), accept_timely=(1, 1), unit_accept_timely=(1, 1), reply_on_time=(0, 1),
                           close_on_time=(0, 1), evaluation_rate=(1, 1), evaluated_satisfaction=(1, 1),
                           public_satisfaction=(1, 1), one_time=(1, 1), resolution=(1, 1), repeat=(0, 1))
-    assert len(final) == 9
+    assert len(final) == 10
 
     # the file (一案一档): every step in order, with who and from which device; closed; the notice in it
     page = html.unescape(district.get(f"{srv.url}/ledger/dispute/{matter}").text)

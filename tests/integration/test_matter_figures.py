@@ -30,10 +30,12 @@ OFFICE, UNIT, EVALUATOR = "demo-township", "demo-village", "demo-township"
 # (name, area, registered, main party's phone, [(kind, day, fields)])
 EVAL = {"collected_via": "phone", "collected_by": "镇综治中心"}
 MATTERS = [
-    ("A", VILLAGE, "2031-01-10", "13800000001", [("accept", "2031-01-12", {}), ("reply", "2031-02-20", {}),
+    ("A", VILLAGE, "2031-01-10", "13800000001", [("accept", "2031-01-12", {}), ("assign", "2031-01-13", {}),
+                                                 ("handle", "2031-01-20", {}), ("reply", "2031-02-20", {}),
                                                  ("evaluate", "2031-02-25", {"result": "satisfied"}),
                                                  ("close", "2031-03-01", {})]),
-    ("B", VILLAGE, "2031-02-01", "13800000002", [("accept", "2031-02-25", {}), ("reply", "2031-05-10", {}),
+    ("B", VILLAGE, "2031-02-01", "13800000002", [("accept", "2031-02-25", {}), ("assign", "2031-02-26", {}),
+                                                 ("handle", "2031-03-20", {}), ("reply", "2031-05-10", {}),
                                                  ("close", "2031-05-12", {})]),
     ("C", VILLAGE, "2031-03-01", "138-0000-0001", [("reject", "2031-03-05", {})]),
     ("D", VILLAGE, "2031-03-10", None, []),
@@ -46,13 +48,18 @@ MATTERS = [
                                                  ("evaluate", "2030-03-22", {"result": "basically"}),
                                                  ("close", "2030-03-25", {})]),
     ("H", VILLAGE, "2030-04-01", "13700000003", [("accept", "2030-04-20", {}), ("close", "2030-05-01", {})]),
-    ("X", OTHER_VILLAGE, "2031-02-01", "13600000004", [("accept", "2031-02-02", {}), ("close", "2031-02-10", {})]),
+    ("X", OTHER_VILLAGE, "2031-02-01", "13600000004", [("accept", "2031-02-02", {}),
+                                                       ("assign", "2031-02-03", {"responsible_area": OTHER_VILLAGE}),
+                                                       ("close", "2031-02-10", {})]),
 ]
 FIELDS = {"accept": {"note": "属于受理范围"}, "reject": {"reason": "不属于受理范围"},
           "reply": {"content": "已当面答复", "channel": "in_person"}, "close": {"note": "已化解"},
-          "reopen": {"reason": "协议未履行"}}
-WHO = {"accept": OFFICE, "reject": OFFICE, "close": OFFICE, "reopen": OFFICE, "reply": UNIT, "evaluate": EVALUATOR}
-KEYS = ("accept_timely", "reply_on_time", "close_on_time", "evaluation_rate", "evaluated_satisfaction",
+          "reopen": {"reason": "协议未履行"},
+          "assign": {"unit": "村调委会", "unit_account": "demo-village", "responsible_area": VILLAGE},
+          "handle": {"method": "mediation", "participants": "双方当事人", "conclusion": "已调解"}}
+WHO = {"accept": OFFICE, "reject": OFFICE, "close": OFFICE, "reopen": OFFICE, "reply": UNIT, "evaluate": EVALUATOR,
+       "assign": OFFICE, "handle": UNIT}
+KEYS = ("accept_timely", "unit_accept_timely", "reply_on_time", "close_on_time", "evaluation_rate", "evaluated_satisfaction",
         "public_satisfaction", "one_time", "resolution", "repeat")
 
 
@@ -112,7 +119,10 @@ def facts(spec) -> dict:
         elif stage not in ("closed",):
             stage = {"accept": "accepted", "reply": "replied", "evaluate": "evaluated"}.get(k, stage)
     digits = "".join(c for c in (phone or "") if c.isdigit())
-    return {"name": name, "area": area, "registered": reg, "accept_due": reg + dt.timedelta(days=ACCEPT_DAYS),
+    assigned = max((D(d) for k, d, _ in steps if k == "assign"), default=None)
+    acted = next((D(d) for k, d, _ in steps if k in ("handle", "reply") and assigned and D(d) >= assigned), None)
+    return {"unit_due": assigned + dt.timedelta(days=ACCEPT_DAYS) if assigned else None, "unit_acted": acted,
+            "name": name, "area": area, "registered": reg, "accept_due": reg + dt.timedelta(days=ACCEPT_DAYS),
             "decided": decided, "handle_due": accepted + dt.timedelta(days=HANDLE_DAYS) if accepted else None,
             "replied": replied, "evaluation": results[-1] if results else None, "finished": finished,
             "reopened": reopened, "stage": stage, "phone": digits or None}
@@ -131,6 +141,13 @@ def expected(key: str, since: str, until: str, area_prefix: str) -> tuple[set[st
             on_time = f["decided"] is not None and f["decided"] <= f["accept_due"]
             counted_on = f["decided"] if on_time else f["accept_due"]
             if inside(counted_on) and (f["decided"] or f["accept_due"] < today):
+                den.add(f["name"]), on_time and num.add(f["name"])
+        elif key == "unit_accept_timely":
+            if f["unit_due"] is None:
+                continue
+            on_time = f["unit_acted"] is not None and f["unit_acted"] <= f["unit_due"]
+            counted_on = f["unit_acted"] if on_time else f["unit_due"]
+            if inside(counted_on) and (f["unit_acted"] or f["unit_due"] < today):
                 den.add(f["name"]), on_time and num.add(f["name"])
         elif key in ("reply_on_time", "close_on_time"):
             if f["handle_due"] is None:
@@ -203,7 +220,7 @@ def test_every_figure_and_its_records(app, client, written):
     page = township.get(f"/ledger/figures?since={NOW[0]}&until={NOW[1]}")
     assert page.status_code == 200, page.text[:500]
     text = html.unescape(page.text)
-    for words in ("及时受理率", "按期答复率", "按期办结率", "参评率", "参评满意率", "群众满意率", "一次性化解率",
+    for words in ("及时受理率", "责任单位及时受理率", "按期答复率", "按期办结率", "参评率", "参评满意率", "群众满意率", "一次性化解率",
                   "化解率", "重复信访率", "去年同期", "未参评的按不满意计", "以手机号识别"):
         assert words in text, words
     for key in KEYS:
@@ -227,6 +244,7 @@ def test_every_figure_and_its_records(app, client, written):
     assert got["accept_timely"][0][1] == 3 and got["accept_timely"][1][1] == 5  # A, C, E on time; B late, D never
     assert got["repeat"][0][1] == 2  # C (A's phone, written otherwise), E (F's phone last year)
     assert got["one_time"][0][1] == 2 and got["one_time"][1][1] == 3  # E was reopened
+    assert got["unit_accept_timely"][0][1] == 1 and got["unit_accept_timely"][1][1] == 2  # A in 7 days; B in 22
 
     # scope: the township sees none of another township's matters, nor that township's figures
     assert township.get(f"/ledger/figures?area={OTHER_TOWNSHIP}").status_code == 403

@@ -44,33 +44,36 @@ def state(doc_id: str, **facts) -> dict:
     base = {"db_name": "d", "doc_id": doc_id, "area": "990101001001", "stage": "registered", "finished": False,
             "registered_on": D(2031, 1, 1), "accept_due": D(2031, 1, 16), "decided_on": None, "accepted_on": None,
             "handle_due": None, "extended_days": 0, "replied_on": None, "evaluation": None, "finished_on": None,
-            "reopened": 0, "party_key": None}
+            "reopened": 0, "party_key": None, "unit_due": None, "unit_acted_on": None}
     return {**base, **facts}
 
 
 ROWS = [
     state("on-time", decided_on=D(2031, 1, 5), accepted_on=D(2031, 1, 5), handle_due=D(2031, 3, 6),
           replied_on=D(2031, 2, 1), evaluation="basically", finished_on=D(2031, 2, 5), stage="closed", finished=True,
-          party_key="k1"),
+          party_key="k1", unit_due=D(2031, 1, 21), unit_acted_on=D(2031, 1, 10)),
     state("late", registered_on=D(2031, 2, 1), accept_due=D(2031, 2, 16), decided_on=D(2031, 2, 20),
           accepted_on=D(2031, 2, 20), handle_due=D(2031, 4, 21), replied_on=D(2031, 5, 1), stage="replied",
-          party_key="k1"),
+          party_key="k1", unit_due=D(2031, 3, 8), unit_acted_on=D(2031, 3, 9)),
     state("never", registered_on=D(2031, 3, 1), accept_due=D(2031, 3, 16)),
-    state("not-yet-due", registered_on=D(2031, 11, 25), accept_due=D(2031, 12, 10)),
+    state("not-yet-due", registered_on=D(2031, 11, 25), accept_due=D(2031, 12, 10), unit_due=D(2031, 12, 5)),
+    state("unit-never", decided_on=D(2031, 1, 3), accepted_on=D(2031, 1, 3), handle_due=D(2031, 3, 4),
+          unit_due=D(2031, 1, 19), stage="assigned"),
     state("reopened", decided_on=D(2031, 1, 2), accepted_on=D(2031, 1, 2), handle_due=D(2031, 3, 3),
           finished_on=D(2031, 1, 20), reopened=1, stage="closed", finished=True),
     state("last-year", registered_on=D(2030, 6, 1), accept_due=D(2030, 6, 16), party_key="k1"),
 ]
 EXPECTED = {  # (denominator, numerator) over 2031
-    "accept_timely": ({"on-time", "late", "never", "reopened"}, {"on-time", "reopened"}),
-    "reply_on_time": ({"on-time", "late"}, {"on-time"}),  # "reopened": closed without a reply, not counted
-    "close_on_time": ({"on-time", "late", "reopened"}, {"on-time", "reopened"}),
+    "accept_timely": ({"on-time", "late", "never", "reopened", "unit-never"}, {"on-time", "reopened", "unit-never"}),
+    "unit_accept_timely": ({"on-time", "late", "unit-never"}, {"on-time"}),  # not-yet-due: its day has not come
+    "reply_on_time": ({"on-time", "late", "unit-never"}, {"on-time"}),  # "reopened": closed without a reply, not counted
+    "close_on_time": ({"on-time", "late", "reopened", "unit-never"}, {"on-time", "reopened"}),
     "evaluation_rate": ({"on-time", "late"}, {"on-time"}),
     "evaluated_satisfaction": ({"on-time"}, {"on-time"}),
     "public_satisfaction": ({"on-time", "reopened"}, {"on-time"}),
     "one_time": ({"on-time", "reopened"}, {"on-time"}),
-    "resolution": ({"on-time", "late", "never", "not-yet-due", "reopened"}, {"on-time", "reopened"}),
-    "repeat": ({"on-time", "late", "never", "not-yet-due", "reopened"}, {"on-time", "late"}),
+    "resolution": ({"on-time", "late", "never", "not-yet-due", "reopened", "unit-never"}, {"on-time", "reopened"}),
+    "repeat": ({"on-time", "late", "never", "not-yet-due", "reopened", "unit-never"}, {"on-time", "late"}),
 }
 
 

@@ -49,6 +49,9 @@ FIGURES = (
     Figure("accept_timely", "及时受理率",
            "分母：受理期限（登记之日起{accept_days}日）在本期届满，或在期限内于本期作出受理/不予受理决定的事项；"
            "分子：其中在受理期限内作出受理或不予受理决定的。"),
+    Figure("unit_accept_timely", "责任单位及时受理率",
+           "分母：交办后签收办理期限（交办之日起{accept_days}日）在本期届满，或在期限内于本期开始办理的事项；"
+           "分子：其中责任单位在期限内有办理或答复记录的（重新交办的，自最近一次交办起算）。"),
     Figure("reply_on_time", "按期答复率",
            "分母：已受理、答复期限（受理之日起{handle_days}日或交办期限，加延期）在本期届满或在期限内于本期答复的事项"
            "（期限届满时已办结、终结、转送而无答复记录的不计）；分子：其中在期限内答复的。"),
@@ -135,6 +138,10 @@ def rule(key: str, since: dt.date, until: dt.date, today: dt.date, dialect: str 
         done = sa.and_(m.decided_on.is_not(None), m.decided_on <= m.accept_due)
         return (sa.and_(in_period(_on_time_or_due(m.decided_on, m.accept_due)),
                         sa.or_(m.decided_on.is_not(None), m.accept_due < today)), done)
+    if key == "unit_accept_timely":
+        done = sa.and_(m.unit_acted_on.is_not(None), m.unit_acted_on <= m.unit_due)
+        return (sa.and_(m.unit_due.is_not(None), in_period(_on_time_or_due(m.unit_acted_on, m.unit_due)),
+                        sa.or_(m.unit_acted_on.is_not(None), m.unit_due < today)), done)
     if key == "reply_on_time":
         done = sa.and_(m.replied_on.is_not(None), m.replied_on <= m.handle_due)
         return (sa.and_(m.handle_due.is_not(None), in_period(_on_time_or_due(m.replied_on, m.handle_due)),

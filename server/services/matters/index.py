@@ -195,7 +195,8 @@ def _derive(conn: sa.Connection, db_name: str, matter_ids: set[str], terms: stag
                      "accepted_on": life.accepted_on, "handle_due": life.handle_due,
                      "extended_days": life.extended_days, "replied_on": life.replied_on,
                      "evaluation": life.evaluation, "finished_on": life.finished_on,
-                     "reopened": life.reopened, "party_key": figures.party_key(body)})
+                     "reopened": life.reopened, "party_key": figures.party_key(body),
+                     "unit_due": life.unit_due, "unit_acted_on": life.unit_acted_on})
     upsert(conn, states, rows, ("db_name", "doc_id"))
 
 

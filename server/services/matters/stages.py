@@ -18,6 +18,8 @@ own day is still on time, the next day is overdue:
     handling    due (the 交办 deadline, else accepted + handle_days) + the extension's days;
                 久拖不决 once past it while the matter is still handled (not rejected, transferred,
                 closed or concluded)
+    unit        the responsible unit's acceptance (签收办理): due accept_days after the latest 交办;
+                done by the unit's first 办理 or 答复 on or after that day
     reply       due with the handling deadline; overdue when the first reply came after it, or
                 there is none and the matter is still handled once it has passed
     finished    the day of the 办结 / 终结 (a legacy dispute's resolved_at) while the matter stays
@@ -66,6 +68,8 @@ class Life:
     evaluation: str | None = None  # the latest counted evaluation's result
     finished_on: dt.date | None = None  # the day of the 办结 / 终结 that finished it (None once reopened)
     reopened: int = 0  # counted reopens
+    unit_due: dt.date | None = None  # the latest 交办's day + accept_days: the unit's own acceptance deadline
+    unit_acted_on: dt.date | None = None  # the unit's first 办理 or 答复 since that 交办
     # every step in time order, with why it does not count (None: it counts)
     trail: tuple[tuple[Mapping[str, Any], Refusal | None], ...] = field(default=())
 
@@ -128,6 +132,7 @@ def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[s
     if legacy_accepted is not None:
         stage, decided, accepted = "accepted", day(legacy_accepted), day(legacy_accepted)
     finished_on, reopened = None, 0
+    assigned_on, unit_acted = None, None
     if matter.get("satisfaction") in EVALUATION_RESULTS:
         evaluation = matter["satisfaction"]  # a legacy dispute's own satisfaction, as its evaluation
     legacy_resolved = moment(matter.get("resolved_at"))
@@ -150,6 +155,10 @@ def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[s
             accepted = day(when)
         if kind == STEP_ASSIGN and _date(step.get("deadline")):
             assign_due = _date(step.get("deadline"))
+        if kind == STEP_ASSIGN and when:
+            assigned_on, unit_acted = day(when), None  # a new assignment: the unit's clock starts again
+        if kind in (STEP_HANDLE, STEP_REPLY) and assigned_on and unit_acted is None and when:
+            unit_acted = max(day(when), assigned_on)
         if kind == STEP_EXTEND and isinstance(step.get("days"), int):
             extended += step["days"]
         if kind == STEP_REPLY and replied is None:
@@ -165,7 +174,9 @@ def derive(matter: Mapping[str, Any], registered: dt.date, steps: list[Mapping[s
                 accept_due=registered + dt.timedelta(days=terms.accept_days), decided_on=decided,
                 accepted_on=accepted, handle_due=base + dt.timedelta(days=extended) if base else None,
                 extended_days=extended, replied_on=replied, evaluation=evaluation, finished_on=finished_on,
-                reopened=reopened, trail=tuple(trail))
+                reopened=reopened, trail=tuple(trail),
+                unit_due=assigned_on + dt.timedelta(days=terms.accept_days) if assigned_on else None,
+                unit_acted_on=unit_acted)
 
 
 def overdue(life: Life, today: dt.date) -> Overdue:

@@ -71,6 +71,9 @@ states = sa.Table(
     sa.Column("finished_on", sa.Date, nullable=True),
     sa.Column("reopened", sa.Integer, nullable=False, server_default="0"),
     sa.Column("party_key", sa.String(64), nullable=True),
+    # migration 0014: the responsible unit's acceptance after 交办 (责任单位及时受理率)
+    sa.Column("unit_due", sa.Date, nullable=True),
+    sa.Column("unit_acted_on", sa.Date, nullable=True),
     sa.Index("ix_matter_states_stage", "db_name", "stage", "area"),
     sa.Index("ix_matter_states_party", "db_name", "party_key"),
 )
