@@ -377,7 +377,8 @@ def params_of(draw, names, others=(), **specific):
 raw_bytes = st.sampled_from(["%ff", "%ed%a0%80", "%c0%80", "%00", "%e4%b8", "%"])
 
 
-API_LISTS = ["/reports", "/disputes", "/visits", "/households", "/tasks", "/devices", "/visits/x", "/disputes/%00"]
+API_LISTS = ["/reports", "/disputes", "/visits", "/households", "/tasks", "/devices", "/visits/x", "/disputes/%00",
+             "/figures"]
 
 
 def test_api_query_parameters_never_fail(client, bearer):
@@ -398,7 +399,8 @@ def test_api_query_parameters_never_fail(client, bearer):
 
 LEDGER_PAGES = ["/ledger/", "/ledger/ledger", "/ledger/ledger.csv", "/ledger/disputes?metric=timely_acceptance",
                 "/ledger/disputes", "/ledger/figures", "/ledger/quarterly", "/ledger/map", "/ledger/notice",
-                "/ledger/report/x%00", "/ledger/dispute/x%00", "/ledger/doc/x%01/attachment/a%00.jpg"]
+                "/ledger/report/x%00", "/ledger/dispute/x%00", "/ledger/doc/x%01/attachment/a%00.jpg",
+                "/ledger/dispute/new"]
 
 
 def test_ledger_query_parameters_never_fail(ledger):
@@ -421,6 +423,29 @@ def test_ledger_query_parameters_never_fail(ledger):
         for page in pages:  # the same parameters on several pages: each reads its own
             check(f"{page}{'&' if '?' in page else '?'}{query(params)}")
         check(f"/ledger/ledger?since={junk}&until={junk}&page={junk}&area={junk}")
+
+    run()
+
+
+REGISTRATION_FIELDS = ["area", "summary", "category", "risk_level", "people_involved", "amount_yuan", "occurred_on",
+                       "category_detail", "party_name_0", "party_role_0", "party_phone_0", "party_id_number_0",
+                       "party_name_1", "party_role_1"]
+
+
+def test_registering_a_matter_never_fails(ledger):
+    """Whatever the registration form is sent, a page with a reason (or the file of what was stored)."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', ledger.get("/ledger/dispute/new").text).group(1)
+    good = {"area": VILLAGE, "summary": "邻里纠纷", "category": "neighbourhood", "risk_level": "low",
+            "party_name_0": "张三", "party_role_0": "applicant"}
+
+    sendable = query_values.filter(lambda v: v.encode("utf-8", "surrogatepass") == v.encode("utf-8", "ignore"))
+
+    @fuzz(25)
+    @given(fields=st.dictionaries(st.sampled_from(REGISTRATION_FIELDS), sendable, max_size=4))
+    def run(fields):
+        r = ledger.post("/ledger/dispute/new", data={**good, **fields, "csrf_token": token})
+        no_server_error(r, repr(fields))
+        assert r.status_code in (302, 400, 403, 422), (fields, r.status_code)
 
     run()
 
