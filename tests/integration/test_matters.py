@@ -440,3 +440,13 @@ def test_registering_on_the_web_refuses_what_it_should(app, client, at):
     assert register_on_web(township, category="bogus").status_code == 400
     r = township.post("/ledger/dispute/new", data={"area": VILLAGE, "summary": "x", "party_name_0": "x"})
     assert r.status_code == 400  # no CSRF token
+
+
+def test_the_assign_and_transfer_forms_name_the_areas(app, client, at):
+    matter = register(client)
+    page = html.unescape(file_of(browser(app, "demo-township"), matter))
+    assign = page[page.index('id="form-assign"'):page.index("</form>", page.index('id="form-assign"'))]
+    assert f"<option value=\"{VILLAGE}\" selected>　示范村一</option>" in assign and "990101002" not in assign
+    transfer = page[page.index('id="form-transfer"'):page.index("</form>", page.index('id="form-transfer"'))]
+    assert "990101002" in transfer and f"value=\"{VILLAGE}\"" not in transfer  # the district's other areas
+    assert 'pattern="[0-9]{6}' not in assign + transfer

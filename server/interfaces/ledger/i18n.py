@@ -153,7 +153,7 @@ MESSAGES.update({
     "collective": ("集体事项", "Collective"), "collective_matter": ("集体", "collective"),
     "repeat_matters": ("重复事项", "Repeat matters"), "repeat_same_party": ("同一当事人的其他事项共", "other matters of the same party:"),
     "pieces": ("件", ""), "same_subject": ("同一事由", "same subject"),
-    "f_evaluated_on": ("评价日期", "Evaluated on"),
+    "f_evaluated_on": ("评价日期", "Evaluated on"), "none_chosen": ("（不选）", "(none)"),
     "register_matter": ("登记事项", "Register a matter"),
     "register_hint": ("群众来访、来信或来电反映的矛盾纠纷在此登记，保存后自动生成登记编号，受理期限自登记之日起计算。",
                       "Register what people bring in person, by letter or by phone; it gets its registration number "

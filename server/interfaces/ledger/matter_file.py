@@ -14,6 +14,7 @@ from schemas.vocabulary import (EVALUATION_RESULTS, EVALUATION_VIA, HANDLE_METHO
 
 from server.core import clock
 from server.services import audit
+from server.services.ledger import areas as ledger_areas
 from server.services.matters import index, queries, stages
 
 #: The forms the office's roles get; township staff (and administrators) also the unit's.
@@ -55,7 +56,15 @@ def matter_context(who, database, doc: dict, notices: list) -> dict:
         events.append(_event(n.created_at, "notice", n.created_by, None, notice=n))
     events.sort(key=lambda e: e["at"] or _FAR)  # stable: the steps keep their derived order
     repeats, repeat_total = queries.repeats(database, doc["_id"])
+    forms = forms_for(who.role)
+    # the assign and transfer forms name areas, never codes: the viewer's own (assign) and the district's
+    # others (transfer), read only when the viewer gets those forms
+    choices = dict(CHOICES)
+    if "assign" in forms:
+        choices["responsible_area"] = ledger_areas.under(who.scope or str(doc.get("area") or "")[:6])
+    if "transfer" in forms:
+        choices["to_area"] = [a for a in ledger_areas.under(str(doc.get("area") or "")[:6]) if a[0] != doc.get("area")]
     return {"number": queries.number_of(database, doc["_id"]), "life": life, "late": late, "events": events,
-            "forms": forms_for(who.role), "choices": CHOICES, "leader": queries.leader(database, doc, life),
+            "forms": forms, "choices": choices, "leader": queries.leader(database, doc, life),
             "repeats": repeats, "repeat_total": repeat_total,
             "collective": queries.collective(doc, current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"])}
