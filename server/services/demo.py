@@ -30,6 +30,8 @@ from server.services.geo.locate import import_boundaries
 DEMO_PASSWORD = "demo-password"
 DISTRICT = ("990101", "示范区（演示）")
 TOWNSHIPS = [("990101001", "示范镇"), ("990101002", "东山镇")]
+#: 包案领导 of the district and its townships (a matter whose 交办 names none falls to them)
+LEADERS = {"990101": "陈立新（副区长）", "990101001": "周建华（镇长）", "990101002": "吴志远（镇党委副书记）"}
 VILLAGES = [
     ("990101001001", "示范村一", 34.3412, 108.7205),
     ("990101001002", "示范村二", 34.3530, 108.7391),
@@ -66,8 +68,8 @@ def seed(app: Flask, today: dt.date | None = None) -> bool:
         return False
     rng = random.Random(990101)
     today = today or clock.today()
-    rows = [check_area(*DISTRICT)] + [check_area(c, n) for c, n in TOWNSHIPS] + \
-           [check_area(c, n) for c, n, _, _ in VILLAGES]
+    rows = [check_area(*DISTRICT, leader=LEADERS[DISTRICT[0]])] + \
+           [check_area(c, n, leader=LEADERS[c]) for c, n in TOWNSHIPS] + [check_area(c, n) for c, n, _, _ in VILLAGES]
     import_areas(rows)
     with reading() as session:
         existing = set(session.execute(sa.select(Account.name)).scalars())
