@@ -73,6 +73,9 @@ def serve(host, port, workers, threads, keepalive, client_timeout, buffer_reques
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", settings.access_log)
             self.cfg.set("post_fork", _fresh_connections)
+            # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): every server
+            # started by that user on the host would claim it. Stops and reloads go by signals.
+            self.cfg.set("control_socket_disable", True)
             logconfig = gunicorn_config.logconfig_dict(settings)
             if logconfig:
                 self.cfg.set("logconfig_dict", logconfig)
