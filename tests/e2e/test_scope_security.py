@@ -228,12 +228,17 @@ def test_forged_history_with_new_edits_false_is_refused(demo):
     assert as_user(demo, "demo-admin").get(f"{DB}/round-forged").status_code == 404
 
 
-def test_supervisor_reads_everything_but_writes_only_reviews(demo):
+def test_supervisor_reads_everything_registers_matters_but_edits_none(demo):
     supervisor = as_user(demo, "demo-district")
     docs = supervisor.ok_json("GET", f"{DB}/_all_docs")["rows"]
     assert any(NEIGHBOUR in r["id"] for r in docs) and any(OWN in r["id"] for r in docs)
-    r = supervisor.put(f"{DB}/t-sup-dispute", json=_dispute("t-sup-dispute", OWN, by="demo-district"))
+    created = supervisor.ok_json("PUT", f"{DB}/t-sup-dispute", json=_dispute("t-sup-dispute", OWN, by="demo-district"))
+    r = supervisor.put(f"{DB}/t-sup-dispute", json={**_dispute("t-sup-dispute", OWN, by="demo-district"),
+                                                   "_rev": created["rev"], "status": "mediating"})
     assert r.status_code == 403
+    r = supervisor.put(f"{DB}/t-sup-mediated", json=_dispute("t-sup-mediated", OWN, by="demo-district", mediation=[
+        {"at": "2026-11-20T11:00:00+08:00", "by": "区督查", "method": "in_person", "result": "agreed"}]))
+    assert r.status_code == 403  # registering is not mediating
 
 
 def test_every_accepted_write_is_in_the_audit_trail(demo):

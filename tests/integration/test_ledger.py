@@ -260,7 +260,7 @@ def test_figures_quarterly_map_and_disputes(district):
     figures = district.get("/ledger/figures")
     assert figures.status_code == 200 and "及时受理率" in figures.text and "<svg" in figures.text
     links = re.findall(r'href="(/ledger/disputes\?[^"]*figure=[^"]+)"', figures.text)
-    assert len(links) == 9 * 4  # each figure's numerator and denominator, this period and a year before
+    assert len(links) == 10 * 4  # each figure's numerator and denominator, this period and a year before
     behind = district.get(links[0].replace("&amp;", "&"))
     assert behind.status_code == 200 and "dispute-" in behind.text
     quarterly = district.get("/ledger/quarterly")

@@ -173,9 +173,12 @@ def test_no_phone_user_writes_refusal_notices(app, client):
 def test_supervisors_refusals_are_kept_but_not_sent_to_phones(app, client):
     doc_id = new_id()
     r = client.put(f"/paicha/{doc_id}", json=dispute(doc_id, created_by="demo-district"), headers=basic("demo-district"))
-    assert r.status_code == 403
+    assert r.status_code == 201  # the district's office registers matters ...
+    edit = {**dispute(doc_id, created_by="demo-district"), "_rev": r.json["rev"], "status": "mediating"}
+    r = client.put(f"/paicha/{doc_id}", json=edit, headers=basic("demo-district"))
+    assert r.status_code == 403  # ... and never edits one
     [entry] = entries(app, doc_id)
-    assert entry.reason_code == "role_not_allowed" and entry.notice_state == "none" and entry.notice_id is None
+    assert entry.reason_code == "operation_not_allowed" and entry.notice_state == "none" and entry.notice_id is None
 
 
 # -- the administrator's pages ------------------------------------------------------------------------------
