@@ -93,7 +93,7 @@ def _child_length(area: str) -> int:
 def notices():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
-    state = _choice("state", NOTICE_STATES)
+    state = _choice("state", NOTICE_STATES + (notice_queries.OPEN,))
     kind = _choice("kind", NOTICE_KINDS)
     exact = request.args.get("own") == "1"
     database = domain_database(who)
