@@ -238,7 +238,7 @@ MESSAGES.update({
     # the supervision room (room.py) and the bulletins (bulletin.py)
     "room": ("网上督查室", "Supervision room"), "room_window": ("统计窗口 {since} 至 {until}", "Window {since} to {until}"),
     "room_updated": ("更新于", "updated"), "room_connecting": ("连接中…", "connecting…"),
-    "room_alerts": ("项预警", "alerts"), "room_no_alert": ("不设预警", "no alert"),
+    "room_alerts": ("项预警：", "alerts:"), "room_no_alert": ("不设预警", "no alert"),
     "room_alert_below": ("低于 {value} 预警", "alert below {value}"), "room_alert_at": ("达到 {value} 预警", "alert at {value}"),
     "room_by_area": ("分区域情况", "By area"),
     "bulletin": ("通报讲评", "Bulletins"), "bulletin_month": ("月通报", "Monthly bulletin"),
