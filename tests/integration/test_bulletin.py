@@ -26,12 +26,14 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # (id, village, registered, [(kind, day)]); acceptance is due 15 days after registration
 MATTERS = [
-    ("m1", V1, "2031-02-03", [("accept", "2031-02-05"), ("close", "2031-02-20")]),
+    ("m1", V1, "2031-02-03", [("accept", "2031-02-05"), ("close", "2031-02-20"), ("evaluate", "2031-02-22")]),
     ("m2", V1, "2031-02-10", [("accept", "2031-02-12")]),
     ("m3", V2, "2031-02-01", [("accept", "2031-02-25")]),  # late: due 02-16
     ("m4", V2, "2031-01-10", [("accept", "2031-01-12")]),  # January: on time
 ]
 STAFF = {V1: "staff1", V2: "staff2"}
+FIELDS = {"accept": {"note": "属于受理范围"}, "close": {"note": "已化解"},
+          "evaluate": {"result": "satisfied", "collected_via": "phone", "collected_by": "镇综治中心"}}
 CADRE = {V1: "cadre1", V2: "cadre2"}
 
 
@@ -66,7 +68,7 @@ def site(app):
             events.append((when, STAFF[village], f"step-{doc_id}~{i}", {
                 "type": "matter_step", "area": village, "matter_id": doc_id, "kind": kind,
                 "created_by": STAFF[village], "created_at": when.isoformat(), "at": when.isoformat(),
-                "note": "属于受理范围" if kind == "accept" else "已化解"}))
+                **FIELDS[kind]}))
     original = clock.now
     try:
         for when, who, doc_id, doc in sorted(events, key=lambda e: e[0]):
@@ -108,6 +110,7 @@ def test_monthly_bulletin_ranks_the_townships_on_their_figures(site, frozen):
     assert cell(page, T1, "accept_timely") == ["100.0%", "2/2"]
     assert cell(page, T2, "accept_timely") == ["0.0%", "0/1"]
     assert cell(page, T1, "close_on_time") == ["100.0%", "1/1"]  # m1, closed 02-20, due 04-06
+    assert cell(page, T1, "public_satisfaction") == ["100.0%", "1/1"]  # m1, evaluated satisfied
     assert cell(page, T1, "registered") == ["2"] and cell(page, T2, "registered") == ["1"]
     t1 = re.search(rf'<tr data-area="{T1}">(.*?)</tr>', page, re.S).group(1)
     t2 = re.search(rf'<tr data-area="{T2}">(.*?)</tr>', page, re.S).group(1)

@@ -179,6 +179,20 @@ def test_every_figure_has_its_definition_and_a_link(site, frozen):
     assert "网上督查室" in page and "王益区" in page
 
 
+def test_rates_over_the_window_and_their_records(site, frozen):
+    """Window 2031-02-19..03-20: one matter finished in it (d-key-done, resolved 03-01, never
+    reopened, no evaluation): 一次性化解率 1/1, 群众满意率 0/1 (not evaluated counts as not satisfied)."""
+    sup = logged_in(site, "sup")
+    page = sup.get("/ledger/room").text
+    assert total_of(page, "one_time") == "100.0%" and total_of(page, "satisfaction") == "0.0%"
+    assert re.search(r'data-basis="one_time">1 / 1<', page) and re.search(r'data-basis="satisfaction">0 / 1<', page)
+    number, link = cell_of(page, "satisfaction", T1)
+    assert number == "0.0%" and listed(sup, link) == {"d-key-done"}
+    assert cell_of(page, "satisfaction", T2)[0] == "—"  # nothing finished there: no rate, no alert
+    assert re.search(rf'class="num alert" data-cell="satisfaction" data-area="{T1}"', page)
+    assert re.search(rf'class="num" data-cell="satisfaction" data-area="{T2}"', page)
+
+
 def test_notice_figures_and_their_lists(site, frozen):
     sup = logged_in(site, "sup")
     page = sup.get("/ledger/room").text

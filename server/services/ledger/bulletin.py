@@ -88,7 +88,7 @@ FIGURES = (
     Figure("accept_timely", ("及时受理率", "Timely acceptance"), ("", ""), True, "accept_timely"),
     Figure("reply_on_time", ("按期答复率", "Replies on time"), ("", ""), False, "reply_on_time"),
     Figure("close_on_time", ("按期办结率", "Closed on time"), ("", ""), True, "close_on_time"),
-    Figure("evaluated_satisfaction", ("参评满意率", "Satisfaction"), ("", ""), True, "evaluated_satisfaction"),
+    Figure("public_satisfaction", ("群众满意率", "Satisfaction"), ("", ""), True, "public_satisfaction"),
     Figure("one_time", ("一次性化解率", "One-time resolution"), ("", ""), True, "one_time"),
     Figure("repeat", ("重复信访率", "Repeat rate"), ("", ""), False, "repeat"),
     Figure("registered", ("新增事项", "New matters"),
@@ -195,7 +195,7 @@ def bulletin(database, area: str, period: Period, today: dt.date) -> Bulletin:
     previous, last_year = period.previous(), period.a_year_earlier()
     now, before, year_ago = (_measure(database, area, p, today, length) for p in (period, previous, last_year))
     children = [(code, name) for code, name, _ in areas.under(area) if len(code) == length]
-    if area and area in now:  # what belongs to the area itself, not to a child (区本级)
+    if area and any(v["den"] or v["num"] for v in now.get(area, {}).values()):  # the area's own (区本级)
         children.append((area, ""))
     scores = {code: score(now[code]) if code in now else None for code, _ in children}
     before_scores = {code: score(before[code]) if code in before else None for code, _ in children}

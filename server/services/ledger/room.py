@@ -87,9 +87,9 @@ SPECS = (
           "Village cadre and township staff accounts whose last sync is older than {stale_days} days, or never."),
          COUNT, 1),
     Spec("satisfaction", ("满意率", "Satisfaction"),
-         ("近 {days} 日首次答复且有群众评价的事项中，最近一次评价为满意或基本满意的比例（参评满意率）。",
-          "Of the matters first replied to in the last {days} days and evaluated, the share satisfied or "
-          "basically satisfied."), RATE, 0.9),
+         ("近 {days} 日办结或终结的事项中，最近一次评价为满意或基本满意的比例（群众满意率，未参评的按不满意计）。",
+          "Of the matters closed or concluded in the last {days} days, the share whose latest evaluation is "
+          "satisfied or basically satisfied (not evaluated counts as not satisfied)."), RATE, 0.9),
     Spec("one_time", ("一次性化解率", "One-time resolution"),
          ("近 {days} 日办结或终结的事项中，从未重新办理的比例。",
           "Of the matters closed or concluded in the last {days} days, the share never reopened."), RATE, 0.8),
@@ -105,7 +105,7 @@ DISPUTE_KEYS = ("new_today", "accept_overdue", "handle_overdue", "reply_overdue"
 ROUND_LEVELS = {"rounds_overdue_village": "village", "rounds_overdue_township": "township",
                 "rounds_overdue_district": "district"}
 #: The matters' figures behind the room's (and which of their parts the room shows).
-MATTER_FIGURES = {"satisfaction": "evaluated_satisfaction", "one_time": "one_time", "repeat": "repeat"}
+MATTER_FIGURES = {"satisfaction": "public_satisfaction", "one_time": "one_time", "repeat": "repeat"}
 
 
 def parse_thresholds(text: str) -> dict[str, float]:
