@@ -151,6 +151,8 @@ def cell_of(page: str, key: str, area: str) -> tuple[str, str]:
 def listed(client, link: str) -> set[str]:
     r = client.get(link)
     assert r.status_code == 200, (link, r.status_code)
+    if "room=" in link:  # every record listed is one the figure counts
+        assert "✗" not in r.text, link
     return set(re.findall(r'href="/ledger/dispute/([^"?]+)"', r.text))
 
 
@@ -191,6 +193,13 @@ def test_rates_over_the_window_and_their_records(site, frozen):
     assert cell_of(page, "satisfaction", T2)[0] == "—"  # nothing finished there: no rate, no alert
     assert re.search(rf'class="num alert" data-cell="satisfaction" data-area="{T1}"', page)
     assert re.search(rf'class="num" data-cell="satisfaction" data-area="{T2}"', page)
+
+
+def test_the_room_in_english(site, frozen):
+    page = logged_in(site, "sup").get("/ledger/room?lang=en").text
+    assert "Supervision room" in page and "Open collective matters" in page and "Acceptance overdue" in page
+    assert "Matters still neither accepted nor rejected after the acceptance deadline." in page
+    assert "网上督查室" not in page.split("<main>")[1]
 
 
 def test_notice_figures_and_their_lists(site, frozen):

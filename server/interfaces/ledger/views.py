@@ -457,7 +457,8 @@ def disputes():
         rows = [dict(f, counts=ok) for f, ok in members]
     elif request.args.get("room"):  # the disputes a number of the supervision room counts
         metric = _choice("room", room_figures.DISPUTE_KEYS)
-        rows = room_figures.members(database, area, metric, clock.today(), offset=(page - 1) * size, limit=size + 1)
+        rows = [dict(f, counts=True) for f in room_figures.members(database, area, metric, clock.today(),
+                                                                     offset=(page - 1) * size, limit=size + 1)]
     elif request.args.get("stage") or request.args.get("overdue") == "1":
         rows = matter_queries.matter_list(database, area, clock.today(), stage=_choice("stage", MATTER_STAGES),
                                           overdue=request.args.get("overdue") == "1",
