@@ -211,7 +211,9 @@ def test_notice_figures_and_their_lists(site, frozen):
     listing = sup.get(link)
     assert listing.status_code == 200 and "notice-late" in listing.text and "notice-fresh" not in listing.text
     number, link = cell_of(page, "notices_open", T1)
-    assert number == "1" and "notice-fresh" in sup.get(link).text
+    listing = sup.get(link).text
+    assert number == "1" and "notice-fresh" in listing and "notice-late" not in listing
+    assert '<option value="open" selected>在办（未办结、未撤回）</option>' in listing  # the filter says what it shows
 
 
 def test_alerts_follow_the_thresholds(site, frozen):

@@ -122,6 +122,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "method_interview": ("约谈", "Interview"),
     "ns_issued": ("待答复", "Awaiting reply"), "ns_replied": ("已答复", "Replied"),
     "ns_overdue": ("逾期未答复", "Overdue"), "ns_closed": ("已办结", "Closed"), "ns_withdrawn": ("已撤回", "Withdrawn"),
+    "ns_open": ("在办（未办结、未撤回）", "Open (not closed or withdrawn)"),
     "replied_late": ("逾期后答复", "Replied after the deadline"),
     "notice_file": ("督办详情", "Supervision notice"), "notice_list": ("督办", "Supervision"),
     "notice_counts": ("各区域督办情况", "Notices by area"), "notice_total": ("下发总数", "Issued in all"),

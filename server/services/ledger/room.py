@@ -293,8 +293,14 @@ def measure(database, area: str, today: dt.date, *, window_days: int, stale_days
             values[key] = {"total": found["total"], "areas": dict(found["areas"])}
         else:
             values[key] = {"total": sum(found.values()), "areas": dict(found)}
+    if area and any(_counted(values[k]["areas"].get(area)) for k in KEYS):  # the area's own (区本级)
+        children += ((area, ""),)
     return Room(area=area, today=today, since=since, until=until, children=children, values=values,
                 thresholds=thresholds if thresholds is not None else parse_thresholds(""))
+
+
+def _counted(value) -> bool:
+    return bool(value["den"] if isinstance(value, dict) else value)
 
 
 def words(spec: Spec, lang: str, *, days: int, stale_days: int) -> tuple[str, str]:
