@@ -202,6 +202,20 @@ def test_the_room_in_english(site, frozen):
     assert "网上督查室" not in page.split("<main>")[1]
 
 
+def test_collective_follows_the_setting(site, frozen):
+    """PAICHA_MATTER_COLLECTIVE_PEOPLE, as the matter's file says 集体: 8 people are collective at 5, not at 9."""
+    sup = logged_in(site, "sup")
+    site.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"] = 9
+    try:
+        page = sup.get("/ledger/room").text
+        listing = listed(sup, "/ledger/disputes?room=collective_open")
+    finally:
+        site.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"] = 5
+    assert total_of(page, "collective_open") == "0" and listing == set()
+    assert "涉及人数 9 人及以上" in page
+    assert listed(sup, "/ledger/disputes?room=collective_open") == {"d-collective"}
+
+
 def test_notice_figures_and_their_lists(site, frozen):
     sup = logged_in(site, "sup")
     page = sup.get("/ledger/room").text

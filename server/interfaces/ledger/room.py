@@ -32,6 +32,7 @@ def _measure(database, area: str) -> room_figures.Room:
     config = current_app.config
     return room_figures.measure(database, area, clock.today(), window_days=config["PAICHA_LEDGER_DASHBOARD_DAYS"],
                                 stale_days=config["PAICHA_LEDGER_STALE_DAYS"],
+                                collective_people=config["PAICHA_MATTER_COLLECTIVE_PEOPLE"],
                                 thresholds=room_figures.parse_thresholds(config["PAICHA_ROOM_ALERTS"]))
 
 
@@ -65,7 +66,8 @@ def room():
     figures = []
     for spec in room_figures.SPECS:
         name, definition = room_figures.words(spec, lang(), days=config["PAICHA_LEDGER_DASHBOARD_DAYS"],
-                                              stale_days=config["PAICHA_LEDGER_STALE_DAYS"])
+                                              stale_days=config["PAICHA_LEDGER_STALE_DAYS"],
+                                              collective_people=config["PAICHA_MATTER_COLLECTIVE_PEOPLE"])
         figures.append({"key": spec.key, "name": name, "definition": definition, "kind": spec.kind,
                         "threshold": measured.thresholds.get(spec.key)})
     return render_template("room.html", area=area, room=measured, figures=figures, link=records_link,

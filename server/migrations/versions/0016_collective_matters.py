@@ -1,8 +1,9 @@
 """the supervision room's collective matters: ledger_records gains people (a dispute's
-people_involved), so that the disputes of COLLECTIVE_PEOPLE or more people are counted in SQL
+people_involved), so that the collective matters (PAICHA_MATTER_COLLECTIVE_PEOPLE or more people) are
+counted in SQL
 
 Revision ID: 0016_collective_matters
-Revises: 0013_file_openings
+Revises: 0014_area_leaders
 
 Filled by `flask projections rebuild` after the upgrade (every dispute's row is written again).
 """
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0016_collective_matters"
-down_revision = "0013_file_openings"
+down_revision = "0014_area_leaders"
 branch_labels = None
 depends_on = None
 

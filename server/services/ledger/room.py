@@ -33,8 +33,6 @@ from server.services.matters import figures as matter_figures
 from server.services.matters.queries import pending_overdue
 from server.services.matters.tables import states
 
-#: A collective matter (集体事项): a dispute that involves this many people or more.
-COLLECTIVE_PEOPLE = 5
 COUNT, RATE = "count", "rate"
 
 
@@ -155,8 +153,9 @@ def _key(code: str, length: int) -> str:
 
 # -- the disputes' figures ------------------------------------------------------------------------------------
 
-def dispute_rule(key: str, today: dt.date):
-    """The condition over ledger_records (d) outer-joined to matter_states (m) for a dispute figure."""
+def dispute_rule(key: str, today: dt.date, collective_people: int):
+    """The condition over ledger_records (d) outer-joined to matter_states (m) for a dispute figure
+    (a collective matter: `people_involved` of `collective_people` or more, PAICHA_MATTER_COLLECTIVE_PEOPLE)."""
     d = records.c
     is_open = d.status.in_(OPEN_DISPUTE_STATUSES)
     if key == "new_today":
@@ -166,7 +165,7 @@ def dispute_rule(key: str, today: dt.date):
     if key == "key_open":
         return sa.and_(is_open, d.risk_level.in_(KEY_RISK_LEVELS))
     if key == "collective_open":
-        return sa.and_(is_open, d.people >= COLLECTIVE_PEOPLE)
+        return sa.and_(is_open, d.people >= collective_people)
     raise ValueError(key)
 
 
@@ -175,10 +174,10 @@ def _disputes_joined():
     return records.outerjoin(states, sa.and_(m.db_name == d.db_name, m.doc_id == d.doc_id))
 
 
-def dispute_counts(database, area: str, today: dt.date, length: int) -> dict[str, dict[str, int]]:
+def dispute_counts(database, area: str, today: dt.date, length: int, collective_people: int) -> dict[str, dict[str, int]]:
     """{figure: {child code: n}} for the dispute figures, in one statement."""
     code = _code(records.c.area, length).label("code")
-    columns = [sa.func.coalesce(sa.func.sum(sa.case((dispute_rule(k, today), 1), else_=0)), 0) for k in DISPUTE_KEYS]
+    columns = [sa.func.coalesce(sa.func.sum(sa.case((dispute_rule(k, today, collective_people), 1), else_=0)), 0) for k in DISPUTE_KEYS]
     query = (sa.select(code, *columns).select_from(_disputes_joined())
              .where(*live_records(database, DISPUTE, area)).group_by(code))
     out: dict[str, dict[str, int]] = {k: {} for k in DISPUTE_KEYS}
@@ -190,12 +189,13 @@ def dispute_counts(database, area: str, today: dt.date, length: int) -> dict[str
     return out
 
 
-def members(database, area: str, key: str, today: dt.date, *, offset: int = 0, limit: int = 50) -> list[dict]:
+def members(database, area: str, key: str, today: dt.date, *, collective_people: int, offset: int = 0,
+            limit: int = 50) -> list[dict]:
     """One page (id order) of the disputes a dispute figure counts, as the ledger's facts."""
     if key not in DISPUTE_KEYS:
         raise ValueError(key)
     query = (sa.select(records).select_from(_disputes_joined())
-             .where(*live_records(database, DISPUTE, area, dispute_rule(key, today)))
+             .where(*live_records(database, DISPUTE, area, dispute_rule(key, today, collective_people)))
              .order_by(records.c.doc_id).offset(offset).limit(limit))
     with database.store.reading() as conn:
         return [fact(r) for r in conn.execute(query)]
@@ -250,14 +250,14 @@ def _sum_rates(by_area: dict[str, dict]) -> dict:
     return {"num": num, "den": den, "rate": matter_figures.rate(num, den)}
 
 
-def measure(database, area: str, today: dt.date, *, window_days: int, stale_days: int,
-         thresholds: dict | None = None) -> Room:
+def measure(database, area: str, today: dt.date, *, window_days: int, stale_days: int, collective_people: int,
+            thresholds: dict | None = None) -> Room:
     """Every figure of the room for `area` (inside the handle's scope), per child area and in total."""
     length = child_length(area)
     since, until = today - dt.timedelta(days=window_days - 1), today
     children = tuple((code, name) for code, name, _ in areas.under(area) if len(code) == length)
     by_area: dict[str, dict] = {}
-    by_area.update(dispute_counts(database, area, today, length))
+    by_area.update(dispute_counts(database, area, today, length, collective_people))
 
     notice_counts = notices.counts_by_area(database, area, today, length)
     by_area["notices_open"] = {c: s[NOTICE_ISSUED] + s[NOTICE_REPLIED] + s[NOTICE_OVERDUE]
@@ -303,8 +303,8 @@ def _counted(value) -> bool:
     return bool(value["den"] if isinstance(value, dict) else value)
 
 
-def words(spec: Spec, lang: str, *, days: int, stale_days: int) -> tuple[str, str]:
+def words(spec: Spec, lang: str, *, days: int, stale_days: int, collective_people: int) -> tuple[str, str]:
     """(name, definition) of a figure in the page's language."""
     i = 1 if lang == "en" else 0
-    params = {"days": days, "stale_days": stale_days, "people": COLLECTIVE_PEOPLE}
+    params = {"days": days, "stale_days": stale_days, "people": collective_people}
     return spec.name[i].format(**params), spec.definition[i].format(**params)
