@@ -235,6 +235,11 @@ CATALOGUE: dict[str, ErrorEntry] = _entries(
       "参数 {name} 不是有效季度：须为 1900 至 2100 年间的季度，格式如 2026Q1。",
       "Parameter {name} is not a valid quarter: it must be like 2026Q1, from 1900 to 2100.",
       "Invalid quarter: it must be like 2026Q1, from 1900 to 2100."),
+    E("bad_period", 400, "bad_request", "invalid_parameter", "期间不正确", "Invalid period",
+      "参数 {name} 不是有效期间：须为 1901 至 2100 年间的月份（如 2026-11）、季度（如 2026Q4）或年份（如 2026）。",
+      "Parameter {name} is not a valid period: a month (2026-11), a quarter (2026Q4) or a year (2026), "
+      "from 1901 to 2100.",
+      "Invalid period: a month (2026-11), a quarter (2026Q4) or a year (2026), from 1901 to 2100."),
     E("forbidden_access_log", 403, "forbidden", "forbidden", "无权查看查阅记录", "Not allowed",
       "档案查阅记录仅供区级督查和管理员查看。",
       "The file access log is for district supervisors and administrators.",

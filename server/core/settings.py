@@ -283,6 +283,9 @@ class Settings:
                                              "a matter involving N or more people is a collective matter (集体)")
     ledger_export_rows: int = _setting("PAICHA_LEDGER_EXPORT_ROWS", 200000, whole(1),
                                        "the most rows one export streams")
+    room_alerts: str = _setting("PAICHA_ROOM_ALERTS", "", text,
+                                "the supervision room's alert thresholds over the defaults: key=value,... "
+                                "(a count alerts at or above, a rate below; off: never)")
     map_tiles: str = _setting("PAICHA_MAP_TILES", "", text,
                               "tile URL template for the visit map (https://tiles.example/{z}/{x}/{y}.png); "
                               "empty: the offline SVG map only")

@@ -277,6 +277,52 @@ def test_behind_nginx_as_shipped_in_docker(srv, nginx):
     starve_and_check(nginx)
 
 
+def test_the_supervision_room_streams_through_nginx(srv, nginx):
+    """The room's Server-Sent Events pass nginx as they come (not held in its buffers): the figures
+    at once, and again within 2 s of a write made through nginx."""
+    user, password = nginx.auth
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{nginx.url}/ledger/login", timeout=10).text)
+    r = browser.post(f"{nginx.url}/ledger/login", data={"name": user, "password": password, "csrf_token": token.group(1)},
+                     allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text[:300]
+    stream = browser.get(f"{nginx.url}/ledger/room/stream", stream=True, timeout=(10, 5))  # the test is over within 5 s
+    assert stream.status_code == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    events = []
+
+    def read():
+        try:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line and line.startswith("data: "):
+                    events.append((time.monotonic(), json.loads(line[6:])))
+        except (requests.RequestException, AttributeError, ValueError):
+            return  # closed by the test
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert events, "no figures through nginx"
+        before = events[-1][1]["figures"]["new_today"]["total"]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        doc = {"type": "dispute", "area": "610402001001", "created_by": user, "created_at": now,
+               "summary": "（测试）经代理", "parties": [{"name": "甲某", "role": "applicant"}],
+               "category": "neighbourhood", "risk_level": "low", "status": "registered"}
+        written = requests.put(f"{nginx.url}/paicha/room-through-nginx-{uuid.uuid4().hex[:8]}", json=doc,
+                               auth=nginx.auth, timeout=10)
+        assert written.status_code == 201, written.text
+        sent = time.monotonic()
+        while time.monotonic() < sent + 2:
+            if events[-1][1]["figures"]["new_today"]["total"] == before + 1:
+                break
+            time.sleep(0.05)
+        assert events[-1][1]["figures"]["new_today"]["total"] == before + 1, "not through nginx within 2 s"
+    finally:
+        stream.close()
+
+
 def starve_and_check(srv):
     """`srv`: where the clients connect (the server, or nginx before it), with .url, .port, .auth."""
     warmup = normal_traffic(srv, rounds=1)  # each worker checks the password once (Argon2)

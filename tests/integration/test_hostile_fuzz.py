@@ -400,7 +400,8 @@ def test_api_query_parameters_never_fail(client, bearer):
 LEDGER_PAGES = ["/ledger/", "/ledger/ledger", "/ledger/ledger.csv", "/ledger/disputes?metric=timely_acceptance",
                 "/ledger/disputes", "/ledger/figures", "/ledger/quarterly", "/ledger/map", "/ledger/notice",
                 "/ledger/report/x%00", "/ledger/dispute/x%00", "/ledger/doc/x%01/attachment/a%00.jpg",
-                "/ledger/dispute/new"]
+                "/ledger/dispute/new",
+                "/ledger/room", "/ledger/bulletin", "/ledger/bulletin.csv", "/ledger/disputes?room=key_open"]
 
 
 def test_ledger_query_parameters_never_fail(ledger):
@@ -411,7 +412,7 @@ def test_ledger_query_parameters_never_fail(ledger):
             assert r.mimetype == "text/html" and '<html lang="zh-CN">' in r.text, (url, r.text[:300])
 
     @fuzz(20)
-    @given(params=params_of(["since", "until", "page", "quarter", "area"],
+    @given(params=params_of(["since", "until", "page", "quarter", "area", "period", "kind"],
                             ["level", "status", "review", "metric", "risk", "category", "open", "key"],
                             since=days, until=days), junk=raw_bytes,
            pages=st.lists(st.sampled_from(LEDGER_PAGES), min_size=3, max_size=3, unique=True))

@@ -17,17 +17,22 @@ English with ?lang=en. Every asset is served from this package (no CDN).
 Configuration (app config; server/core/settings.py says what each means, and its default):
 PAICHA_LEDGER_STALE_DAYS, PAICHA_LEDGER_DASHBOARD_DAYS, PAICHA_LEDGER_DAYS, PAICHA_LEDGER_PAGE_SIZE,
 PAICHA_LEDGER_ACCEPT_DAYS, PAICHA_LEDGER_RESOLVE_DAYS, PAICHA_LEDGER_EXPORT_ROWS, PAICHA_MAP_TILES,
-PAICHA_MAP_TILES_CRS, PAICHA_MAP_TILES_ATTRIBUTION.
+PAICHA_MAP_TILES_CRS, PAICHA_MAP_TILES_ATTRIBUTION, PAICHA_ROOM_ALERTS.
+
+    room.py      the online supervision room (网上督查室) and its live stream
+    bulletin.py  the monthly bulletin, quarterly review and annual assessment (月通报, 季讲评, 年考核)
 """
 from __future__ import annotations
 
 from flask import Flask, redirect, url_for
 
 from server.core import settings
+from server.services.ledger import room as room_figures
 
 SETTINGS = ("PAICHA_LEDGER_STALE_DAYS", "PAICHA_LEDGER_DASHBOARD_DAYS", "PAICHA_LEDGER_DAYS",
             "PAICHA_LEDGER_PAGE_SIZE", "PAICHA_LEDGER_ACCEPT_DAYS", "PAICHA_LEDGER_RESOLVE_DAYS",
-            "PAICHA_LEDGER_EXPORT_ROWS", "PAICHA_MAP_TILES", "PAICHA_MAP_TILES_CRS", "PAICHA_MAP_TILES_ATTRIBUTION")
+            "PAICHA_LEDGER_EXPORT_ROWS", "PAICHA_MAP_TILES", "PAICHA_MAP_TILES_CRS", "PAICHA_MAP_TILES_ATTRIBUTION",
+            "PAICHA_ROOM_ALERTS")
 
 MAP_TILE_SYSTEMS = ("WGS-84", "GCJ-02")
 
@@ -42,6 +47,7 @@ def init_app(app: Flask) -> None:
     if app.config["PAICHA_MAP_TILES_CRS"] not in MAP_TILE_SYSTEMS:
         raise ValueError(f"PAICHA_MAP_TILES_CRS must be one of {', '.join(MAP_TILE_SYSTEMS)} "
                          f"(Baidu's BD-09 tiles use their own projection and are not supported)")
+    room_figures.parse_thresholds(app.config["PAICHA_ROOM_ALERTS"])  # a threshold it cannot read stops the start
     # The pages import this package's modules: loaded once the app is being built, not with it.
     from server.interfaces.ledger import quarantine_views  # noqa: F401  (its routes are on the ledger's blueprint)
     from server.interfaces.ledger import filing  # noqa: F401  (as above)
@@ -49,6 +55,8 @@ def init_app(app: Flask) -> None:
     from server.interfaces.ledger import matters  # noqa: F401  (as above)
     from server.interfaces.ledger import registration  # noqa: F401  (as above)
     from server.interfaces.ledger import privacy_views  # noqa: F401  (as above)
+    from server.interfaces.ledger import room  # noqa: F401  (as above)
+    from server.interfaces.ledger import bulletin  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)

@@ -122,6 +122,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "method_interview": ("约谈", "Interview"),
     "ns_issued": ("待答复", "Awaiting reply"), "ns_replied": ("已答复", "Replied"),
     "ns_overdue": ("逾期未答复", "Overdue"), "ns_closed": ("已办结", "Closed"), "ns_withdrawn": ("已撤回", "Withdrawn"),
+    "ns_open": ("在办（未办结、未撤回）", "Open (not closed or withdrawn)"),
     "replied_late": ("逾期后答复", "Replied after the deadline"),
     "notice_file": ("督办详情", "Supervision notice"), "notice_list": ("督办", "Supervision"),
     "notice_counts": ("各区域督办情况", "Notices by area"), "notice_total": ("下发总数", "Issued in all"),
@@ -235,6 +236,21 @@ MESSAGES.update({
     "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "comment_too_long": ("审核意见过长：最多 {limit} 字，现有 {n} 字。",
                                                        "The comment is too long: at most {limit} characters, not {n}."), "export_title": ("标题", "Title"), "export_filters": ("筛选条件", "Filters"), "yuan": ("元", "yuan"),
     "key_shown": ("共 {total} 件，显示 {shown} 件。", "{total} in all, {shown} shown."), "see_all": ("查看全部", "See all"),
+    # the supervision room (room.py) and the bulletins (bulletin.py)
+    "room": ("网上督查室", "Supervision room"), "room_window": ("统计窗口 {since} 至 {until}", "Window {since} to {until}"),
+    "room_updated": ("更新于", "updated"), "room_connecting": ("连接中…", "connecting…"),
+    "room_alerts": ("项预警：", "alerts:"), "room_no_alert": ("不设预警", "no alert"),
+    "room_alert_below": ("低于 {value} 预警", "alert below {value}"), "room_alert_at": ("达到 {value} 预警", "alert at {value}"),
+    "room_by_area": ("分区域情况", "By area"),
+    "bulletin": ("通报讲评", "Bulletins"), "bulletin_month": ("月通报", "Monthly bulletin"),
+    "bulletin_quarter": ("季讲评", "Quarterly review"), "bulletin_year": ("年考核", "Annual assessment"),
+    "print": ("打印", "Print"), "rank": ("排名", "Rank"), "score": ("综合得分", "Score"),
+    "vs_previous": ("较上期", "vs previous"), "vs_last_year": ("较去年同期", "vs last year"),
+    "this_period_short": ("本期", "This period"), "previous_period": ("上期", "Previous period"),
+    "same_period_last_year": ("去年同期", "Same period last year"), "bulletin_totals": ("全区域合计", "Whole area"),
+    "bulletin_ranking": ("分区域排名", "Ranking by area"), "bulletin_definitions": ("指标说明", "Definitions"),
+    "rank_up": ("升", "up"), "rank_down": ("降", "down"), "registered_count": ("新增事项", "New matters"),
+    "period_label": ("期间", "Period"), "area_itself": ("本级", "the area itself"),
 })
 
 

@@ -93,7 +93,7 @@ def _child_length(area: str) -> int:
 def notices():
     who = viewer()
     area = area_in_scope(who, request.args.get("area"))
-    state = _choice("state", NOTICE_STATES)
+    state = _choice("state", NOTICE_STATES + (notice_queries.OPEN,))
     kind = _choice("kind", NOTICE_KINDS)
     exact = request.args.get("own") == "1"
     database = domain_database(who)
@@ -110,7 +110,7 @@ def notices():
     children = [(code, name) for code, name, _ in ledger_areas.under(area) if len(code) == child_length]
     return render_template("notices.html", area=area, rows=rows, total=total, page=page,
                            pages=max(1, math.ceil(total / size)), state=state, kind=kind, exact=exact,
-                           states=NOTICE_STATES, kinds=NOTICE_KINDS, counted=notice_queries.COUNTED_STATES,
+                           states=NOTICE_STATES + (notice_queries.OPEN,), kinds=NOTICE_KINDS, counted=notice_queries.COUNTED_STATES,
                            own_counts=counts.get(area) if len(area) < child_length else None,
                            children=[(code, name, counts.get(code)) for code, name in children])
 

@@ -28,6 +28,7 @@ from server.interfaces.ledger import charts, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
+from server.services.ledger import room as room_figures
 from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t, word
 from server.interfaces.ledger.writes import write
@@ -454,6 +455,11 @@ def disputes():
                                           resolve_days=current_app.config["PAICHA_LEDGER_RESOLVE_DAYS"],
                                           offset=(page - 1) * size, limit=size + 1)
         rows = [dict(f, counts=ok) for f, ok in members]
+    elif request.args.get("room"):  # the disputes a number of the supervision room counts
+        metric = _choice("room", room_figures.DISPUTE_KEYS)
+        rows = [dict(f, counts=True) for f in room_figures.members(
+            database, area, metric, clock.today(), collective_people=current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"],
+            offset=(page - 1) * size, limit=size + 1)]
     elif request.args.get("stage") or request.args.get("overdue") == "1":
         rows = matter_queries.matter_list(database, area, clock.today(), stage=_choice("stage", MATTER_STAGES),
                                           overdue=request.args.get("overdue") == "1",
@@ -469,7 +475,9 @@ def disputes():
     ids = [r["id"] for r in rows]
     numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
     rows = [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
-    title = matter_figures.BY_KEY[figure].name if figure else (t(metric) if metric else None)
+    title = (matter_figures.BY_KEY[figure].name if figure else
+             room_figures.words(room_figures.BY_KEY[metric], lang(), days=0, stale_days=0, collective_people=0)[0]
+             if metric in room_figures.BY_KEY else (t(metric) if metric else None))
     return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
                            title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES, stage=request.args.get("stage"),
                            overdue=request.args.get("overdue") == "1")

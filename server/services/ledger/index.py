@@ -61,7 +61,13 @@ def facts(db_name: str, doc_id: str, seq: int, scope: str, body: dict | None, do
             "link_id": _text(body.get(LINK_FIELD.get(doc_type, "")), 255),
             "kind": _text(body.get("kind"), 20) if doc_type == NOTICE else None,
             "priority": _text(body.get("priority"), 20) if doc_type == NOTICE else None,
-            "replied_at": _utc(body.get("replied_at")) if doc_type == REPLY else None}
+            "replied_at": _utc(body.get("replied_at")) if doc_type == REPLY else None,
+            "people": _people(body.get("people_involved")) if doc_type == DISPUTE else None}
+
+
+def _people(value) -> int | None:
+    """people_involved as written, if it is a count (the schema says an integer from 1)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 31 else None
 
 
 def project(conn: sa.Connection, db_name: str, states: list[DocumentState]) -> None:

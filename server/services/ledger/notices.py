@@ -28,6 +28,9 @@ from server.services.ledger.tables import records
 
 #: The states the per-area count table shows, in its column order.
 COUNTED_STATES = (NOTICE_ISSUED, NOTICE_REPLIED, NOTICE_OVERDUE, NOTICE_CLOSED)
+#: Not a state but a filter: every notice still open (neither closed nor withdrawn).
+OPEN = "open"
+OPEN_STATES = (NOTICE_ISSUED, NOTICE_REPLIED, NOTICE_OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ def _row(r) -> NoticeRow:
 
 def _filtered(listed, state: str | None, kind: str | None) -> list:
     conds = []
-    if state is not None:
+    if state == OPEN:
+        conds.append(listed.c.state.in_(OPEN_STATES))
+    elif state is not None:
         conds.append(listed.c.state == state)
     if kind is not None:
         conds.append(listed.c.kind == kind)

@@ -46,6 +46,8 @@ records = sa.Table(
     sa.Column("kind", sa.String(20), nullable=True),
     sa.Column("priority", sa.String(20), nullable=True),
     sa.Column("replied_at", Time, nullable=True),
+    # migration 0016: a dispute's people_involved (collective: PAICHA_MATTER_COLLECTIVE_PEOPLE or more)
+    sa.Column("people", sa.Integer, nullable=True),
     sa.Index("ix_ledger_records_area", "db_name", "type", "area"),
     sa.Index("ix_ledger_records_link", "db_name", "type", "link_id"),
     sa.Index("ix_ledger_records_open", "db_name", "type", "status", "risk_level", "area"),

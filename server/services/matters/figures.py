@@ -202,6 +202,28 @@ def counts(database, area: str, since: dt.date, until: dt.date, today: dt.date) 
     return out
 
 
+def counts_by_area(database, area: str, since: dt.date, until: dt.date, today: dt.date, child_length: int,
+                   keys: tuple[str, ...] = KEYS) -> dict[str, dict[str, dict]]:
+    """{child area code: {figure: {num, den, rate}}} for the period: each matter counted in the child
+    area (of `child_length` digits) it lies in, a matter of `area` itself under `area`; one statement."""
+    d = records.c
+    code = sa.case((sa.func.length(d.area) >= child_length, sa.func.substr(d.area, 1, child_length)),
+                   else_=d.area).label("code")
+    columns = []
+    for key in keys:
+        den, num = rule(key, since, until, today, engine().dialect.name)
+        columns += [sa.func.coalesce(sa.func.sum(sa.case((den, 1), else_=0)), 0),
+                    sa.func.coalesce(sa.func.sum(sa.case((sa.and_(den, num), 1), else_=0)), 0)]
+    joined, where = _base(database, area)
+    out: dict[str, dict[str, dict]] = {}
+    with database.store.reading() as conn:
+        for row in conn.execute(sa.select(code, *columns).select_from(joined).where(*where).group_by(code)):
+            out[row[0]] = {key: {"num": int(row[2 + 2 * i]), "den": int(row[1 + 2 * i]),
+                                 "rate": rate(int(row[2 + 2 * i]), int(row[1 + 2 * i]))}
+                           for i, key in enumerate(keys)}
+    return out
+
+
 def members(database, area: str, key: str, since: dt.date, until: dt.date, today: dt.date, *,
             part: str = "den", offset: int = 0, limit: int = 50) -> list[tuple[dict, bool]]:
     """One page (id order) of the disputes a figure counts: its denominator (`part="den"`, each with
