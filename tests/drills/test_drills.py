@@ -1,0 +1,142 @@
+"""Deployment drills: a web host killed mid-sync, the PostgreSQL primary lost, last night's backup
+restored, with real PouchDB phones through nginx. Each ends with `Fleet.check` (every acknowledged
+write on the server, each phone's documents within its scope, no change missing on any phone), and
+prints its figures (README "Deployment")."""
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from .fleet import dispute
+from support import REPO_ROOT
+
+from .topology import ADMIN_PASSWORD, FLASK, PG_BIN
+
+pytestmark = pytest.mark.slow
+
+
+def report(name: str, figures: dict) -> None:
+    print(f"\nDRILL {name}: {json.dumps(figures)}")
+
+
+def test_a_web_host_killed_mid_sync(deployment):
+    topo, fleet = deployment
+    started = time.monotonic()
+    # The scheduler runs on both hosts: two ticks at the same moment write each round once.
+    ticks = [topo.net.popen(web.host, [FLASK, "rounds", "tick"], cwd=REPO_ROOT, env=web.environment(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for web in topo.webs]
+    assert [t.wait(timeout=120) for t in ticks] == [0, 0]
+    first = fleet.round("r1")
+    victim = topo.webs[0]
+    second = fleet.round("r2", midway=victim.kill)
+    assert victim.server.poll() is not None, "the web host was killed during the round"
+    figures = fleet.check()
+    rounds = {i: d for i, d in fleet.admin_docs().items() if d.get("type") == "screening_round"}
+    assert rounds, "the calendar's tick wrote the rounds"
+    assert all(d["_rev"].startswith("1-") for d in rounds.values()), "each round written once"
+    report("web host killed", {"phones": len(fleet.phones), "round_s": round(first, 1),
+                               "round_with_kill_s": round(second, 1), "calendar_rounds": len(rounds), **figures,
+                               "total_s": round(time.monotonic() - started, 1)})
+
+
+def test_the_primary_lost_and_the_standby_promoted(deployment):
+    topo, fleet = deployment
+    started = time.monotonic()
+    first = fleet.round("r1")
+    promoted = {}
+
+    def fail_over():
+        topo.pg1.kill()
+        t = time.monotonic()
+        topo.pg2.promote()
+        promoted["promote_s"] = round(time.monotonic() - t, 1)
+
+    second = fleet.round("r2", midway=fail_over)
+    # The web hosts were not restarted: they found the new primary on their own.
+    assert all(web.server.poll() is None for web in topo.webs)
+    assert all(requests.get(web.url + "/_ready", timeout=5).status_code == 200 for web in topo.webs)
+    third = fleet.round("r3")
+    figures = fleet.check()
+    report("primary lost", {"phones": len(fleet.phones), "round_s": round(first, 1),
+                            "round_with_failover_s": round(second, 1), "round_after_s": round(third, 1),
+                            **promoted, **figures, "total_s": round(time.monotonic() - started, 1)})
+
+
+def test_last_nights_backup_restored(deployment, tmp_path):
+    topo, fleet = deployment
+    started = time.monotonic()
+    fleet.round("r1")
+    # Some phones keep one live replication across the backup's moment (the app's `live: true`):
+    # a write before the backup, one after, both acknowledged.
+    spanning = fleet.phones[: max(2, len(fleet.phones) // 10)]
+    lives = {}
+    for phone in spanning:
+        lives[phone.name] = phone.device.start("live", {"remote": fleet.remote, "auth": phone.device.auth,
+                                                        "seconds": 120, "until": {"ids": [f"marker-{phone.name}"]},
+                                                        "back_off_max": 1000})
+
+    def acknowledged_live(label):
+        written = {p.name: fleet.write(p, label, 1) for p in spanning}
+        for phone in spanning:
+            wait_for_server(fleet, written[phone.name])
+            phone.acknowledged.update(written[phone.name])
+
+    acknowledged_live("before")
+    backup = tmp_path / "paicha.dump"
+    dump = subprocess.run([str(PG_BIN / "pg_dump"), "-h", topo.pg1.address, "-U", "paicha", "-Fc", "-f", str(backup),
+                           "paicha"], capture_output=True, text=True, timeout=300)
+    assert dump.returncode == 0, dump.stderr
+    acknowledged_live("after")
+    for phone in spanning:  # ends each live replication
+        admin_put(fleet, dispute(f"marker-{phone.name}", phone.village, phone.name))
+    for phone in spanning:
+        assert lives[phone.name].result(timeout=150)["reached"]
+    # The others sync a round after the backup: acknowledged, then lost with the store.
+    fleet.round("r2", [p for p in fleet.phones if p not in spanning])
+    lost_by_the_store = sum(len(p.acknowledged) for p in fleet.phones)
+
+    # The restore, as README "Deployment" says: web hosts stopped, database recreated from the dump.
+    for web in topo.webs:
+        web.kill()
+    topo.pg1.psql("DROP DATABASE paicha WITH (FORCE)")
+    topo.pg1.psql("CREATE DATABASE paicha OWNER paicha")
+    restore = subprocess.run([str(PG_BIN / "pg_restore"), "-h", topo.pg1.address, "-U", "paicha", "-d", "paicha",
+                              "--no-owner", str(backup)], capture_output=True, text=True, timeout=300)
+    assert restore.returncode == 0, restore.stderr
+    for web in topo.webs:
+        web.start()
+    server = fleet.admin_docs()
+    missing_after_restore = [i for p in fleet.phones for i in p.acknowledged if i not in server]
+    assert missing_after_restore, "the backup lacks what was acknowledged after it (else the drill proves nothing)"
+    # Changes made after the restore, in every village: no phone may skip them.
+    for village in sorted({p.village for p in fleet.phones}):
+        admin_put(fleet, dispute(f"after-restore-{village}", village, "admin"))
+    fleet.round("r3")
+    figures = fleet.check()
+    for phone in fleet.phones:
+        assert phone.device.get_or_none(f"after-restore-{phone.village}") is not None
+    report("backup restored", {"phones": len(fleet.phones), "live_across_backup": len(spanning),
+                               "lost_by_restore_then_resent": len(missing_after_restore),
+                               **figures, "total_s": round(time.monotonic() - started, 1)})
+
+
+def admin_put(fleet, doc):
+    r = requests.put(f"{fleet.remote}/{doc['_id']}", json=doc, auth=("admin", ADMIN_PASSWORD), timeout=30)
+    assert r.status_code == 201, r.text
+
+
+def wait_for_server(fleet, written: dict, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = requests.post(f"{fleet.remote}/_all_docs", json={"keys": list(written)}, auth=("admin", ADMIN_PASSWORD),
+                          timeout=30)
+        rows = r.json().get("rows", [])
+        if rows and all(row.get("value", {}).get("rev") == written[row["key"]] for row in rows):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server never had {written}")
