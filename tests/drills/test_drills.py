@@ -140,3 +140,77 @@ def wait_for_server(fleet, written: dict, timeout: float = 60) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the server never had {written}")
+
+
+UPGRADE_MIGRATION = '''"""the drill's new version: a table, and a row for each time this migration runs
+
+Revision ID: 9000_drill_upgrade
+Revises: {head}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9000_drill_upgrade"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("drill_upgrade_runs", sa.Column("id", sa.Integer(), primary_key=True))
+    op.execute("INSERT INTO drill_upgrade_runs (id) VALUES (1)")
+    # A migration that takes a while: every process starting with the new version waits at the lock.
+    op.execute("SELECT pg_sleep(3)")
+
+
+def downgrade():
+    op.drop_table("drill_upgrade_runs")
+'''
+
+
+def new_version(directory):
+    """A copy of this version's code with one migration more: the version rolled out."""
+    import shutil
+
+    from alembic.script import ScriptDirectory
+
+    from server.core.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    for package in ("server", "sync", "schemas", "mobile_api"):
+        shutil.copytree(REPO_ROOT / package, directory / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (directory / "server" / "migrations" / "versions" / "9000_drill_upgrade.py").write_text(
+        UPGRADE_MIGRATION.format(head=head))
+    return directory
+
+
+def test_an_upgrade_rolled_with_a_migration(deployment, tmp_path):
+    topo, fleet = deployment
+    started = time.monotonic()
+    new = new_version(tmp_path)
+    fleet.round("r1")
+    stop = threading.Event()
+    during = []
+
+    def keep_syncing():
+        while not stop.is_set():
+            during.append(fleet.round(f"roll{len(during)}"))
+
+    phones = threading.Thread(target=keep_syncing)
+    phones.start()
+    try:
+        for web in topo.webs:  # one host at a time; the others serve meanwhile
+            web.stop()
+            web.root = new
+            web.start()
+    finally:
+        stop.set()
+        phones.join()
+    # The migration ran once, though every host's server and scheduler started with it.
+    assert topo.pg1.psql("SELECT count(*) FROM drill_upgrade_runs", db="paicha") == "1"
+    assert topo.pg1.psql("SELECT version_num FROM alembic_version", db="paicha") == "9000_drill_upgrade"
+    assert len(during) >= 2, "phones synced through the roll"
+    figures = fleet.check()
+    report("upgrade rolled", {"phones": len(fleet.phones), "rounds_during_roll": len(during),
+                              "roll_s": round(sum(during), 1), **figures,
+                              "total_s": round(time.monotonic() - started, 1)})

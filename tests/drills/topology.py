@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -127,6 +128,7 @@ class WebHost:
     def __init__(self, net: Network, host: str, database_url: str, env: dict | None = None):
         self.net, self.host, self.database_url = net, host, database_url
         self.extra_env = dict(env or {})
+        self.root = REPO_ROOT  # the version it runs: a directory with server/, sync/, schemas/, mobile_api/
         self.server: subprocess.Popen | None = None
         self.scheduler: subprocess.Popen | None = None
         self.log = ARTIFACTS_DIR / f"drill-{net.tag}-{host}.log"
@@ -141,6 +143,8 @@ class WebHost:
                     "PAICHA_DEMO": "0", "PAICHA_SCHEDULER": "external", "WEB_WORKERS": "2",
                     "WEB_THREADS": "24", "PAICHA_CLOCK": CLOCK, "PYTHONUNBUFFERED": "1", "FLASK_APP": "server",
                     "PAICHA_CALENDAR_START": "2026-11-01"})
+        if self.root != REPO_ROOT:
+            env["PYTHONPATH"] = str(self.root)
         env.update(self.extra_env)
         return env
 
@@ -149,9 +153,9 @@ class WebHost:
             log.write(f"\n===== start {self.host}\n".encode())
             self.server = self.net.popen(self.host, [PYTHON, "-m", "server", "serve", "--host",
                                                      self.net.address(self.host), "--port", "5984"],
-                                         cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
+                                         cwd=self.root, env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
             if scheduler:
-                self.scheduler = self.net.popen(self.host, [FLASK, "scheduler", "run"], cwd=REPO_ROOT,
+                self.scheduler = self.net.popen(self.host, [FLASK, "scheduler", "run"], cwd=self.root,
                                                 env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
         return self
@@ -167,8 +171,14 @@ class WebHost:
             if proc is not None:
                 Network.kill(proc)
 
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM): requests under way finish, as in a rolling upgrade."""
+        for proc in (self.server, self.scheduler):
+            if proc is not None:
+                Network.kill(proc, signal.SIGTERM)
+
     def flask(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        done = self.net.run(self.host, [FLASK, *args], cwd=REPO_ROOT, env=self.environment(), timeout=timeout)
+        done = self.net.run(self.host, [FLASK, *args], cwd=self.root, env=self.environment(), timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"flask {' '.join(args)} on {self.host}: {done.stderr[-3000:]}")
         return done
