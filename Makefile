@@ -47,7 +47,7 @@ drill-deps: proxy-deps
 DRILL_PHONES ?= 100
 drills: install node-deps drill-deps
 	PAICHA_DRILLS=1 PAICHA_DRILL_PHONES=$(DRILL_PHONES) PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -p no:cacheprovider \
-	  -q -s --durations=0 tests/drills $(PYTEST_ARGS) | grep -v '^$$'
+	  -q -s --durations=0 tests/drills $(PYTEST_ARGS)
 
 ## Serve the demo district on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
 run: install

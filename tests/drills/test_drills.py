@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from .fleet import dispute
+from .fleet import PASSWORD, dispute
 from support import REPO_ROOT
 
 from .topology import ADMIN_PASSWORD, FLASK, PG_BIN
@@ -27,6 +27,7 @@ def report(name: str, figures: dict) -> None:
 def test_a_web_host_killed_mid_sync(deployment):
     topo, fleet = deployment
     started = time.monotonic()
+    sessions_work_on_every_host(topo, fleet)
     # The scheduler runs on both hosts: two ticks at the same moment write each round once.
     ticks = [topo.net.popen(web.host, [FLASK, "rounds", "tick"], cwd=REPO_ROOT, env=web.environment(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for web in topo.webs]
@@ -44,10 +45,59 @@ def test_a_web_host_killed_mid_sync(deployment):
                                "total_s": round(time.monotonic() - started, 1)})
 
 
+def sessions_work_on_every_host(topo, fleet) -> None:
+    """A bearer token and an AuthSession cookie got from one web host are taken by the others (the
+    signing key and the tokens live in the store), and a logout on one ends the session on all."""
+    phone = fleet.phones[0]
+    first, other = topo.webs[0], topo.webs[-1]
+    r = requests.post(f"{first.url}/api/v1/auth/login", timeout=30,
+                      json={"name": phone.name, "password": PASSWORD, "device_id": "drill-phone"})
+    assert r.status_code == 200, r.text
+    bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert requests.get(f"{other.url}/api/v1/me", headers=bearer, timeout=30).json()["name"] == phone.name
+    login = requests.post(f"{first.url}/_session", json={"name": phone.name, "password": PASSWORD}, timeout=30)
+    assert login.status_code == 200
+    cookie = {"AuthSession": login.cookies["AuthSession"]}
+    assert requests.get(f"{other.url}/paicha", cookies=cookie, timeout=30).status_code == 200
+    assert requests.delete(f"{other.url}/_session", cookies=cookie, timeout=30).status_code == 200
+    assert requests.get(f"{first.url}/paicha", cookies=cookie, timeout=30).status_code == 401
+
+
+def cross_host_wake_s(topo, fleet, label: str) -> float:
+    """A live feed waiting on one web host is woken by a write on the other (LISTEN/NOTIFY through
+    PostgreSQL): the median of three wakes, in seconds."""
+    auth = ("admin", ADMIN_PASSWORD)
+    listener, writer = topo.webs[0], topo.webs[-1]
+    wakes = []
+    for n in range(3):
+        since = requests.get(f"{listener.url}/paicha", auth=auth, timeout=30).json()["update_seq"]
+        answer = {}
+
+        def follow():
+            r = requests.get(f"{listener.url}/paicha/_changes", auth=auth, timeout=60,
+                             params={"feed": "longpoll", "since": since, "timeout": 25000})
+            answer["at"], answer["ids"] = time.monotonic(), [row["id"] for row in r.json()["results"]]
+
+        feed = threading.Thread(target=follow)
+        feed.start()
+        time.sleep(0.5)  # the feed is waiting
+        doc = dispute(f"wake-{label}-{n}", fleet.phones[0].village, fleet.phones[0].name)
+        r = requests.put(f"{writer.url}/paicha/{doc['_id']}", json=doc, auth=auth, timeout=30)
+        assert r.status_code == 201, r.text
+        written = time.monotonic()
+        feed.join(30)
+        assert answer["ids"] == [doc["_id"]]
+        wakes.append(answer["at"] - written)
+    return sorted(wakes)[1]
+
+
 def test_the_primary_lost_and_the_standby_promoted(deployment):
     topo, fleet = deployment
     started = time.monotonic()
     first = fleet.round("r1")
+    wake_before = cross_host_wake_s(topo, fleet, "before")
+    # A safety net re-reads the store every second while the wake is down, every 30 s otherwise.
+    assert wake_before < 0.5
     promoted = {}
 
     def fail_over():
@@ -61,8 +111,11 @@ def test_the_primary_lost_and_the_standby_promoted(deployment):
     assert all(web.server.poll() is None for web in topo.webs)
     assert all(requests.get(web.url + "/_ready", timeout=5).status_code == 200 for web in topo.webs)
     third = fleet.round("r3")
+    wake_after = cross_host_wake_s(topo, fleet, "after")
+    assert wake_after < 0.5, "feeds are woken across hosts again once the standby is promoted"
     figures = fleet.check()
     report("primary lost", {"phones": len(fleet.phones), "round_s": round(first, 1),
+                            "cross_host_wake_s": [round(wake_before, 3), round(wake_after, 3)],
                             "round_with_failover_s": round(second, 1), "round_after_s": round(third, 1),
                             **promoted, **figures, "total_s": round(time.monotonic() - started, 1)})
 
