@@ -195,6 +195,7 @@ class Proxy:
         assert "server 127.0.0.1:5984;" in site
         servers = "\n    ".join(f"server {u} max_fails=1 fail_timeout=5s;" for u in upstreams)
         site = site.replace("server 127.0.0.1:5984;", servers)
+        site = "\n".join(line for line in site.splitlines() if not line.strip().startswith("server 127.0.0.1:5986"))
         site = "\n".join(f"    listen {net.address('proxy')}:80;" if line.strip().startswith("listen 443 ssl") else line
                          for line in site.splitlines()
                          if not line.strip().startswith(("ssl_", "listen [::]:443")))
