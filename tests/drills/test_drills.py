@@ -252,10 +252,17 @@ def test_an_upgrade_rolled_with_a_migration(deployment, tmp_path):
     phones = threading.Thread(target=keep_syncing)
     phones.start()
     try:
-        for web in topo.webs:  # one host at a time; the others serve meanwhile
+        for n, web in enumerate(topo.webs):  # one host at a time; the others serve meanwhile
             web.stop()
             web.root = new
             web.start()
+            if n == 0:
+                old = topo.webs[-1]
+                # The schema is the new version's: the old hosts still serve, and are ready; one that
+                # dies mid-roll comes back on the old version.
+                assert requests.get(old.url + "/_ready", timeout=10).status_code == 200
+                old.kill()
+                old.start()
     finally:
         stop.set()
         phones.join()
