@@ -1,5 +1,5 @@
 """Deployment drills: a web host killed mid-sync, the PostgreSQL primary lost, last night's backup
-restored, with real PouchDB phones through nginx. Each ends with `Fleet.check` (every acknowledged
+restored, an upgrade rolled, with real PouchDB phones through nginx. Each ends with `Fleet.check` (every acknowledged
 write on the server, each phone's documents within its scope, no change missing on any phone), and
 prints its figures (README "Deployment")."""
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 import pytest
 import requests
 
-from .fleet import PASSWORD, dispute
 from support import REPO_ROOT
 
+from .fleet import PASSWORD, dispute
 from .topology import ADMIN_PASSWORD, FLASK, PG_BIN
 
 pytestmark = pytest.mark.slow
