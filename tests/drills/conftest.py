@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,12 +32,14 @@ def deployment():
         pytest.fail(problem, pytrace=False)
     topo = Topology()
     fleet = None
+    phones_dir = Path(tempfile.mkdtemp(prefix=f"paicha-drill-{topo.net.tag}-phones-"))
     try:
         topo.start()
-        fleet = Fleet(topo, PHONES, Path(tempfile.mkdtemp(prefix=f"paicha-drill-{topo.net.tag}-phones-")))
+        fleet = Fleet(topo, PHONES, phones_dir)
         fleet.seed()
         yield topo, fleet
     finally:
         if fleet is not None:
             fleet.close()
         topo.close()
+        shutil.rmtree(phones_dir, ignore_errors=True)
