@@ -29,6 +29,14 @@ def wait_for(couch: Couch, db: str, doc_id: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+def pushed_and_checkpointed(live, phone) -> None:
+    """The live replication has pushed the phone's last write and written its checkpoint on both
+    sides (the server's is what the backup keeps)."""
+    seq = phone.info()["update_seq"]
+    live.wait_event(lambda e: e["event"] == "checkpoint" and e.get("direction") == "push"
+                    and int(e["data"]["checkpoint"]) >= seq, timeout=60)
+
+
 def backup(store_kind: str, url: str, stores) -> str:
     """A copy of the running store, taken online; the URL a restore of it is served from."""
     if store_kind == "sqlite":
@@ -63,9 +71,11 @@ def test_a_phone_live_across_the_backup_sends_again_what_the_store_lost(store_ki
     phone = device_factory("phone", auth={"username": srv.admin_user, "password": srv.admin_password})
     live = phone.start("live", {"remote": remote, "auth": phone.auth, "seconds": 90, "until": {"ids": ["marker"]}})
     phone.put({"_id": "before", "n": 1})
+    pushed_and_checkpointed(live, phone)
     wait_for(admin, "field", "before")
     restored_url = backup(store_kind, srv.database_url, stores)
     phone.put({"_id": "after", "n": 2})
+    pushed_and_checkpointed(live, phone)
     wait_for(admin, "field", "after")  # acknowledged: the server has it, and then loses it
     admin.ok_json("PUT", "field/marker", json={"n": 3})
     assert live.result(timeout=120)["reached"]
