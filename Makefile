@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5984
 export PORT
 
-.PHONY: run test install install-test node-deps browser-deps proxy-deps clean
+.PHONY: run test install install-test node-deps browser-deps proxy-deps drill-deps drills clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ proxy-deps:
 	  echo "installing nginx for the reverse-proxy test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	fi
+
+## Debian's nginx and PostgreSQL 15 server binaries for the deployment drills, when missing and root.
+drill-deps: proxy-deps
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL 15 for the deployment drills"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 iproute2 >/dev/null; \
+	fi
+
+## The deployment drills (README "Deployment"): proxy, two web hosts, PostgreSQL primary and standby
+## and the phones as separate hosts (network namespaces: root), DRILL_PHONES real PouchDB phones.
+DRILL_PHONES ?= 100
+drills: install node-deps drill-deps
+	PAICHA_DRILLS=1 PAICHA_DRILL_PHONES=$(DRILL_PHONES) PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -p no:cacheprovider \
+	  -q -s --durations=0 tests/drills $(PYTEST_ARGS)
 
 ## Serve the demo district on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
 run: install

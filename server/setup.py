@@ -6,7 +6,8 @@
     prepare(app, demo=True)         the demo district whatever PAICHA_DEMO says (False: none)
     prepare(app, scheduler=False)   no embedded scheduler whatever PAICHA_SCHEDULER says
 
-In order: the clock (PAICHA_CLOCK), the schema (migrations), the signing key (PAICHA_SECRET_KEY, else
+In order: the clock (PAICHA_CLOCK), the schema (migrations), a restored store noticed
+(`server/core/restores.py`), the signing key (PAICHA_SECRET_KEY, else
 one kept in the store), the domain database, the demo district (PAICHA_DEMO), the admin account
 (PAICHA_ADMIN_PASSWORD), and last the embedded scheduler (PAICHA_SCHEDULER=embedded): its first
 tick runs at once and needs the store and the areas. Each step is idempotent.
@@ -20,7 +21,7 @@ from flask import Flask
 
 from sync.tables import server_meta
 
-from server.core import clock, health, migrate as migrations, store
+from server.core import clock, health, migrate as migrations, restores, store
 from server.core.accounts import ensure_admin
 from server.core.db import db
 from server.core.settings import Settings
@@ -37,6 +38,7 @@ def prepare(app: Flask, *, migrate: bool = True, demo: bool | None = None,
     with app.app_context():
         if migrate:
             migrations.upgrade_to_head(db.engine)
+        restores.check_for_restore(db.engine)
         health.warn_about_database_settings(db.engine)
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = persistent_secret(db.engine)

@@ -86,8 +86,8 @@ def ensure_admin(password: str, name: str = "admin") -> None:
     if existing is None:
         try:
             add_account(name, password, "admin", "")
-        except AccountError:
-            with reading() as session:  # another worker created it meanwhile: that is fine
+        except (AccountError, sa.exc.IntegrityError):
+            with reading() as session:  # another worker or host created it meanwhile: that is fine
                 if session.execute(sa.select(Account.id).where(Account.name == name)).first() is None:
                     raise
     elif not verify_password(name, password, existing.password_hash):

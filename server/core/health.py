@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 
 from sync.bridge.urls import mask_url
 
-from server.core.migrate import alembic_config
+from server.core.migrate import alembic_config, newer_revisions
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,12 @@ def check_ready(engine: sa.Engine) -> dict:
     """{"ready": bool, "checks": {"database": ..., "migrations": ...}}."""
     checks = {}
     current = None
+    newer: set[str] = set()
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
             current = set(MigrationContext.configure(conn).get_current_heads())
+            newer = newer_revisions(conn)
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         log.warning("readiness: database check failed: %s", mask_url(str(exc)).splitlines()[0][:300])
@@ -41,6 +43,8 @@ def check_ready(engine: sa.Engine) -> dict:
         checks["migrations"] = "unknown"
     elif current == heads:
         checks["migrations"] = "ok"
+    elif newer and newer == current:
+        checks["migrations"] = "ok"  # a newer version migrated it: rolling upgrade, this host still serves
     else:
         checks["migrations"] = f"at {','.join(sorted(current)) or 'nothing'}, head is {','.join(sorted(heads))}"
     return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}

@@ -73,6 +73,7 @@ def nginx(srv, tmp_path_factory):
     site = (REPO_ROOT / "docker" / "nginx" / "paicha.conf").read_text()
     assert "server 127.0.0.1:5984;" in site
     site = site.replace("server 127.0.0.1:5984;", f"server 127.0.0.1:{srv.port};")
+    site = "\n".join(line for line in site.splitlines() if not line.strip().startswith("server 127.0.0.1:5986"))
     site = "\n".join(f"    listen 127.0.0.1:{port};" if line.strip().startswith("listen 443 ssl") else line
                      for line in site.splitlines() if not re.match(r"\s*(ssl_|listen \[::\]:443)", line))
     temp = " ".join(f"{kind}_temp_path {d / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))

@@ -450,23 +450,15 @@ def test_a_round_keeps_the_due_date_it_was_issued_with(app, clock):
     assert got[f"round-village-{V1}-2026-11-01"].status.status == OVERDUE
 
 
-RUN_SCRIPT = """
-import sys
-from server import create_app
-from server.services.calendar import init_app
-from server.services.calendar.scheduler import run_blocking
-app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
-init_app(app)
-run_blocking(app)
-"""
-
-
 def test_the_scheduler_as_its_own_process_ticks_and_stops_on_sigterm(app, db_url):
     import signal
     import time
 
-    env = {**os.environ, "PAICHA_SCHEDULER": "external", "PAICHA_DEMO": "0"}
-    proc = subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, db_url], cwd=REPO, env=env,
+    # The command production runs (docker/docker-compose.yml: `flask scheduler run`).
+    env = {**os.environ, "PAICHA_SCHEDULER": "external", "PAICHA_DEMO": "0", "DATABASE_URL": db_url,
+           "FLASK_APP": "server"}
+    flask = Path(sys.executable).with_name("flask")
+    proc = subprocess.Popen([str(flask), "scheduler", "run"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -53,8 +53,9 @@ _ENDED = object()  # the phone's process ended before the command did
 class _Phone:
     """One `device.js --serve` process: sends commands, routes each answer line to its command."""
 
-    def __init__(self):
-        self.proc = subprocess.Popen(["node", str(DEVICE_JS), "--serve"], stdin=subprocess.PIPE,
+    def __init__(self, launcher: tuple[str, ...] = ()):
+        # launcher: what runs Node elsewhere (the drills: `ip netns exec <phones' host>`)
+        self.proc = subprocess.Popen([*launcher, "node", str(DEVICE_JS), "--serve"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      encoding="utf-8", bufsize=1)
         self.stderr: collections.deque[str] = collections.deque(maxlen=400)

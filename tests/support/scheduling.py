@@ -39,6 +39,7 @@ LONGEST = {
     # added later, estimated from single runs of the file
     "tests/e2e/test_resumable_photo.py": 30,
     "tests/e2e/test_slow_clients.py": 25,
+    "tests/e2e/test_restore.py": 30,
     "tests/integration/test_matters.py": 22,
     "tests/integration/test_resumable_uploads.py": 20,
     "tests/integration/test_supervision.py": 20,

@@ -193,8 +193,8 @@ def compose() -> dict:
 
 def test_compose_services_and_profiles(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "server", "scheduler", "couchdb", "bridge"}
-    for name in ("postgres", "server", "scheduler"):
+    assert set(services) == {"postgres", "postgres-standby", "server", "server2", "scheduler", "couchdb", "bridge"}
+    for name in ("postgres", "postgres-standby", "server", "server2", "scheduler"):
         assert not services[name].get("profiles"), name
     for name in ("couchdb", "bridge"):
         assert services[name]["profiles"] == ["couchdb"], name
@@ -211,7 +211,10 @@ def test_compose_server_scheduler_and_bridge_run_the_image_as_designed(compose):
     for service in (server, scheduler, bridge):
         env = service["environment"]
         assert env["PAICHA_SCHEDULER"] == "external"  # the scheduler is its own process, once
-        assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:5432/" in env["DATABASE_URL"]
+        url = env["DATABASE_URL"]
+        # Both PostgreSQL hosts, the one taking writes chosen (the standby once promoted).
+        assert url.startswith("postgresql+psycopg://") and "host=postgres,postgres-standby" in url, url
+        assert "target_session_attrs=read-write" in url
         assert env["PROMETHEUS_MULTIPROC_DIR"] == "/run/paicha-metrics"
         assert service.get("user") in (None, "", "10001", "10001:10001"), "runs as root"
         assert service.get("read_only") is True
@@ -312,3 +315,18 @@ def test_image_entrypoint_serves_and_passes_its_healthcheck(tmp_path):
     assert proc.returncode == 0, f"no clean stop on SIGTERM ({proc.returncode}):\n{log_tail(log_path)}"
     json_lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
     assert json_lines and all("level" in json.loads(line) for line in json_lines)  # PAICHA_LOG_FORMAT=json
+
+
+def test_compose_two_web_hosts_behind_nginx_and_a_synchronous_standby(compose):
+    services = compose["services"]
+    server, server2 = services["server"], services["server2"]
+    assert server2["command"] == server["command"] and server2["environment"] == server["environment"]
+    assert server2["healthcheck"] == server["healthcheck"] and server2["ports"] != server["ports"]
+    # nginx (docker/nginx/paicha.conf) spreads the phones over both published ports.
+    upstream = (DOCKER / "nginx" / "paicha.conf").read_text().split("upstream paicha {")[1].split("}")[0]
+    assert "server 127.0.0.1:5984" in upstream and f"server 127.0.0.1:{env_example()['PAICHA_PORT2']}" in upstream
+    standby = services["postgres-standby"]
+    assert standby["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert server["depends_on"]["postgres-standby"]["condition"] == "service_healthy"
+    assert "synchronous_standby_names = 'standby'" in (DOCKER / "postgres" / "primary-init.sh").read_text()
+    assert "application_name=standby" in (DOCKER / "postgres" / "standby.sh").read_text()

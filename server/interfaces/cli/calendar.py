@@ -106,7 +106,8 @@ def rounds_status(day, since, area, as_json):
 @scheduler_cli.command("run")
 def scheduler_run():
     """Run the calendar's scheduler in the foreground (BlockingScheduler), for PAICHA_SCHEDULER=external."""
-    scheduler.run_blocking(current_app)
+    # The app itself: the job runs in the scheduler's threads, where the proxy has no app.
+    scheduler.run_blocking(current_app._get_current_object())
 
 
 @scheduler_cli.command("jobs")

@@ -5,6 +5,7 @@ back from the changes feed (with the reason) so that one of them cannot stop a v
     flask store check --hold     # list them and hold them back
     flask store held             # what is held back, and why
     flask store release DOC_ID   # serve it again (after fixing it, a new revision is served anyway)
+    flask store restored         # after restoring a backup by hand: phones send again what it lost
 
 Wiring: `store_cli.init_app(app)` in `create_app` registers the group.
 """
@@ -17,6 +18,8 @@ from flask.cli import AppGroup
 from sync import errors as couch_errors
 from sync import held
 
+from server.core import restores
+from server.core.db import db
 from server.core.store import get_store
 
 store_cli = AppGroup("store", help="Find and hold back stored documents a reader could not take.")
@@ -75,6 +78,14 @@ def release(db_name, doc_id):
     if not released:
         raise click.ClickException(f"{doc_id} is not held back")
     click.echo(f"released {doc_id}")
+
+
+@store_cli.command("restored")
+def restored():
+    """Say that the store was restored from a backup: every phone's next replication resumes from
+    before the backup's moment, so it sends again what the store lost."""
+    changed = restores.mark_restored(db.engine)
+    click.echo(f"{changed} replication checkpoint(s) will resume from before the restore")
 
 
 def init_app(app: Flask) -> None:
