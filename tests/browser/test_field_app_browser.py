@@ -1,0 +1,345 @@
+"""The field app (/app/) in real headless Chromium as a 360×640 Android phone, against a real server.
+
+A village cadre logs in, loses the signal, files a nil report and registers a dispute with a photo
+from the camera, starts a second dispute and reloads the page with no signal: the app opens from its
+service worker, the saved records and the unsaved draft are there. The signal comes back: everything
+reaches the server (read back through the CouchDB API, the photo shrunk to a JPEG of at most 1600
+px), and the status says so. A record the server refuses shows its reason in Chinese; a review sent
+back on the ledger reaches the phone and the corrected report goes up; a supervision notice is
+answered. A township officer records a household visit with an emulated GPS fix and sees the
+server's flags on it. Both clocks (server and phone) are frozen. Screenshots of every screen go to
+tests/artifacts/field-app/ (the README's are in mobile_api/field_app/screenshots/).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import re
+import struct
+import zlib
+
+import pytest
+import requests
+
+from support import ARTIFACTS_DIR
+from support.http import Couch
+from support.server import REFERENCE_RUN, ServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(REFERENCE_RUN, reason="the field app is Paicha's own")]
+
+DB = "paicha"
+PW = "field-app-pw"
+DISTRICT, TOWNSHIP = "610402", "610402001"
+VILLAGE, OTHER_VILLAGE = "610402001001", "610402001002"
+NOW = dt.datetime(2026, 11, 18, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+HOUSE = (35.0700, 109.0700)
+SHOTS = ARTIFACTS_DIR / "field-app"
+PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+         "user_agent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "Chrome/120.0.0.0 Mobile Safari/537.36"}
+SHELL_LIMIT = 300 * 1024
+
+
+@pytest.fixture(scope="module")
+def site(stores):
+    """A fresh SQLite store with a township of two villages, its accounts, a household with a known
+    location and the calendar's rounds up to NOW; the server (a subprocess) with its clock stopped at NOW."""
+    from server import create_app
+    from server.setup import prepare
+    from server.core.accounts import add_account
+    from server.core.areas import check_area, import_areas
+    from server.core.db import db
+    from server.services.calendar import tick as calendar_tick
+
+    url = stores.new("sqlite")
+    app = prepare(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PAICHA_DEMO": False,
+                              "PAICHA_SCHEDULER": "off", "PAICHA_CALENDAR_START": "2026-11-01"}))
+    with app.app_context():
+        import_areas([check_area(DISTRICT, "王益区"), check_area(TOWNSHIP, "七一路街道"),
+                      check_area(VILLAGE, "一村"), check_area(OTHER_VILLAGE, "二村")])
+        add_account("cadre", PW, "village_cadre", VILLAGE, "李娟")
+        add_account("staff", PW, "township_staff", TOWNSHIP, "张强")
+        add_account("sup", PW, "district_supervisor", DISTRICT, "孙督查")
+        db.session.commit()
+    assert not calendar_tick.tick(app, NOW).errors
+    srv = ServerProcess(url, name="field-app", env={"PAICHA_CLOCK": NOW.isoformat() + "!"})
+    srv.start()
+    admin = Couch(srv.url, srv.auth)
+    admin.ok_json("PUT", f"{DB}/household-1", json={
+        "type": "household", "area": VILLAGE, "created_by": "admin", "created_at": NOW.isoformat(),
+        "address": "一村三组 12 号", "head_name": "王建国",
+        "location": {"lat": HOUSE[0], "lon": HOUSE[1], "crs": "WGS-84"}})
+    yield srv
+    srv.close()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE, permissions=["geolocation"])
+    page = context.new_page()
+    page.clock.set_fixed_time(NOW.timestamp())
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield context, page, errors
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def login(page, base: str, name: str) -> None:
+    page.goto(f"{base}/app/")
+    page.fill("[data-test=login-name] input", name)
+    page.fill("[data-test=login-password] input", PW)
+    page.click("[data-test=login]")
+    page.wait_for_selector("[data-test=sync-status]")
+    # the first pull is done, and the service worker controls the page (the shell is cached)
+    page.wait_for_function("document.querySelector('[data-test=last-sync]').textContent.trim() !== '从未'")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def pending(page) -> str:
+    return page.inner_text("[data-test=pending]")
+
+
+def big_photo(path) -> None:
+    """A 2400×1800 PNG, as a phone's camera would give a large picture."""
+    width, height = 2400, 1800
+    rows = b"".join(b"\0" + bytes((x * 7 + y) % 256 for x in range(width)) * 1 for y in range(height))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a JPEG, from its start-of-frame marker."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    at = 2
+    while at < len(data):
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", data[at + 5:at + 9])
+            return width, height
+        at += 2 + length
+    raise AssertionError("no frame in the JPEG")
+
+
+def test_the_shell_is_small_installable_and_compressed(site):
+    index = requests.get(f"{site.url}/app/", timeout=10)
+    assert index.status_code == 200 and 'rel="manifest"' in index.text
+    assert requests.get(f"{site.url}/app", allow_redirects=False, timeout=10).headers["Location"].endswith("/app/")
+    manifest = requests.get(f"{site.url}/app/manifest.webmanifest", timeout=10)
+    assert manifest.headers["Content-Type"].startswith("application/manifest+json")
+    assert {"192x192", "512x512"} <= {icon["sizes"] for icon in manifest.json()["icons"]}
+    assert manifest.json()["display"] == "standalone" and manifest.json()["lang"] == "zh-CN"
+    worker = requests.get(f"{site.url}/app/sw.js", timeout=10).text
+    precache = re.findall(r'"url":"([^"]+)"', worker)
+    assert "./" in precache and "vendor/vue.global.prod.js" in precache and "schemas.json" in precache
+    assert "package.json" not in precache and not any("node_modules" in url for url in precache)
+    # every file of the shell, libraries included, as a phone on 2G downloads it (gzip)
+    total = 0
+    for url in precache + ["sw.js", "vendor/workbox/workbox-sw.js"]:
+        r = requests.get(f"{site.url}/app/{url}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+        assert r.status_code == 200, url
+        assert r.headers.get("Content-Encoding") == "gzip", url
+        total += len(r.raw.read(decode_content=False))
+        assert r.headers["Cache-Control"] == "no-cache"
+    assert total <= SHELL_LIMIT, f"the shell is {total} bytes compressed"
+    # revalidation costs a 304; what is not the shell is not served
+    etag = requests.get(f"{site.url}/app/js/main.js", timeout=10).headers["ETag"]
+    assert requests.get(f"{site.url}/app/js/main.js", headers={"If-None-Match": etag}, timeout=10).status_code == 304
+    for hidden in ("package.json", "package-lock.json", "node_modules/vue/package.json", "vendor/.installed",
+                   "js/%2e%2e/package.json", "%2e%2e/README.md"):
+        assert requests.get(f"{site.url}/app/{hidden}", timeout=10).status_code == 404, hidden
+    schemas = requests.get(f"{site.url}/app/schemas.json", timeout=10).json()
+    assert schemas["dispute"]["properties"]["category"]["enum"][0] == "land"
+    words = requests.get(f"{site.url}/app/words.json", timeout=10).json()
+    assert words["words"]["cat_homestead"]["zh"] == "宅基地"
+
+
+def test_a_village_round_offline_reaches_the_server(site, phone, tmp_path):
+    context, page, errors = phone
+    base = site.url
+    login(page, base, "cadre")
+    assert page.inner_text("[data-test=round-state]") == "未报送"
+    assert "截止 2026-11-20" in page.inner_text("[data-test=round]")
+    shot(page, "01-home")
+
+    # -- no signal: a nil report in two taps, a dispute with a photo ---------------------------------------
+    context.set_offline(True)
+    page.wait_for_function("document.querySelector('[data-test=online]').textContent.includes('无网络')")
+    page.click("[data-test=nil-report]")
+    page.click(".van-dialog__confirm")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('1')")
+    page.wait_for_function("document.querySelector('[data-test=round-state]').textContent.includes('已报送')")
+
+    page.click("[data-test=register-dispute]")
+    page.click("[data-test=save]")  # nothing filled: the schema's own refusals, in Chinese
+    page.wait_for_selector("text=必须填写")
+    page.fill("[data-test=party-name-0] input", "甲某")
+    page.fill("[data-test=party-phone-0] input", "12")  # too short a number: the schema refuses it
+    page.fill("[data-test=party-name-1] input", "乙某")
+    page.click("[data-test=category-homestead]")
+    page.click("[data-test=risk-high]")
+    page.fill("[data-test=dispute-summary] textarea", "（测试）两户因宅基地界线发生争执。")
+    page.click("[data-test=save]")
+    page.wait_for_selector("text=格式不对")
+    page.fill("[data-test=party-phone-0] input", "13800000000")
+    photo = tmp_path / "camera.png"
+    big_photo(photo)
+    page.set_input_files("[data-test=photo-input] input[type=file]", str(photo))
+    page.wait_for_selector("[data-test=photo-thumb]")
+    shot(page, "02-dispute-form")
+    page.click("[data-test=save]")
+    page.wait_for_selector("[data-test=sync-status]")
+    assert "2 条" in pending(page)
+
+    # a second dispute is started and not saved: its draft is kept on the phone
+    page.click("[data-test=register-dispute]")
+    page.fill("[data-test=dispute-summary] textarea", "草稿：还没写完")
+    page.wait_for_timeout(600)  # the draft is written a moment after typing stops
+
+    # -- reload with no signal: the app opens from its service worker, drafts and records are there --------
+    page.reload()
+    page.wait_for_selector("[data-test=dispute-summary] textarea")
+    page.wait_for_function("document.querySelector('[data-test=dispute-summary] textarea').value === '草稿：还没写完'")
+    page.click(".van-nav-bar__left")
+    page.wait_for_selector("[data-test=sync-status]")
+    assert "2 条" in pending(page)
+    page.click("[data-test=tab-records]")
+    states = page.locator("[data-test=state]").all_inner_texts()
+    assert states == ["已存手机", "已存手机"], states
+    shot(page, "03-records-offline")
+
+    # -- the signal comes back: everything goes up, and the status says so ---------------------------------
+    context.set_offline(False)
+    page.wait_for_function("[...document.querySelectorAll('[data-test=state]')].every(e => e.textContent.includes('已到服务器'))",
+                           timeout=20000)
+    shot(page, "04-records-sent")
+    page.click("[data-test=tab-home]")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')")
+    assert page.inner_text("[data-test=last-sync]").startswith("11-18 09:30")
+
+    admin = Couch(base, site.auth)
+    docs = {row["doc"]["type"]: row["doc"] for row in admin.ok_json("GET", f"{DB}/_all_docs?include_docs=true")["rows"]
+            if row["doc"].get("created_by") == "cadre"}
+    assert docs["screening_report"]["nil_report"] is True and docs["screening_report"]["area"] == VILLAGE
+    assert docs["screening_report"]["created_at"] == NOW.isoformat()
+    dispute = docs["dispute"]
+    assert dispute["parties"][0] == {"name": "甲某", "role": "applicant", "phone": "13800000000"}
+    assert dispute["category"] == "homestead" and dispute["risk_level"] == "high"
+    assert dispute["_attachments"]["photo-1.jpg"]["content_type"] == "image/jpeg"
+    image = admin.get(f"{DB}/{dispute['_id']}/photo-1.jpg").content
+    assert max(jpeg_size(image)) == 1600 and len(image) < 400_000
+    assert not errors, errors
+
+
+def test_refusals_reviews_and_notices_reach_the_phone(site, phone):
+    context, page, errors = phone
+    base = site.url
+    login(page, base, "cadre")
+    # a record the server refuses (a report for another village's round, as an out-of-date app might
+    # send): the phone shows why in Chinese, and what to do
+    page.evaluate("""async () => {
+      const store = await import('./js/store.js');
+      await store.save({_id: 'report-wrong', type: 'screening_report', area: '%s', created_by: 'cadre',
+        created_at: '%s', round_id: 'round-elsewhere', nil_report: true, disputes: [], submitted_at: '%s'});
+    }""" % (OTHER_VILLAGE, NOW.isoformat(), NOW.isoformat()))
+    page.click("[data-test=tab-records]")
+    record = page.locator("[data-test=record-report-wrong]")
+    record.locator("[data-test=refusal]").wait_for(timeout=15000)
+    assert record.locator("[data-test=state]").inner_text() == "被拒收"
+    page.wait_for_function("document.querySelector('[data-test=record-report-wrong] [data-test=refusal]')"
+                           ".textContent.includes('怎么办')", timeout=15000)
+    reason = record.locator("[data-test=refusal]").inner_text()
+    assert re.search(r"[\u4e00-\u9fff]", reason), reason
+    shot(page, "05-refused")
+
+    # the ledger sends the round's report back: the review reaches the phone, the correction goes up
+    admin = Couch(base, site.auth)
+    report = next(row["doc"] for row in admin.ok_json("GET", f"{DB}/_all_docs?include_docs=true")["rows"]
+                  if row["doc"].get("type") == "screening_report" and row["doc"].get("area") == VILLAGE)
+    sup = Couch(base, ("sup", PW))
+    later = (NOW - dt.timedelta(minutes=5)).isoformat()
+    assert sup.put(f"{DB}/review-1", json={
+        "type": "report_review", "area": VILLAGE, "created_by": "sup", "created_at": later,
+        "report_id": report["_id"], "round_id": report["round_id"], "status": "sent_back",
+        "comment": "请补充排查户数。", "reviewed_at": later}).status_code == 201
+    assert sup.put(f"{DB}/notice-1", json={
+        "type": "supervision_notice", "area": VILLAGE, "created_by": "sup", "created_at": later,
+        "target_area": VILLAGE, "subject": "宅基地纠纷督办", "body": "请于本周内回复化解进展。",
+        "deadline": "2026-11-25", "issued_by": "sup", "status": "issued"}).status_code == 201
+    page.click("[data-test=tab-home]")
+    page.wait_for_selector("[data-test=sent-back] >> text=请补充排查户数。", timeout=15000)
+    page.wait_for_selector("[data-test=notices] >> text=宅基地纠纷督办")
+    shot(page, "06-home-sent-back")
+    page.click("[data-test=sent-back] .van-cell")
+    page.fill("[data-test=households-screened] input", "120")
+    shot(page, "07-report-form")
+    page.click("[data-test=save]")
+    page.wait_for_selector("[data-test=sync-status]")
+    page.wait_for_function("!document.querySelector('[data-test=sent-back]')", timeout=15000)
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=15000)
+    assert admin.ok_json("GET", f"{DB}/{report['_id']}")["households_screened"] == 120
+
+    page.click("[data-test=notices] .van-cell")
+    page.fill("[data-test=reply-body] textarea", "已组织双方调解，下周回访。")
+    shot(page, "08-notice-reply")
+    page.click("[data-test=send-reply]")
+    page.wait_for_selector("[data-test=sync-status]")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=15000)
+    replies = [row["doc"] for row in admin.ok_json("GET", f"{DB}/_all_docs?include_docs=true")["rows"]
+               if row["doc"].get("type") == "notice_reply"]
+    assert [r["body"] for r in replies] == ["已组织双方调解，下周回访。"] and replies[0]["notice_id"] == "notice-1"
+    page.click("[data-test=tab-me]")
+    shot(page, "09-me")
+    assert not errors, errors
+
+
+def test_a_township_visit_with_the_phones_fix_and_the_servers_flags(site, phone, tmp_path):
+    context, page, errors = phone
+    login(page, site.url, "staff")
+    shot(page, "10-township-home")
+    page.click("[data-test=households]")
+    page.fill("[data-test=household-search] input", "王建")
+    page.wait_for_selector("[data-test=household] >> text=王建国")
+    shot(page, "11-households")
+    page.click("[data-test=household]")
+    # about 1 km from the household, with a poor fix: off site and poor accuracy
+    context.set_geolocation({"latitude": HOUSE[0] + 0.009, "longitude": HOUSE[1], "accuracy": 250})
+    page.click("[data-test=get-fix]")
+    page.wait_for_selector("[data-test=fix] >> text=精度 ±250 米")
+    page.fill("[data-test=visit-notes] textarea", "入户了解宅基地纠纷情况。")
+    photo = tmp_path / "visit.png"
+    big_photo(photo)
+    page.set_input_files("[data-test=photo-input] input[type=file]", str(photo))
+    page.wait_for_selector("img.photo-thumb")
+    shot(page, "12-visit-form")
+    page.click("[data-test=save]")
+    page.wait_for_selector("[data-test=household-search]")
+    admin = Couch(site.url, site.auth)
+    def visits():
+        return [row["doc"] for row in admin.ok_json("GET", f"{DB}/_all_docs?include_docs=true")["rows"]
+                if row["doc"].get("type") == "household_visit"]
+    page.wait_for_function("document.querySelector('[data-test=visits]') !== null")
+    deadline = dt.datetime.now() + dt.timedelta(seconds=15)
+    while not visits() and dt.datetime.now() < deadline:
+        page.wait_for_timeout(200)
+    visit = visits()[0]
+    assert visit["fix"]["crs"] == "WGS-84" and visit["fix"]["accuracy_m"] == 250
+    assert abs(visit["fix"]["lat"] - (HOUSE[0] + 0.009)) < 1e-6 and visit["photos"] == ["photo-1.jpg"]
+    assert visit["_attachments"]["photo-1.jpg"]["content_type"] == "image/jpeg"
+    # back on the list, the server's checks of the visit
+    page.click(".van-nav-bar__left")
+    page.click("[data-test=households]")
+    page.wait_for_selector("[data-test=flag-off_site]", timeout=15000)
+    page.wait_for_selector("[data-test=flag-poor_accuracy]")
+    shot(page, "13-visit-flags")
+    assert not errors, errors
