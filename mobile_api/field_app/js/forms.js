@@ -49,8 +49,11 @@ export const ReportForm = {
       return { nil: r.nil_report === true, households: r.households_screened ?? '', summary: r.summary || '', disputes: r.disputes || [] };
     });
     const errors = ref({});
+    const round = computed(() => (data.byType.screening_round || []).find((r) => r._id === roundId) || {});
+    // the disputes found in this round: registered for it, or registered in its period without a round
     const disputes = computed(() => (data.byType.dispute || []).filter((d) => d.area === me().scope
-      && (d.round_id === roundId || (model.disputes || []).includes(d._id))));
+      && (d.round_id === roundId || (model.disputes || []).includes(d._id)
+        || (!d.round_id && round.value.period_start && d.created_at.slice(0, 10) >= round.value.period_start))));
     const submit = async () => {
       const at = stamp();
       const base = existing.value ? { ...existing.value, updated_by: me().name, updated_at: at }

@@ -145,6 +145,12 @@ const App = {
   </template>`,
 };
 
+// PouchDB's live replication leaves one promise unanswered when a request of its retry loop finds
+// no network (its remote `info()`); the retry carries on regardless. A lost link is not an error.
+window.addEventListener('unhandledrejection', (event) => {
+  if (event.reason instanceof TypeError && /fetch/i.test(event.reason.message)) event.preventDefault();
+});
+
 async function boot() {
   setLang(i18n.lang);
   await Promise.all([loadWords(), loadSchemas()]);
