@@ -36,7 +36,8 @@ SERVICE_WORKER = "sw.js"
 WORKER_ONLY = ("vendor/workbox/",)
 FORM_TYPES = ("common", "screening_report", "dispute", "household_visit", "notice_reply", "matter_step")
 # The ledger's words the phone shows for codes: categories, risk levels, statuses, notices.
-WORD_PREFIXES = ("cat_", "risk_", "ds_", "ns_", "kind_", "priority_", "method_")
+WORD_PREFIXES = ("cat_", "risk_", "ds_", "ns_", "kind_", "priority_", "method_", "mkind_", "mmethod_", "mchannel_",
+                 "mresult_")
 
 bp = Blueprint("field_app", __name__, url_prefix="/app")
 

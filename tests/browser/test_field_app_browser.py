@@ -432,3 +432,42 @@ def test_a_village_round_over_2g_with_a_cut_during_the_photo(site, phone, tmp_pa
     sent_up = counters["bytes_up"] - before
     assert sent_up < held["length"] + 30_000, (sent_up, held["length"])
     assert not errors, errors
+
+
+def test_a_matter_is_carried_through_the_village_steps(site, phone):
+    """The village cadre records the handling (a mediation) and the reply of a matter of the village;
+    both reach the server as the matter's steps, in the file's order."""
+    context, page, errors = phone
+    admin = Couch(site.url, site.auth)
+    admin.ok_json("PUT", f"{DB}/dispute-matter-1", json={
+        "type": "dispute", "area": VILLAGE, "created_by": "admin", "created_at": NOW.isoformat(),
+        "summary": "（测试）两户因灌溉用水发生争执。", "parties": [{"name": "孙某", "role": "applicant"}],
+        "category": "land", "risk_level": "medium", "status": "registered"})
+    login(page, site.url, "cadre")
+    page.click("[data-test=tab-matters]")
+    page.click("[data-test=matter-dispute-matter-1]")
+    page.fill("[data-test=participants] input", "村调委会、双方当事人")
+    page.fill("[data-test=conclusion] textarea", "双方同意轮流灌溉，已签协议。")
+    shot(page, "15-matter-file")
+    page.click("[data-test=save-step]")
+    page.click("[data-test=matter-dispute-matter-1]")
+    page.wait_for_selector("[data-test=steps] >> text=办理记录")
+    page.click("[data-test=step-reply]")
+    page.fill("[data-test=reply-content] textarea", "已当面告知调解结果。")
+    page.click("[data-test=save-step]")
+    page.click("[data-test=tab-home]")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=15000)
+    steps = sorted((row["doc"] for row in admin.ok_json("GET", f"{DB}/_all_docs?include_docs=true")["rows"]
+                    if row["doc"].get("type") == "matter_step"), key=lambda d: d["kind"])
+    assert [(s["kind"], s["matter_id"], s["area"]) for s in steps] == [
+        ("handle", "dispute-matter-1", VILLAGE), ("reply", "dispute-matter-1", VILLAGE)]
+    assert steps[0]["method"] == "mediation" and steps[0]["conclusion"] == "双方同意轮流灌溉，已签协议。"
+    assert steps[1]["channel"] == "in_person" and steps[1]["date"] == "2026-11-18"
+    # the server counts both: the matter's file through the mobile API has them in order
+    token = requests.post(f"{site.url}/api/v1/auth/login", json={"name": "cadre", "password": PW, "device_id": "check"},
+                          timeout=10).json()["access_token"]
+    file = requests.get(f"{site.url}/api/v1/disputes/dispute-matter-1/steps",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    counted = [s["kind"] for s in file["steps"] if not s.get("refusal")]
+    assert counted == ["handle", "reply"], file
+    assert not errors, errors

@@ -6,7 +6,7 @@ import { debounce, today } from './util.js';
 const { reactive, watch } = Vue;
 
 const TYPES = ['screening_round', 'screening_report', 'dispute', 'report_review', 'reminder', 'supervision_notice',
-  'notice_reply', 'household', 'household_visit'];
+  'notice_reply', 'household', 'household_visit', 'matter_step'];
 
 export const data = reactive({ byType: {}, loaded: false });
 

@@ -51,6 +51,11 @@ const TEXT = {
   type_screening_report: ['排查报告', 'Screening report'], type_dispute: ['矛盾纠纷', 'Dispute'],
   type_household_visit: ['走访记录', 'Visit'], type_notice_reply: ['督办答复', 'Notice reply'],
   type_matter_step: ['办理步骤', 'Matter step'],
+  matters: ['纠纷', 'Matters'], matter_file: ['事项档案', 'Matter file'], steps_count: ['{n} 个步骤', '{n} steps'],
+  steps: ['办理过程', 'Steps'], record_step: ['记录办理', 'Record a step'], step_kind: ['步骤', 'Step'],
+  step_method: ['方式', 'Method'], participants: ['参加人员', 'Participants'], conclusion: ['结果', 'Conclusion'],
+  reply_content: ['答复内容', 'What they were told'], reply_channel: ['答复方式', 'Channel'], reply_date: ['答复日期', 'Date'],
+  evaluation: ['评价', 'Evaluation'], collected_via: ['收集方式', 'Collected via'], collected_by: ['收集人', 'Collected by'],
   // form checks, the same rules as the server's schemas
   v_required: ['必须填写', 'Required'], v_too_short: ['至少 {n} 个字', 'At least {n} characters'],
   v_too_long: ['最多 {n} 个字', 'At most {n} characters'], v_pattern: ['格式不对', 'Wrong format'],

@@ -7,6 +7,7 @@ import { data, me, reload } from './data.js';
 import { Home, SyncStatus } from './home.js';
 import { DisputeForm, ReplyForm, ReportForm } from './forms.js';
 import { Households, VisitForm } from './township.js';
+import { MatterFile, Matters } from './matters.js';
 
 const { createApp, ref, reactive, computed } = Vue;
 
@@ -49,7 +50,8 @@ const Records = {
       const all = Object.values(data.byType).flat();
       return Object.entries(store.status.outbox).map(([id, entry]) => {
         const doc = all.find((d) => d._id === id) || {};
-        return { id, entry, doc, title: doc.summary || doc.notes || doc.body || (doc.nil_report ? t('nil_report') : '') || id };
+        return { id, entry, doc, title: doc.summary || doc.notes || doc.body || doc.conclusion || doc.content
+          || (doc.nil_report ? t('nil_report') : '') || id };
       }).reverse();
     });
     return { t, rows, status: store.status };
@@ -99,13 +101,16 @@ const Me = {
   </div>`,
 };
 
+const TABS = ['home', 'matters', 'records', 'me'];
+
 const App = {
-  components: { Login, Home, Records, Me, ReportForm, DisputeForm, ReplyForm, Households, VisitForm, SyncStatus },
+  components: { Login, Home, Records, Me, ReportForm, DisputeForm, ReplyForm, Households, VisitForm, SyncStatus, Matters,
+    MatterFile },
   setup() {
     const signedIn = ref(Boolean(session.current()));
     const screen = ref(localStorage.getItem('paicha.screen') || 'home');
     const params = ref(JSON.parse(localStorage.getItem('paicha.params') || '{}'));
-    const tab = computed(() => (['home', 'records', 'me'].includes(screen.value) ? screen.value : 'home'));
+    const tab = computed(() => (TABS.includes(screen.value) ? screen.value : 'home'));
     const go = (name, p = {}) => {
       screen.value = name;
       params.value = p;
@@ -124,21 +129,24 @@ const App = {
       signOut();
     };
     if (signedIn.value) start();
-    return { signedIn, screen, params, tab, go, signIn, signOut, t, data };
+    return { signedIn, screen, params, tab, go, signIn, signOut, t, data, TABS };
   },
   template: `
   <Login v-if="!signedIn" @in="signIn" />
   <template v-else>
     <Home v-if="screen === 'home'" @go="go" />
     <Records v-else-if="screen === 'records'" />
+    <Matters v-else-if="screen === 'matters'" @go="go" />
+    <MatterFile v-else-if="screen === 'matter'" v-bind="params" @done="go('matters')" />
     <Me v-else-if="screen === 'me'" @out="signOut" />
     <ReportForm v-else-if="screen === 'report'" v-bind="params" @done="go('home')" />
     <DisputeForm v-else-if="screen === 'dispute'" v-bind="params" @done="go('home')" />
     <ReplyForm v-else-if="screen === 'reply'" v-bind="params" @done="go('home')" />
     <Households v-else-if="screen === 'households'" @go="go" @done="go('home')" />
     <VisitForm v-else-if="screen === 'visit'" v-bind="params" @done="go('households')" />
-    <van-tabbar v-if="['home', 'records', 'me'].includes(screen)" :model-value="tab" @update:model-value="go">
+    <van-tabbar v-if="TABS.includes(screen)" :model-value="tab" @update:model-value="go">
       <van-tabbar-item name="home" icon="home-o" data-test="tab-home">{{ t('home') }}</van-tabbar-item>
+      <van-tabbar-item name="matters" icon="records-o" data-test="tab-matters">{{ t('matters') }}</van-tabbar-item>
       <van-tabbar-item name="records" icon="orders-o" data-test="tab-records">{{ t('records') }}</van-tabbar-item>
       <van-tabbar-item name="me" icon="user-o" data-test="tab-me">{{ t('me') }}</van-tabbar-item>
     </van-tabbar>
