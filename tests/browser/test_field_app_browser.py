@@ -92,7 +92,7 @@ def phone(browser):
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}.png"), style=".van-toast, .van-overlay { display: none !important; }")
 
 
 def login(page, base: str, name: str) -> None:
@@ -470,4 +470,55 @@ def test_a_matter_is_carried_through_the_village_steps(site, phone):
                         headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     counted = [s["kind"] for s in file["steps"] if not s.get("refusal")]
     assert counted == ["handle", "reply"], file
+    assert not errors, errors
+
+
+def save_dispute(page, doc_id: str) -> None:
+    """A dispute saved through the app's own store (what its form does), to set the sync going."""
+    page.evaluate("""async ([id, area, at]) => {
+      const store = await import('./js/store.js');
+      await store.save({_id: id, type: 'dispute', area, created_by: 'cadre', created_at: at, status: 'registered',
+        summary: '（测试）' + id, parties: [{name: '周某', role: 'applicant'}], category: 'debt', risk_level: 'low'});
+    }""", [doc_id, VILLAGE, NOW.isoformat()])
+
+
+def test_the_token_is_renewed_silently_and_a_revoked_phone_logs_in_again(site, phone):
+    context, page, errors = phone
+    admin = Couch(site.url, site.auth)
+    login(page, site.url, "cadre")
+    session = page.evaluate("JSON.parse(localStorage.getItem('paicha.session'))")
+    device = page.evaluate("localStorage.getItem('paicha.device')")
+    # an access token the server no longer takes: renewed with the refresh token, nothing asked
+    page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('paicha.session'));
+      s.access = 'expired-token'; localStorage.setItem('paicha.session', JSON.stringify(s)); }""")
+    save_dispute(page, "dispute-after-refresh")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=15000)
+    assert admin.get(f"{DB}/dispute-after-refresh").status_code == 200
+    renewed = page.evaluate("JSON.parse(localStorage.getItem('paicha.session'))")
+    assert renewed["access"] not in ("expired-token", session["access"]) and renewed["refresh"] != session["refresh"]
+
+    # the phone is lost: revoked from the web, it is asked to log in again, and keeps what it holds
+    token = requests.post(f"{site.url}/api/v1/auth/login", timeout=10,
+                          json={"name": "admin", "password": site.admin_password, "device_id": "admin-desk"}).json()
+    revoked = requests.delete(f"{site.url}/api/v1/devices/{device}/tokens?account=cadre", timeout=10,
+                              headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert revoked.status_code == 200 and revoked.json()["revoked"] >= 1
+    save_dispute(page, "dispute-after-revoke")
+    page.wait_for_selector("[data-test=login]", timeout=15000)
+    assert admin.get(f"{DB}/dispute-after-revoke").status_code == 404
+    page.fill("[data-test=login-name] input", "cadre")
+    page.fill("[data-test=login-password] input", PW)
+    page.click("[data-test=login]")
+    page.wait_for_selector("[data-test=sync-status]")
+    page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=15000)
+    assert admin.get(f"{DB}/dispute-after-revoke").status_code == 200
+
+    # English on request
+    page.click("[data-test=tab-me]")
+    page.click("[data-test=lang-en]")
+    page.wait_for_selector("text=Log out")
+    page.click("[data-test=tab-home]")
+    assert page.inner_text("[data-test=pending]").startswith("Waiting to go up")
+    page.click("[data-test=tab-me]")
+    page.click("[data-test=lang-zh]")
     assert not errors, errors
