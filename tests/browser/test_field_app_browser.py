@@ -301,6 +301,7 @@ def test_refusals_reviews_and_notices_reach_the_phone(site, phone):
     page.click("[data-test=tab-home]")
     page.wait_for_selector("[data-test=sent-back] >> text=请补充排查户数。", timeout=15000)
     page.wait_for_selector("[data-test=notices] >> text=宅基地纠纷督办")
+    assert page.inner_text("[data-test=round-state]") == "退回修改"
     shot(page, "06-home-sent-back")
     page.click("[data-test=sent-back] .van-cell")
     page.fill("[data-test=households-screened] input", "120")
@@ -407,7 +408,8 @@ def test_a_village_round_over_2g_with_a_cut_during_the_photo(site, phone, tmp_pa
         before = link.counters()["bytes_up"]
         started = time.monotonic()
         context.set_offline(False)
-        page.wait_for_selector("[data-test=photo-progress]", timeout=15000)
+        page.wait_for_function("/正在发送照片 [3-9][0-9] %/.test(document.querySelector('[data-test=sync-status]').textContent)",
+                               timeout=20000)
         shot(page, "14-sending-photo")
         page.wait_for_function("document.querySelector('[data-test=pending]').textContent.includes('0 条')", timeout=40000)
         took = time.monotonic() - started

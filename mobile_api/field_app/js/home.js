@@ -39,7 +39,13 @@ export const Home = {
         created_at: at, round_id: entry.round._id, nil_report: true, disputes: [], submitted_at: at });
       vant.showToast(t('saved'));
     };
-    return { t, word, data, me, rounds, sentBack, reminders, notices, nilReport, emit };
+    // [tag colour, words]: reported, sent back to correct, overdue, or still to do
+    const roundState = (entry) => {
+      if (entry.report && sentBack().some((s) => s.report._id === entry.report._id)) return ['danger', t('sent_back')];
+      if (entry.report) return ['success', t('reported')];
+      return entry.overdue ? ['danger', t('overdue')] : ['warning', t('not_reported')];
+    };
+    return { t, word, data, me, rounds, sentBack, reminders, notices, nilReport, emit, roundState };
   },
   template: `
   <div class="page">
@@ -51,8 +57,7 @@ export const Home = {
           :label="rounds()[0].round.period_start + ' ~ ' + rounds()[0].round.period_end">
           <template #value>
             <div>{{ t('due') }} {{ rounds()[0].round.due_date }}</div>
-            <van-tag :type="rounds()[0].report ? 'success' : (rounds()[0].overdue ? 'danger' : 'warning')" data-test="round-state">
-              {{ rounds()[0].report ? t('reported') : (rounds()[0].overdue ? t('overdue') : t('not_reported')) }}</van-tag>
+            <van-tag :type="roundState(rounds()[0])[0]" data-test="round-state">{{ roundState(rounds()[0])[1] }}</van-tag>
           </template>
         </van-cell>
       </van-cell-group>
@@ -73,7 +78,7 @@ export const Home = {
     </van-cell-group>
     <van-cell-group inset class="block" :title="t('reviews_back')" v-if="sentBack().length" data-test="sent-back">
       <van-cell v-for="s in sentBack()" :key="s.review._id" :title="t('review_comment') + '：' + (s.review.comment || '')"
-        :label="s.review.reviewed_at" is-link @click="emit('go', 'report', {reportId: s.report._id})" />
+        :label="s.review.reviewed_at.slice(0, 16).replace('T', ' ')" is-link @click="emit('go', 'report', {reportId: s.report._id})" />
     </van-cell-group>
     <van-cell-group inset class="block" :title="t('reminders')" v-if="reminders().length" data-test="reminders">
       <van-cell v-for="r in reminders().slice(0, 5)" :key="r._id" :title="r.message || r.kind" :value="r.due_date" />

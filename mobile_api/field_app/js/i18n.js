@@ -34,7 +34,7 @@ const TEXT = {
   category: ['纠纷类别', 'Category'], category_detail: ['类别说明', 'Category detail'], risk_level: ['风险等级', 'Risk level'],
   photos: ['照片', 'Photos'], keep_original: ['上传原图（不压缩）', 'Send the original (not shrunk)'],
   mediation: ['记录调解', 'Record mediation'], mediation_note: ['调解情况', 'What happened'],
-  reviews_back: ['退回修改的报告', 'Reports sent back'], review_comment: ['审核意见', 'Review'],
+  reviews_back: ['退回修改的报告', 'Reports sent back'], sent_back: ['退回修改', 'Sent back'], review_comment: ['审核意见', 'Review'],
   notices: ['督办', 'Supervision notices'], reply: ['答复', 'Reply'], reply_body: ['答复内容', 'Reply'],
   send_reply: ['提交答复', 'Send reply'], deadline: ['期限', 'Deadline'],
   households: ['住户', 'Households'], search: ['搜索户主、地址', 'Search head, address'],

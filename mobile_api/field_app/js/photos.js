@@ -5,6 +5,7 @@ import { authHeaders } from './session.js';
 
 const LONG_EDGE = 1600;
 const QUALITY = 0.7;
+const CHUNK_BYTES = 48 * 1024; // about 6 s at 2G; each piece costs one more round trip
 
 export async function shrink(file, keepOriginal) {
   if (keepOriginal) return file;
@@ -55,7 +56,10 @@ export function upload(remoteUrl, doc, revision, onProgress) {
       fingerprint: () => Promise.resolve(key),
       removeFingerprintOnSuccess: true,
       onBeforeRequest: (req) => { for (const [k, v] of Object.entries(authHeaders())) req.setHeader(k, v); },
-      onProgress: (bytes, total) => onProgress(total ? bytes / total : 0),
+      // In pieces, each confirmed by the server: the percentage shown is what the server holds, not
+      // what the phone's socket buffer took (on a slow link that is far ahead).
+      chunkSize: CHUNK_BYTES,
+      onChunkComplete: (size, accepted, total) => onProgress(total ? accepted / total : 0),
       onShouldRetry: (err) => {
         const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
         return !(status >= 400 && status < 500 && status !== 409 && status !== 423) && navigator.onLine;
