@@ -34,7 +34,8 @@ export function rounds() {
     .sort((a, b) => (a.period_start < b.period_start ? 1 : -1))
     .map((round) => {
       const report = reports.find((rep) => rep.round_id === round._id);
-      return { round, report, overdue: !report && round.due_date < day };
+      // as the server judges it: a round it generated after its time was nobody's to miss
+      return { round, report, overdue: !report && round.due_date < day && !round.generated_late };
     });
 }
 

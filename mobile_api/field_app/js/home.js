@@ -72,8 +72,8 @@ export const Home = {
       <van-button v-if="me().role === 'township_staff'" type="primary" plain data-test="households" @click="emit('go', 'households')">{{ t('households') }}</van-button>
       <van-button v-else type="primary" plain data-test="records" @click="emit('go', 'records')">{{ t('my_records') }}</van-button>
     </div>
-    <van-cell-group inset class="block" :title="t('overdue_rounds')" v-if="rounds().filter(r => r.overdue).length > 1">
-      <van-cell v-for="r in rounds().filter(r => r.overdue).slice(1)" :key="r.round._id" :title="r.round.title || r.round.round_key"
+    <van-cell-group inset class="block" :title="t('overdue_rounds')" v-if="rounds().slice(1).some(r => r.overdue)" data-test="overdue">
+      <van-cell v-for="r in rounds().slice(1).filter(r => r.overdue)" :key="r.round._id" :title="r.round.title || r.round.round_key"
         :value="t('due') + ' ' + r.round.due_date" is-link @click="emit('go', 'report', {roundId: r.round._id})" />
     </van-cell-group>
     <van-cell-group inset class="block" :title="t('reviews_back')" v-if="sentBack().length" data-test="sent-back">
