@@ -42,6 +42,12 @@ FORM_TYPES = ("common", "screening_report", "dispute", "household_visit", "notic
 WORD_PREFIXES = ("cat_", "risk_", "ds_", "ns_", "kind_", "priority_", "method_", "mkind_", "mmethod_", "mchannel_",
                  "mresult_")
 
+# Everything from Paicha itself. Vue compiles the screens' templates in the browser (no build step),
+# which needs 'unsafe-eval'; photos are previewed and sent from data: and blob: URLs.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data: blob:; connect-src 'self' data: blob:; worker-src 'self'; "
+                           "manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+
 bp = Blueprint("field_app", __name__, url_prefix="/app")
 
 
@@ -147,6 +153,10 @@ def _page(name: str) -> Response:
     if asset is None:
         abort(404)
     response = _send(name, asset)
+    if asset.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
     if name == SERVICE_WORKER:
         response.headers["Service-Worker-Allowed"] = "/app/"
     return response

@@ -157,6 +157,7 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 def test_the_shell_is_small_installable_and_compressed(site):
     index = requests.get(f"{site.url}/app/", timeout=10)
     assert index.status_code == 200 and 'rel="manifest"' in index.text
+    assert "default-src 'self'" in index.headers["Content-Security-Policy"]  # no CDN, nothing but Paicha
     assert requests.get(f"{site.url}/app", allow_redirects=False, timeout=10).headers["Location"].endswith("/app/")
     manifest = requests.get(f"{site.url}/app/manifest.webmanifest", timeout=10)
     assert manifest.headers["Content-Type"].startswith("application/manifest+json")
