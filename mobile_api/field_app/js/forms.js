@@ -2,7 +2,7 @@
 // supervision notice. Each keeps its draft on the phone as it is typed, and is checked against the
 // server's schema before it is saved.
 import { t, word, i18n } from './i18n.js';
-import { validate } from './schema.js';
+import { enumOf, validate } from './schema.js';
 import { db, dropDraft, getDraft, putDraft, save } from './store.js';
 import { data, me } from './data.js';
 import { blobToDataUrl, dataUrlToBlob, debounce, newId, stamp } from './util.js';
@@ -10,10 +10,6 @@ import { shrink } from './photos.js';
 
 const { reactive, ref, watch, onMounted, computed } = Vue;
 
-const CATEGORIES = ['land', 'homestead', 'marriage_family', 'neighbourhood', 'labour', 'debt', 'property', 'contract',
-  'traffic_accident', 'medical', 'environment', 'other'];
-const RISKS = ['low', 'medium', 'high', 'key'];
-const ROLES = ['applicant', 'respondent', 'third_party', 'other'];
 
 // A form's model, restored from its draft and kept as a draft while it is typed.
 export function useDraft(name, initial) {
@@ -132,6 +128,10 @@ export const DisputeForm = {
       vant.showToast(t('saved'));
       emit('done');
     };
+    // the choices are the schema's own
+    const CATEGORIES = enumOf('dispute', 'category');
+    const RISKS = enumOf('dispute', 'risk_level');
+    const ROLES = enumOf('dispute', 'parties', 'items', 'role');
     return { t, word, i18n, model, errors, submit, afterRead, CATEGORIES, RISKS, ROLES };
   },
   template: `

@@ -3,7 +3,7 @@
 // the person's evaluation); the office's steps (accept, assign, close) are the township's and the
 // district's, on the ledger. A step the server's order refuses comes back refused with its reason.
 import { t, word } from './i18n.js';
-import { validate } from './schema.js';
+import { enumOf, validate } from './schema.js';
 import { dropDraft, save } from './store.js';
 import { data, me } from './data.js';
 import { newId, stamp, today } from './util.js';
@@ -12,10 +12,6 @@ import { messages, useDraft } from './forms.js';
 const { ref, computed } = Vue;
 
 export const VILLAGE_STEPS = ['handle', 'reply', 'evaluate'];
-const METHODS = ['mediation', 'visit', 'hearing'];
-const CHANNELS = ['in_person', 'phone', 'letter', 'sms', 'online'];
-const RESULTS = ['satisfied', 'basically', 'unsatisfied'];
-const VIA = ['in_person', 'phone', 'sms', 'online'];
 
 export const Matters = {
   emits: ['go'],
@@ -65,6 +61,8 @@ export const MatterFile = {
       vant.showToast(t('saved'));
       emit('done');
     };
+    const [METHODS, CHANNELS, RESULTS, VIA] = ['method', 'channel', 'result', 'collected_via']
+      .map((field) => enumOf('matter_step', field));
     return { t, word, matter, steps, model, errors, submit, VILLAGE_STEPS, METHODS, CHANNELS, RESULTS, VIA };
   },
   template: `

@@ -91,3 +91,15 @@ export function validate(type, doc) {
     return true;
   });
 }
+
+// The values a field may take, from its schema (`path` through properties, items and $defs), so the
+// forms offer exactly the server's choices: enumOf('dispute', 'category').
+export function enumOf(type, ...path) {
+  let [node, base] = [SCHEMAS[type], SCHEMAS[type]];
+  for (const part of path) {
+    while (node.$ref) [node, base] = resolve(node.$ref, base);
+    node = node.properties && node.properties[part] !== undefined ? node.properties[part] : node[part];
+  }
+  while (node.$ref) [node, base] = resolve(node.$ref, base);
+  return node.enum || [];
+}
