@@ -40,12 +40,14 @@ WORKER_ONLY = ("vendor/workbox/",)
 FORM_TYPES = ("common", "screening_report", "dispute", "household_visit", "notice_reply", "matter_step")
 # The ledger's words the phone shows for codes: categories, risk levels, statuses, notices.
 WORD_PREFIXES = ("cat_", "risk_", "ds_", "ns_", "kind_", "priority_", "method_", "mkind_", "mmethod_", "mchannel_",
-                 "mresult_")
+                 "mresult_", "mstage_")
 
 # Everything from Paicha itself. Vue compiles the screens' templates in the browser (no build step),
-# which needs 'unsafe-eval'; photos are previewed and sent from data: and blob: URLs.
+# which needs 'unsafe-eval'; photos are previewed and sent from data: and blob: URLs; Vant's icons are
+# a font inside its CSS (a data: URL; its fallback on a CDN stays blocked).
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data: blob:; connect-src 'self' data: blob:; worker-src 'self'; "
+                           "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data: blob:; "
+                           "worker-src 'self'; "
                            "manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 
 bp = Blueprint("field_app", __name__, url_prefix="/app")

@@ -488,6 +488,22 @@ def test_a_matter_is_carried_through_the_village_steps(site, phone):
                         headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     counted = [s["kind"] for s in file["steps"] if not s.get("refusal")]
     assert counted == ["handle", "reply"], file
+
+    # the person's evaluation collected by the cadre who replied: the phone lets it through (the
+    # schema cannot see who replied), the server keeps it but does not count it, and the file on the
+    # phone says why, in Chinese
+    page.click("[data-test=tab-matters]")
+    page.click("[data-test=matter-dispute-matter-1]")
+    page.wait_for_selector("[data-test=stage]")
+    assert page.inner_text("[data-test=stage]").endswith("已答复")
+    page.click("[data-test=step-evaluate]")
+    page.fill("[data-test=collected-by] input", "李娟")
+    page.click("[data-test=save-step]")
+    page.click("[data-test=matter-dispute-matter-1]")
+    page.wait_for_selector("[data-test=step-refusal] >> text=填写答复的账号不能录入评价", timeout=15000)
+    kinds = page.locator("[data-test=steps] .van-cell__title > span").all_inner_texts()
+    assert kinds == ["办理记录", "答复", "评价"], kinds
+    shot(page, "17-step-not-counted")
     assert not errors, errors
 
 

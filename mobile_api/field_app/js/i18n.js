@@ -55,7 +55,7 @@ const TEXT = {
   steps: ['办理过程', 'Steps'], record_step: ['记录办理', 'Record a step'], step_kind: ['步骤', 'Step'],
   step_method: ['方式', 'Method'], participants: ['参加人员', 'Participants'], conclusion: ['结果', 'Conclusion'],
   reply_content: ['答复内容', 'What they were told'], reply_channel: ['答复方式', 'Channel'], reply_date: ['答复日期', 'Date'],
-  evaluation: ['评价', 'Evaluation'], collected_via: ['收集方式', 'Collected via'], collected_by: ['收集人', 'Collected by'],
+  not_counted: ['不计入', 'Does not count'], evaluation: ['评价', 'Evaluation'], collected_via: ['收集方式', 'Collected via'], collected_by: ['收集人', 'Collected by'],
   // form checks, the same rules as the server's schemas
   v_required: ['必须填写', 'Required'], v_too_short: ['至少 {n} 个字', 'At least {n} characters'],
   v_too_long: ['最多 {n} 个字', 'At most {n} characters'], v_pattern: ['格式不对', 'Wrong format'],

@@ -1,15 +1,18 @@
 // A matter's file on the phone (一案一档): the disputes of my area, each with its steps in time
 // order, and the steps the village's role records (the responsible unit's handling and reply, and
 // the person's evaluation); the office's steps (accept, assign, close) are the township's and the
-// district's, on the ledger. A step the server's order refuses comes back refused with its reason.
-import { t, word } from './i18n.js';
+// district's, on the ledger. With a signal, the server's reading of the file (/api/v1): the matter's
+// number and stage, and each step that does not count with the reason (a step that came by sync is
+// kept, but not counted, when its matter refuses it).
+import { i18n, t, word } from './i18n.js';
+import { api } from './session.js';
 import { enumOf, validate } from './schema.js';
 import { dropDraft, save } from './store.js';
 import { data, me } from './data.js';
 import { newId, stamp, today } from './util.js';
 import { messages, useDraft } from './forms.js';
 
-const { ref, computed } = Vue;
+const { ref, computed, onMounted, watch } = Vue;
 
 export const VILLAGE_STEPS = ['handle', 'reply', 'evaluate'];
 
@@ -38,12 +41,31 @@ export const MatterFile = {
   emits: ['done'],
   setup(props, { emit }) {
     const matter = computed(() => (data.byType.dispute || []).find((d) => d._id === props.matterId) || {});
+    const server = ref(null);
+    // in time order; steps of the same moment in the order the server read them, else as recorded
+    const place = (step) => {
+      const at = ((server.value && server.value.steps) || []).findIndex((s) => s.id === step._id);
+      return at < 0 ? Infinity : at;
+    };
     const steps = computed(() => (data.byType.matter_step || []).filter((s) => s.matter_id === props.matterId)
-      .sort((a, b) => (a.at < b.at ? -1 : 1)));
+      .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : place(a) - place(b) || (a.created_at < b.created_at ? -1 : 1))));
     const { model } = useDraft('step-' + props.matterId, () => ({
       kind: 'handle', method: 'mediation', participants: '', conclusion: '', content: '', channel: 'in_person',
       date: today(), result: 'satisfied', collected_via: 'in_person', collected_by: '', note: '' }));
     const errors = ref({});
+    const readFile = async () => {
+      if (!navigator.onLine) return;
+      try {
+        server.value = await api(`disputes/${encodeURIComponent(props.matterId)}/steps`);
+      } catch (err) { /* not on the server yet, or no signal: the phone's own view stands */ }
+    };
+    onMounted(readFile);
+    watch(() => steps.value.length, () => setTimeout(readFile, 1500));
+    const judged = (id) => ((server.value && server.value.steps) || []).find((s) => s.id === id);
+    const refusalWords = (code) => {
+      const entry = i18n.refusals[code];
+      return entry ? (i18n.lang === 'en' ? entry.en : entry.detail_zh || entry.zh) : code;
+    };
     const submit = async () => {
       const at = stamp();
       const fields = {
@@ -63,18 +85,26 @@ export const MatterFile = {
     };
     const [METHODS, CHANNELS, RESULTS, VIA] = ['method', 'channel', 'result', 'collected_via']
       .map((field) => enumOf('matter_step', field));
-    return { t, word, matter, steps, model, errors, submit, VILLAGE_STEPS, METHODS, CHANNELS, RESULTS, VIA };
+    return { t, word, matter, steps, model, errors, submit, server, judged, refusalWords,
+      VILLAGE_STEPS, METHODS, CHANNELS, RESULTS, VIA };
   },
   template: `
   <div class="page">
     <van-nav-bar :title="t('matter_file')" left-arrow @click-left="$emit('done')" />
     <van-cell-group inset class="block">
       <van-cell :title="matter.summary" :label="word('cat_', matter.category) + ' · ' + word('risk_', matter.risk_level)" />
+      <van-cell v-if="server" :title="server.number || ''" :value="word('mstage_', server.stage)" data-test="stage" />
       <van-cell v-for="p in matter.parties || []" :key="p.name" :title="p.name" :value="t('role_' + p.role)" />
     </van-cell-group>
     <van-cell-group inset class="block" :title="t('steps')" data-test="steps">
       <van-cell v-for="s in steps" :key="s._id" :title="word('mkind_', s.kind)" :value="s.at.slice(0, 16).replace('T', ' ')"
-        :label="s.conclusion || s.content || (s.result ? word('mresult_', s.result) : '') || s.reason || s.unit || ''" />
+        :data-test="'step-' + s._id">
+        <template #label>
+          <div>{{ s.conclusion || s.content || (s.result ? word('mresult_', s.result) : '') || s.reason || s.unit || '' }}</div>
+          <div v-if="judged(s._id) && !judged(s._id).counts" class="reason" data-test="step-refusal">
+            {{ t('not_counted') }}：{{ refusalWords(judged(s._id).refusal) }}</div>
+        </template>
+      </van-cell>
       <van-cell v-if="!steps.length" :title="t('none')" />
     </van-cell-group>
     <van-cell-group inset class="block" :title="t('record_step')">
