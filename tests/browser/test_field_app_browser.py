@@ -556,3 +556,67 @@ def test_the_token_is_renewed_silently_and_a_revoked_phone_logs_in_again(site, p
     page.click("[data-test=tab-me]")
     page.click("[data-test=lang-zh]")
     assert not errors, errors
+
+
+FORM_TYPES = ("screening_report", "dispute", "household_visit", "notice_reply", "matter_step")
+
+
+def _variants(doc: dict):
+    """The document, and variants of it each broken (or not) in one field, as a form might make them."""
+    yield doc
+    yield {**doc, "unexpected": 1}
+    for key, value in doc.items():
+        if key.startswith("_") or key == "type":
+            continue
+        yield {k: v for k, v in doc.items() if k != key}
+        if isinstance(value, str):
+            for other in ("", " ", value + "字" * 10_001, "bogus", "2024-02-30", "2024-06-03T10:00:00",
+                          "2024-06-03T25:00:00+08:00", "2024-06-03T10:00:60+08:00", "2024-06-03T10:00:00+08:60",
+                          "2024-06-03T10:00:00+23:60", "1899-12-31", "2101-01-01T00:00:00Z", "12", "+86 138"):
+                yield {**doc, key: other}
+        elif isinstance(value, bool):
+            yield {**doc, key: "true"}
+        elif isinstance(value, (int, float)):
+            yield {**doc, key: -1}
+            yield {**doc, key: 1.5}
+        elif isinstance(value, list):
+            yield {**doc, key: []}
+            yield {**doc, key: value + value}
+            if value and isinstance(value[0], dict):
+                first = value[0]
+                for inner in first:
+                    yield {**doc, key: [{k: v for k, v in first.items() if k != inner}]}
+                    yield {**doc, key: [{**first, inner: ""}]}
+        elif isinstance(value, dict):
+            for inner in value:
+                yield {**doc, key: {k: v for k, v in value.items() if k != inner}}
+                yield {**doc, key: {**value, inner: "x"}}
+
+
+def test_the_phone_refuses_what_the_servers_schema_refuses(site, phone):
+    """Each form's document type, its example and hundreds of variants of it broken in one field:
+    the phone's check (js/schema.js over /app/schemas.json) and the server's JSON Schema agree."""
+    import json
+
+    from schemas._loader import EXAMPLES_DIR, validator_for
+    from schemas.validation import strip_couchdb_fields
+
+    context, page, errors = phone
+    page.goto(f"{site.url}/app/")
+    page.wait_for_selector("[data-test=login]")
+    cases = []
+    for doc_type in FORM_TYPES:
+        example = json.loads((EXAMPLES_DIR / f"{doc_type}.json").read_text("utf-8"))
+        for variant in _variants(example):
+            body = strip_couchdb_fields(variant)
+            server_ok = not any(True for _ in validator_for(doc_type).iter_errors(body))
+            cases.append((doc_type, body, server_ok))
+    phone_ok = page.evaluate("""async (cases) => {
+      const schema = await import('./js/schema.js');
+      await schema.loadSchemas();
+      return cases.map(([type, doc]) => schema.validate(type, doc).length === 0);
+    }""", [[t, d] for t, d, _ in cases])
+    disagree = [(t, d, s) for (t, d, s), p in zip(cases, phone_ok) if p != s]
+    assert len(cases) > 300 and sum(not s for *_, s in cases) > 200
+    assert not disagree, f"{len(disagree)} disagree, e.g. {disagree[:3]}"
+    assert not errors, errors

@@ -25,6 +25,25 @@ function typeOk(type, value) {
           : t === 'null' ? value === null : typeof value === t));
 }
 
+// The formats as the server checks them (schemas/_formats.py): a real calendar day, a date-time
+// with seconds and its offset, in the years 1900 to 2100.
+function realDay(y, m, d) {
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return y >= 1900 && y <= 2100 && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+const FORMATS = {
+  date: (v) => {
+    const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(v);
+    return Boolean(m) && realDay(+m[1], +m[2], +m[3]);
+  },
+  'date-time': (v) => {
+    const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?(?:Z|[+-]([0-9]{2}):([0-9]{2}))$/.exec(v);
+    return Boolean(m) && realDay(+m[1], +m[2], +m[3]) && +m[4] < 24 && +m[5] < 60 && +m[6] < 60
+      && (m[7] === undefined || +m[7] * 60 + +m[8] < 24 * 60); // as Python reads an offset
+  },
+};
+
 function check(schema, value, path, base, out) {
   if (schema === true || schema === undefined) return;
   if (schema.$ref) {
@@ -40,6 +59,7 @@ function check(schema, value, path, base, out) {
     if (schema.minLength !== undefined && length < schema.minLength) add(value ? 'v_too_short' : 'v_required', { n: schema.minLength });
     if (schema.maxLength !== undefined && length > schema.maxLength) add('v_too_long', { n: schema.maxLength });
     if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) add('v_pattern');
+    if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format](value)) add('v_pattern');
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) add('v_minimum', { n: schema.minimum });
