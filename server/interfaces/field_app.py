@@ -77,9 +77,12 @@ def _generated() -> dict[str, Asset]:
     schemas = {name: json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8")) for name in FORM_TYPES}
     words = {key: {"zh": zh, "en": en or zh} for key, (zh, en) in MESSAGES.items() if key.startswith(WORD_PREFIXES)}
     refusals = {code: {"zh": e.title_zh, "en": e.title_en, "detail_zh": e.detail_zh} for code, e in REFUSALS.items()}
-    as_json = lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")  # noqa: E731
-    return {"schemas.json": _asset(as_json(schemas), "application/json"),
-            "words.json": _asset(as_json({"words": words, "refusals": refusals}), "application/json")}
+    return {"schemas.json": _asset(_compact_json(schemas), "application/json"),
+            "words.json": _asset(_compact_json({"words": words, "refusals": refusals}), "application/json")}
+
+
+def _compact_json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @lru_cache(maxsize=1)

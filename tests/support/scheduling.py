@@ -35,7 +35,7 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser": 100,  # the ledger, the quarantine and the field app (65 s of it, 35 of them the round over 2G)
+    "tests/browser": 110,  # the ledger, the quarantine and the field app (75 s of it, 35 of them the round over 2G)
     # added later, estimated from single runs of the file
     "tests/e2e/test_resumable_photo.py": 30,
     "tests/e2e/test_slow_clients.py": 25,
