@@ -235,6 +235,8 @@ def test_a_village_round_offline_reaches_the_server(site, phone, tmp_path):
 
     # a second dispute is started and not saved: its draft is kept on the phone
     page.click("[data-test=register-dispute]")
+    page.set_input_files("[data-test=photo-input] input[type=file]", str(photo))
+    page.wait_for_selector("[data-test=photo-thumb]")
     page.fill("[data-test=dispute-summary] textarea", "草稿：还没写完")
     page.wait_for_timeout(600)  # the draft is written a moment after typing stops
 
@@ -242,6 +244,7 @@ def test_a_village_round_offline_reaches_the_server(site, phone, tmp_path):
     page.reload()
     page.wait_for_selector("[data-test=dispute-summary] textarea")
     page.wait_for_function("document.querySelector('[data-test=dispute-summary] textarea').value === '草稿：还没写完'")
+    assert page.locator("[data-test=photo-thumb]").count() == 1  # the draft's photo too
     page.click(".van-nav-bar__left")
     page.wait_for_selector("[data-test=sync-status]")
     assert "2 条" in pending(page)

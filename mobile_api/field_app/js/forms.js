@@ -11,17 +11,25 @@ import { shrink } from './photos.js';
 const { reactive, ref, watch, onMounted, computed } = Vue;
 
 
-// A form's model, restored from its draft and kept as a draft while it is typed.
+// A form's model, restored from its draft and kept as a draft while it is typed. Its photos (shrunk,
+// as data: URLs) are kept apart and written only when one is added: typing does not rewrite them.
 export function useDraft(name, initial) {
   const model = reactive(initial());
   const ready = ref(false);
   onMounted(async () => {
-    const draft = await getDraft(name);
+    const [draft, photos] = await Promise.all([getDraft(name), getDraft(name + '-photos')]);
     if (draft) Object.assign(model, draft);
+    if (photos && model.photos) model.photos = photos;
     ready.value = true;
   });
-  watch(model, debounce(() => { if (ready.value) putDraft(name, JSON.parse(JSON.stringify(model))); }, 250), { deep: true });
+  const text = () => JSON.stringify({ ...model, photos: undefined });
+  watch(text, debounce(() => { if (ready.value) putDraft(name, JSON.parse(text())); }, 250));
+  watch(() => (model.photos || []).length, () => { if (ready.value) putDraft(name + '-photos', [...model.photos]); });
   return { model, ready };
+}
+
+export async function dropDrafts(name) {
+  await Promise.all([dropDraft(name), dropDraft(name + '-photos')]);
 }
 
 // The schema's problems as one message per field path ('parties.0.name' -> '必须填写').
@@ -124,7 +132,7 @@ export const DisputeForm = {
         attachments[`photo-${i + 1}.jpg`] = { content_type: photo.type, data: await dataUrlToBlob(photo.url) };
       }
       await save({ ...JSON.parse(JSON.stringify(doc)), ...(model.photos.length ? { _attachments: attachments } : {}) });
-      await dropDraft('dispute-' + (props.disputeId || 'new'));
+      await dropDrafts('dispute-' + (props.disputeId || 'new'));
       vant.showToast(t('saved'));
       emit('done');
     };

@@ -3,12 +3,12 @@
 // sync, the server's checks of each visit (off site, poor accuracy) from /_geo/visits.
 import { t } from './i18n.js';
 import { validate } from './schema.js';
-import { dropDraft, save, status } from './store.js';
+import { save, status } from './store.js';
 import { authFetch } from './session.js';
 import { data, me } from './data.js';
 import { blobToDataUrl, dataUrlToBlob, newId, stamp } from './util.js';
 import { shrink } from './photos.js';
-import { messages, useDraft } from './forms.js';
+import { dropDrafts, messages, useDraft } from './forms.js';
 
 const { ref, computed, onMounted, reactive } = Vue;
 
@@ -94,7 +94,7 @@ export const VisitForm = {
       const attachments = {};
       for (const [i, p] of model.photos.entries()) attachments[names[i]] = { content_type: p.type, data: await dataUrlToBlob(p.url) };
       await save({ ...JSON.parse(JSON.stringify(doc)), ...(names.length ? { _attachments: attachments } : {}) });
-      await dropDraft('visit-' + props.householdId);
+      await dropDrafts('visit-' + props.householdId);
       vant.showToast(t('saved'));
       emit('done');
     };
