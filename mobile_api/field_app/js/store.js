@@ -25,6 +25,8 @@ let remoteUrl = null;
 let pull = null;
 let outboxRev = null;
 let queue = Promise.resolve();
+let retryTimer = null;
+const RETRY_MS = 30000;
 
 export function db() { return local; }
 
@@ -57,9 +59,12 @@ export async function open(session) {
   window.addEventListener('offline', goOffline);
   await noteRefusals();
   if (navigator.onLine) goOnline();
+  // a send cut by a link the phone still thinks is up is tried again, whatever else happens
+  retryTimer = setInterval(() => { if (pendingCount()) flush(); }, RETRY_MS);
 }
 
 export async function close() {
+  clearInterval(retryTimer);
   window.removeEventListener('online', goOnline);
   window.removeEventListener('offline', goOffline);
   goOffline();
