@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5984
 export PORT
 
-.PHONY: run test install install-test node-deps browser-deps proxy-deps drill-deps drills clean
+.PHONY: run test install install-test node-deps field-app-deps browser-deps proxy-deps drill-deps drills clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,21 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	touch $@
 
 node-deps: tests/node_modules/.installed
+
+## The field app's libraries (mobile_api/field_app/package.json), copied as they ship into the
+## directory /app/ serves them from: no bundler, nothing to build.
+FIELD_APP := mobile_api/field_app
+$(FIELD_APP)/vendor/.installed: $(FIELD_APP)/package.json $(FIELD_APP)/package-lock.json
+	cd $(FIELD_APP) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(FIELD_APP)/vendor && mkdir -p $(FIELD_APP)/vendor/workbox
+	cp $(FIELD_APP)/node_modules/vue/dist/vue.global.prod.js $(FIELD_APP)/node_modules/vant/lib/vant.min.js \
+	   $(FIELD_APP)/node_modules/vant/lib/index.css $(FIELD_APP)/node_modules/pouchdb/dist/pouchdb.min.js \
+	   $(FIELD_APP)/node_modules/tus-js-client/dist/tus.min.js $(FIELD_APP)/vendor/
+	cp $(FIELD_APP)/node_modules/workbox-sw/build/workbox-sw.js \
+	   $(FIELD_APP)/node_modules/workbox-*/build/workbox-*.prod.js $(FIELD_APP)/vendor/workbox/
+	touch $@
+
+field-app-deps: $(FIELD_APP)/vendor/.installed
 
 ## Debian's chromium (and a CJK font for readable screenshots) for tests/browser, when missing and root.
 browser-deps:
@@ -50,7 +65,7 @@ drills: install node-deps drill-deps
 	  -q -s --durations=0 tests/drills $(PYTEST_ARGS)
 
 ## Serve the demo district on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise).
-run: install
+run: install field-app-deps
 	PAICHA_DEMO=$${PAICHA_DEMO-1} $(PY) -m server serve --host $${HOST:-127.0.0.1} --port $(PORT)
 
 ## Install everything the tests need (Python, npm peers) and run the whole suite, TEST_WORKERS
@@ -59,7 +74,7 @@ run: install
 ## ~100 Python processes (test processes, servers) compiles again what it imports, and pytest
 ## rewrites and compiles every test module and its plugins again in each test process.
 TEST_WORKERS ?= 4
-test: install node-deps browser-deps proxy-deps
+test: install node-deps field-app-deps browser-deps proxy-deps
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## Paicha vs pouchdb-server, side by side (bench/README.md); e.g. BENCH_ARGS="--store sqlite --quick".
@@ -74,4 +89,4 @@ bench-weaklink: install node-deps
 	$(PY) -m bench.weaklink $(WEAKLINK_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/node_modules instance
+	rm -rf $(VENV) tests/node_modules instance $(FIELD_APP)/node_modules $(FIELD_APP)/vendor

@@ -16,6 +16,7 @@ same store, rules, quarantine and audit trail as replication, so it syncs to eve
     context.py    the caller, their database handle, request inputs
     bodies.py     JSON request bodies: half characters, NaN, deep nesting, unholdable numbers refused
     resources/    the routes
+    field_app/    the field app itself (a static web app; served at /app/ by server/interfaces/field_app.py)
 
 Configuration (app config; server/core/settings.py says what each means, and its default):
 PAICHA_API_MAX_ATTACHMENT_BYTES, PAICHA_API_MAX_JSON_BYTES, PAICHA_API_TASKS_LOOKBACK_DAYS,

@@ -28,7 +28,7 @@ try:
     from server.core import passwords, store
     from server.core.settings import Settings
     from server.core.db import db
-    from server.interfaces import couchdb as couch, geo_api, ledger, monitoring
+    from server.interfaces import couchdb as couch, field_app, geo_api, ledger, monitoring
     from server.interfaces.cli import admin as cli, bridge as bridge_cli, calendar as calendar_cli, geo as geo_cli
     from server.interfaces.cli import projections as projections_cli, store as store_cli
     from server.interfaces import request_encoding
@@ -81,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     geo.init_app(app)
     geo_cli.init_app(app)  # after cli: it adds commands to the `areas` group
     geo_api.init_app(app)
+    field_app.init_app(app)
     calendar_cli.init_app(app)
     projections_cli.init_app(app)
     ledger.init_app(app)

@@ -71,6 +71,10 @@ class SimulatedLink:
         opened, refused and reset, and the cuts so far."""
         return self._call(self.proxy.counters)
 
+    def reshape(self, profile: LinkProfile) -> None:
+        """Change the link's bandwidth and delay from now on."""
+        self._call(self.proxy.reshape, profile)
+
     def cut(self, outage_s: float) -> None:
         """Down now, for `outage_s` seconds."""
         self._call(self.proxy.cut, outage_s)

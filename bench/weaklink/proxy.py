@@ -80,6 +80,13 @@ class LinkProxy:
         await self.up.stop()
         await self.down.stop()
 
+    def reshape(self, profile: LinkProfile) -> None:
+        """The link becomes `profile` from now on (e.g. a fast link to install an app, then 2G for
+        the work), for the bytes sent from now on; a connection's handshake is as it was when it opened."""
+        self.profile = profile
+        self.up.bandwidth, self.down.bandwidth = profile.up_bandwidth, profile.down_bandwidth
+        self.up.delay_s = self.down.delay_s = profile.delay_s
+
     # -- the link going down -------------------------------------------------------------------------
     def link_down(self) -> bool:
         return asyncio.get_running_loop().time() < self._down_until

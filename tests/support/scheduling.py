@@ -35,7 +35,7 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser": 55,  # with the supervision room's live test (about 28 s for both stores)
+    "tests/browser": 140,  # the ledger, the quarantine, the supervision room (28 s) and the field app (75 s)
     # added later, estimated from single runs of the file
     "tests/e2e/test_resumable_photo.py": 30,
     "tests/e2e/test_slow_clients.py": 25,
