@@ -60,12 +60,11 @@ const Records = {
   <div class="page">
     <van-nav-bar :title="t('my_records')" />
     <van-cell-group inset class="block">
-      <van-cell v-for="r in rows" :key="r.id" :data-test="'record-' + r.id" :data-state="r.entry.state">
+      <van-cell v-for="r in rows" :key="r.id" class="record" :data-test="'record-' + r.id" :data-state="r.entry.state">
         <template #title>
           <div>{{ t('type_' + r.entry.type) }} · {{ r.title.slice(0, 40) }}</div>
           <div v-if="status.progress[r.id] !== undefined" class="muted" data-test="photo-progress">{{ t('sending_photo', {pct: Math.round(status.progress[r.id] * 100)}) }}</div>
-          <div v-if="r.entry.state === 'refused'" class="reason" data-test="refusal">{{ r.entry.reason }}<template v-if="r.entry.action">
-{{ t('what_to_do') }}：{{ r.entry.action }}</template></div>
+          <div v-if="r.entry.state === 'refused'" class="reason" data-test="refusal">{{ r.entry.reason }}<div v-if="r.entry.action" class="action">{{ t('what_to_do') }}：{{ r.entry.action }}</div></div>
         </template>
         <template #value>
           <span :class="'state-' + r.entry.state" data-test="state">{{ t('st_' + r.entry.state) }}</span>
