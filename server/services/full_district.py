@@ -1,7 +1,7 @@
 """A generated district at full size: N villages and a year of their records, for benchmarks and tests.
 
-Code 990201 is not a real division (no province has code 99). The villages are numbered 10-per-100
-a township (`village_code`); every document goes through the store with the normal rules (validation,
+Code 990201 is not a real division (no province has code 99). The villages are numbered 20 a
+township (`village_code`: 300 villages are 15 townships, as in a real district); every document goes through the store with the normal rules (validation,
 audit trail, read models, geotagging), written in batches as a phone's replication would:
 
 - areas, village boundaries (a square round each centre), three accounts (district supervisor,
@@ -48,6 +48,7 @@ GENERATED = "full_district_generated"
 CATEGORIES = ("land", "homestead", "marriage_family", "neighbourhood", "labour", "debt")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 GIVEN = ("建国", "秀兰", "志强", "桂英", "红梅", "海涛", "丽娟", "国华", "玉兰", "春生", "金凤", "德明")
+VILLAGES_PER_TOWNSHIP = 20
 BATCH = 500  # documents a write: what a phone's replication sends at most
 
 
@@ -71,12 +72,17 @@ class Generated:
 
 
 def village_code(n: int) -> str:
-    return f"{DISTRICT}{n // 100 + 1:03d}{n % 100 + 1:03d}"
+    return f"{DISTRICT}{n // VILLAGES_PER_TOWNSHIP + 1:03d}{n % VILLAGES_PER_TOWNSHIP + 1:03d}"
+
+
+def village_name(code: str) -> str:
+    return f"{int(code[6:9]):d}镇{int(code[9:]):d}村"
 
 
 def village_centre(code: str) -> tuple[float, float]:
+    """Townships 0.12° apart in rows of four, their villages 0.022° apart in rows of five."""
     t, v = int(code[6:9]) - 1, int(code[9:12]) - 1
-    return 34.0 + (t // 4) * 0.12 + (v // 10) * 0.011, 108.5 + (t % 4) * 0.12 + (v % 10) * 0.011
+    return 34.0 + (t // 4) * 0.12 + (v // 5) * 0.022, 108.5 + (t % 4) * 0.12 + (v % 5) * 0.022
 
 
 def generated() -> Generated | None:
@@ -150,7 +156,7 @@ def _person(rng: random.Random) -> str:
 def _areas_and_accounts(codes: list[str], townships: list[str], password: str) -> None:
     import_areas([check_area(DISTRICT, DISTRICT_NAME)]
                  + [check_area(t, f"第{int(t[6:]):d}镇") for t in townships]
-                 + [check_area(c, f"{int(c[6:9]):d}镇{int(c[9:]):d}村") for c in codes])
+                 + [check_area(c, village_name(c)) for c in codes])
     for name, role, scope, display in ((SUPERVISOR, "district_supervisor", DISTRICT, "孙督查（区）"),
                                        (TOWNSHIP_USER, "township_staff", OWN_TOWNSHIP, "赵敏（第1镇）"),
                                        (ADMIN, "admin", "", "生成数据管理员")):
@@ -160,7 +166,7 @@ def _areas_and_accounts(codes: list[str], townships: list[str], password: str) -
         lat, lon = village_centre(code)
         d = 0.005
         ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
-        features.append({"type": "Feature", "properties": {"code": code},
+        features.append({"type": "Feature", "properties": {"code": code, "name": village_name(code)},
                          "geometry": {"type": "Polygon", "coordinates": [ring]}})
     with get_store().writing() as conn:
         import_boundaries(conn, {"type": "FeatureCollection", "features": features}, source="generated")
@@ -178,9 +184,12 @@ def _households_and_visits(rng: random.Random, codes: list[str], start: dt.date,
                                "created_by": ADMIN, "created_at": _stamp(start_of_day(start)),
                                "address": f"{int(code[9:]):d}村{n + 1}组", "head_name": _person(rng),
                                "location": {"lat": home[0], "lon": home[1], "crs": "WGS-84"}})
-        visitor = f"staff-{code[6:9]}-{int(code[9:]) % 10}"  # ten staff a township, ten villages each
+        # ten staff a township, two villages each: one in the morning, the other in the afternoon
+        village = int(code[9:]) - 1
+        visitor = f"staff-{code[6:9]}-{village % 10}"
+        at = dt.time(9 + 5 * (village // 10 % 2), 30)
         for m in range(0, (today - start).days, 30):
-            when = dt.datetime.combine(start + dt.timedelta(days=m + rng.randint(0, 25)), dt.time(15, 30), SHANGHAI)
+            when = dt.datetime.combine(start + dt.timedelta(days=m + rng.randint(0, 25)), at, SHANGHAI)
             if when.date() >= today:
                 continue
             n = len(visits)

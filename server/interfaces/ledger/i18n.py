@@ -218,6 +218,14 @@ MESSAGES.update({
     "first_page": ("首页", "First"), "last_page": ("末页", "Last"), "goto_page": ("跳至第", "Go to page"),
     "page_unit": ("页", ""), "go": ("跳转", "Go"), "persons": ("人", "people"), "comment_too_long": ("审核意见过长：最多 {limit} 字，现有 {n} 字。",
                                                        "The comment is too long: at most {limit} characters, not {n}."), "export_title": ("标题", "Title"), "export_filters": ("筛选条件", "Filters"), "yuan": ("元", "yuan"),
+    **{f"vflag_{k}": v for k, v in {"missing_fix": ("无定位", "no position"), "poor_accuracy": ("定位精度差", "poor accuracy"),
+                                     "off_site": ("不在户旁", "away from the household"),
+                                     "impossible_speed": ("移动速度异常", "impossible speed"),
+                                     "outside_area": ("不在本村", "outside the village"),
+                                     "household_unlocated": ("农户无位置", "household not located"),
+                                     "invalid_fix": ("定位无效", "invalid position"),
+                                     "check_error": ("核验出错", "check failed")}.items()},
+    "see_all_on_map": ("在走访地图查看全部", "See all on the visit map"),
     "key_shown": ("共 {total} 件，显示 {shown} 件。", "{total} in all, {shown} shown."), "see_all": ("查看全部", "See all"),
 })
 
