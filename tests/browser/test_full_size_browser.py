@@ -174,12 +174,14 @@ def test_every_page_holds_at_full_size(full_size, browser):
     try:
         page.screenshot(path=SHOTS / "dashboard.png", full_page=True)
         seen, problems = _walk(page, full_size, ["/ledger/", "/ledger/ledger?since=2025-12-01&until=2026-11-30",
-                                                  "/ledger/disputes", "/ledger/figures?since=2025-12-01"])
+                                                  "/ledger/disputes", "/ledger/figures?since=2025-12-01",
+                                                  "/ledger/search?q=%E5%BB%BA%E5%9B%BD", "/ledger/search?q=%E5%AE%85%E5%9F%BA%E5%9C%B0"])
     finally:
         context.close()
     (SHOTS / "walk.json").write_text(json.dumps(seen, indent=2, ensure_ascii=False))
     expected = {"/ledger/", "/ledger/ledger", "/ledger/disputes", "/ledger/dispute/<id>", "/ledger/report/<id>",
-                "/ledger/figures", "/ledger/quarterly", "/ledger/notices", "/ledger/map", "/ledger/access-log"}
+                "/ledger/figures", "/ledger/quarterly", "/ledger/notices", "/ledger/map", "/ledger/access-log",
+                "/ledger/search"}
     assert expected <= {k.split("?")[0] for k in seen}, sorted(seen)
     assert not problems, f"{len(problems)} findings on {len(seen)} pages:\n" + "\n".join(problems)
 
