@@ -7,8 +7,9 @@ after the records. Chromium logs in as the district supervisor and walks the pag
 does: from the dashboard along the nav and every link of the ledger, one page of each kind (path
 with ids set aside, and the query's keys). On each page:
 
-- the server's time (its Server-Timing header) is under PAGE_BUDGET_MS (the best of up to four
-  tries: the machine may be busy with other work);
+- the server's time (its Server-Timing header) is under PAGE_BUDGET_MS: the wall time when the
+  machine has a core to spare, else the CPU time of the request's thread (other work inflates the
+  wall time, not that); the best of up to four tries;
 - the page is no taller than three screens, but for the pages in TALL (each with its reason);
 - no raw code: no word of the page's visible text is a value of the documents' enumerations, a
   role, a visit flag or an error code, all of which have words in zh-CN;
@@ -19,6 +20,7 @@ All the pages' findings are gathered and reported together. Screenshots go to te
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -122,8 +124,19 @@ INSPECT = """() => {
 
 
 def _server_ms(response) -> float | None:
-    found = re.search(r"dur=([\d.]+)", response.headers.get("server-timing", ""))
-    return float(found.group(1)) if found else None
+    """The server's time for the page: its wall time, but on a machine too busy to give the server
+    the CPU it asks for (the other tests run beside this one), the CPU time its thread spent."""
+    timing = response.headers.get("server-timing", "")
+    wall, cpu = (re.search(rf"{name};dur=([\d.]+)", timing) for name in ("app", "cpu"))
+    if not wall or not cpu:
+        return None
+    wall_ms, cpu_ms = float(wall.group(1)), float(cpu.group(1))
+    return wall_ms if _idle() else min(wall_ms, cpu_ms)
+
+
+def _idle() -> bool:
+    """Whether this machine has a core to spare (load average under its cores)."""
+    return os.getloadavg()[0] < (os.cpu_count() or 1)
 
 
 def _walk(page, srv, start: list[str]) -> tuple[dict[str, dict], list[str]]:
