@@ -259,9 +259,10 @@ def dashboard():
 
 
 def _numbered(database, rows: list[dict]) -> list[dict]:
-    """Disputes with their registration numbers (the number a list shows and links)."""
-    numbers = matter_queries.numbers_of(database, [r["id"] for r in rows])
-    return [dict(r, number=numbers.get(r["id"])) for r in rows]
+    """Disputes with their registration numbers (the number a list shows and links) and stages."""
+    ids = [r["id"] for r in rows]
+    numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
+    return [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
 
 
 def _area_and_children(area: str, summary: list[dict]) -> list[dict]:
