@@ -186,6 +186,10 @@ def test_every_page_holds_at_full_size(full_size, browser):
     context, page = _login(browser, full_size, SUPERVISOR)
     try:
         page.screenshot(path=SHOTS / "dashboard.png", full_page=True)
+        # the header's print button prints the page (window.print, stubbed here to count the call)
+        page.evaluate("window.printed = 0; window.print = () => { window.printed += 1; }; null")
+        page.click("#print-page")
+        assert page.evaluate("window.printed") == 1
         seen, problems = _walk(page, full_size, ["/ledger/", "/ledger/ledger?since=2025-12-01&until=2026-11-30",
                                                   "/ledger/disputes", "/ledger/figures?since=2025-12-01",
                                                   "/ledger/search?q=%E5%BB%BA%E5%9B%BD", "/ledger/search?q=%E5%AE%85%E5%9F%BA%E5%9C%B0"])
