@@ -93,6 +93,10 @@ def pages(today: dt.date, start: dt.date, area: str) -> list[tuple[str, str]]:
         ("disputes open key", "/ledger/disputes?open=1&key=1"),
         ("disputes p20", "/ledger/disputes?page=20"),
         ("disputes behind figure", "/ledger/disputes?metric=on_time_resolution"),
+        ("search a name", "/ledger/search?q=%E5%BB%BA%E5%9B%BD"),  # 建国
+        ("search a surname", "/ledger/search?q=%E7%8E%8B"),  # 王
+        ("search words", "/ledger/search?q=%E5%AE%85%E5%9F%BA%E5%9C%B0%E7%95%8C%E7%BA%BF"),  # 宅基地界线
+        ("search a number", f"/ledger/search?q={area[:6]}-2026-000123"),
         ("export csv (90 days)", "/ledger/ledger.csv"),
         ("export xlsx (90 days)", "/ledger/ledger.xlsx"),
         ("export xlsx year", f"/ledger/ledger.xlsx?{year}"),
