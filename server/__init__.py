@@ -30,7 +30,8 @@ try:
     from server.core.db import db
     from server.interfaces import couchdb as couch, field_app, geo_api, ledger, monitoring
     from server.interfaces.cli import admin as cli, bridge as bridge_cli, calendar as calendar_cli, geo as geo_cli
-    from server.interfaces.cli import projections as projections_cli, store as store_cli
+    from server.interfaces.cli import full_district as full_district_cli, projections as projections_cli, \
+        store as store_cli
     from server.interfaces import request_encoding
     from server.interfaces.request_body import CheckedRequestBody
     from server.services import audit, calendar, devices, geo, quarantine, read_models, tokens
@@ -84,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     field_app.init_app(app)
     calendar_cli.init_app(app)
     projections_cli.init_app(app)
+    full_district_cli.init_app(app)
     ledger.init_app(app)
     request_encoding.init_app(app)  # compressed bodies are plain before any view reads them
     _register_error_handlers(app)

@@ -11,8 +11,10 @@ through the settings, at start.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import Iterator
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -55,3 +57,18 @@ def parse_setting(text: str) -> tuple[dt.datetime, bool]:
     if moment.tzinfo is None:
         raise ValueError(f"PAICHA_CLOCK={text!r} needs a UTC offset, e.g. 2026-11-20T09:00:00+08:00")
     return moment, frozen
+
+
+@contextlib.contextmanager
+def stopped_at(moment: dt.datetime) -> Iterator[None]:
+    """The clock frozen at `moment` for a block, then as it was: for work that replays the past (a
+    generated district's records are received when they were written)."""
+    global _offset, _frozen
+    with _lock:
+        saved = (_offset, _frozen)
+    set_clock(moment, frozen=True)
+    try:
+        yield
+    finally:
+        with _lock:
+            _offset, _frozen = saved

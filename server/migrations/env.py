@@ -5,6 +5,7 @@ from server.core import models  # noqa: F401  (registers the domain tables on th
 from server.services.calendar import tables as _calendar_tables  # noqa: F401
 from server.services.geo import tables as _geo_tables  # noqa: F401
 from server.services.matters import tables as _matter_tables  # noqa: F401
+from server.services.search import tables as _search_tables  # noqa: F401
 from sync.tables import metadata
 
 connection = context.config.attributes.get("connection")

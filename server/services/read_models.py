@@ -6,6 +6,7 @@ inside every write's transaction (`server.core.projections`):
     matter_numbers, _steps, _states     each matter's registration number, steps and derived stage
                                         (matters.index)
     visit_checks, geo_households        the visit checks and the household index (geo.visits)
+    search_documents, search_grams      the search index (search.index)
 
 `init_app(app)` registers them, after the audit trail (whose first entry for a report is its
 receive time) and before anything is written. `flask projections rebuild` fills them from the
@@ -20,6 +21,7 @@ from server.services.calendar import report_index
 from server.services.geo import visits
 from server.services.ledger import index as ledger_index
 from server.services.matters import index as matter_index
+from server.services.search import index as search_index
 
 
 def init_app(app: Flask) -> None:
@@ -30,3 +32,4 @@ def init_app(app: Flask) -> None:
     register_projection(app, ledger_index.project)
     register_projection(app, matter_index.projection(app), prepare=matter_index.prepare)
     register_projection(app, visits.projection(app))
+    register_projection(app, search_index.project)

@@ -1,8 +1,9 @@
 """How `make test` (pytest-xdist, `--dist loadfile`) hands the tests to its processes.
 
 A unit of work is a file's tests on one store kind (`tests/e2e/test_resume.py::sqlite`), or the
-whole file when its tests are not parametrized by store (the browser tests: all of them, so that one
-process launches Chromium once). A file's servers, stores and apps are module-scoped per store kind
+whole file when its tests are not parametrized by store. The browser files are units of their own
+too: launching Chromium costs a second, running five files' minutes of pages in one process cost
+the run its tail. A file's servers, stores and apps are module-scoped per store kind
 already, so its SQLite and PostgreSQL halves may run side by side (a module fixture of both, such
 as the bridge tests' pouchdb-server, is then made in each process).
 The units go out longest first (LONGEST, measured), then in the order collected (e2e before
@@ -35,7 +36,11 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser": 140,  # the ledger, the quarantine, the supervision room (28 s) and the field app (75 s)
+    "tests/browser/test_full_size_browser.py": 110,  # the full-size district's store (~40 s) and the walk of every page
+    "tests/browser/test_field_app_browser.py": 75,  # 35 s of it the round over 2G
+    "tests/browser/test_room_browser.py": 30,
+    "tests/browser/test_ledger_browser.py": 20,
+    "tests/browser/test_quarantine_browser.py": 10,
     # added later, estimated from single runs of the file
     "tests/e2e/test_resumable_photo.py": 30,
     "tests/e2e/test_slow_clients.py": 25,
@@ -55,8 +60,6 @@ _PARAM_PARTS = re.compile(r"[\[\]\-]")
 def unit_of(nodeid: str) -> str:
     """The unit of work a test belongs to (see the module docstring)."""
     path, _, rest = nodeid.partition("::")
-    if path.startswith("tests/browser/"):
-        return "tests/browser"
     parts = set(_PARAM_PARTS.split(rest[rest.find("["):])) if "[" in rest else set()
     kind = next((k for k in STORE_KINDS if k in parts), None)
     return f"{path}::{kind}" if kind else path

@@ -1,6 +1,8 @@
 """Fresh central stores for a server under test: an SQLite file, or a new PostgreSQL database;
-empty, or a copy of a template made once per session: migrated ("schema"), or migrated with the demo
-district ("demo"). A copy costs a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE` (PostgreSQL)
+empty, or a copy of a template made once per session: migrated ("schema"), migrated with the demo
+district ("demo"), or with the generated full-size district ("fullsize": `FULL_SIZE`, made by
+`server.services.full_district` as `flask full-district generate` makes it; serve it with the clock at
+`FULL_SIZE_CLOCK`). A copy costs a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE` (PostgreSQL)
 instead of the migrations and the demo's seeding.
 
 With `shared_dir` (the run's directory, under pytest-xdist), the processes of one run share the
@@ -48,16 +50,24 @@ def postgres_check() -> str | None:
 # Run in a process of its own: the app's start-up leaves nothing behind in the test process (no
 # connection to the template, which PostgreSQL needs to copy it; no settings, no clock).
 TEMPLATE_SCRIPT = """
+import datetime as dt
+import json
 import sys
 import sqlalchemy as sa
 from server import create_app
 from server.core.db import db
+from server.services import full_district
 from server.setup import prepare
 
-url, demo = sys.argv[1], sys.argv[2] == "demo"
+url, demo, full = sys.argv[1], sys.argv[2] == "demo", json.loads(sys.argv[3])
 app = prepare(create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PAICHA_DEMO": demo,
                           "PAICHA_SCHEDULER": "off"}), demo=demo, scheduler=False)
 with app.app_context():
+    if sys.argv[2] == "fullsize":
+        today = dt.date.fromisoformat(full["today"])
+        made = full_district.generate(app, full["villages"], today - dt.timedelta(days=full["days"]), today,
+                                      full["password"])
+        print(f"generated in {made.seconds} s: {made.counts}", file=sys.stderr)
     with db.engine.begin() as conn:
         # Each copy makes its own: a server's uuid is in its replication checkpoints' ids, the key
         # signs its sessions.
@@ -66,7 +76,11 @@ with app.app_context():
     db.engine.dispose()
 """
 
-CONTENTS = ("empty", "schema", "demo")
+CONTENTS = ("empty", "schema", "demo", "fullsize")
+# The full-size district of the tests: a real district's size, a year of records up to the day before
+# `today`; its accounts are full_district.SUPERVISOR, TOWNSHIP_USER and ADMIN.
+FULL_SIZE = {"villages": 300, "days": 365, "today": "2026-12-01", "password": "full-size-password"}
+FULL_SIZE_CLOCK = "2026-12-01T09:30:00+08:00!"
 
 
 class Stores:
@@ -82,7 +96,7 @@ class Stores:
 
     def new(self, kind: str, contents: str = "empty") -> str:
         """A DATABASE_URL (for "pouchdb-server": a directory) for a brand-new store: `contents`
-        "empty", "schema" (migrated) or "demo" (migrated, with the demo district)."""
+        "empty", "schema" (migrated), "demo" (migrated, with the demo district) or "fullsize"."""
         if contents not in CONTENTS:
             raise ValueError(f"contents must be one of {CONTENTS}, not {contents!r}")
         tag = uuid.uuid4().hex[:10]
@@ -153,8 +167,11 @@ class Stores:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PAICHA_ADMIN_PASSWORD")}
         env["PAICHA_LOG_LEVEL"] = "WARNING"
         python = REPO_ROOT / ".venv" / "bin" / "python"
-        command = [str(python if python.exists() else sys.executable), "-c", TEMPLATE_SCRIPT, url, contents]
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        command = [str(python if python.exists() else sys.executable), "-c", TEMPLATE_SCRIPT, url, contents,
+                   json.dumps(FULL_SIZE)]
+        # the full-size district takes ~40 s of CPU; more on a machine busy with the other tests
+        timeout = 1200 if contents == "fullsize" else 300
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             if shared and kind == "postgresql":
                 with _pg_connect() as conn:

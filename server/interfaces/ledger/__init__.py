@@ -11,6 +11,7 @@ English with ?lang=en. Every asset is served from this package (no CDN).
     security.py  login/scope/CSRF writes.py   reviews and notices through server.services.records
     supervision.py  the supervision loop (督办): issue, the notices of an area, one notice, its forms
     matters.py   a matter's step forms (事项办理)   matter_file.py  the dispute file's number, stage, trail
+    search_page.py  search across matters, reports, visits and households
     privacy_views.py  the disputes' export (parties masked for who does not handle them), the file access log
     exports.py   XLSX / CSV      charts.py    inline SVG charts and map     i18n.py  messages
 
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     from server.interfaces.ledger import privacy_views  # noqa: F401  (as above)
     from server.interfaces.ledger import room  # noqa: F401  (as above)
     from server.interfaces.ledger import bulletin  # noqa: F401  (as above)
+    from server.interfaces.ledger import search_page  # noqa: F401  (as above)
     from server.interfaces.ledger.views import bp  # (as above)
 
     app.register_blueprint(bp)

@@ -8,19 +8,34 @@ from server.services.geo.crs import WGS84, from_wgs84
 STATUS_COLOURS = {"on_time": "#2e7d32", "late": "#f9a825", "open": "#90a4ae", "overdue": "#c62828",
                   "missed": "#6d4c41", "missing": "#ad1457"}
 FLAG_COLOUR, OK_COLOUR = "#c62828", "#1565c0"
+MAP_LABELS_UP_TO = 60  # villages: more labels than this only overlap (each keeps its name as a tooltip)
+
+
+def text_width(text: str, size: float) -> float:
+    """A label's width, estimated (no fonts on the server): CJK characters are square, others about half."""
+    return sum(size if ord(c) > 0x2E80 else size * 0.6 for c in text)
 
 
 def stacked_bars(rows: list[dict], order: tuple[str, ...], label, width: int = 640) -> Markup:
     """One horizontal bar per row, stacked by status counts (`row["counts"]`)."""
-    bar_h, gap, left = 18, 6, 150
-    height = max(1, len(rows)) * (bar_h + gap) + 30
+    bar_h, gap, left = (18, 6, 150) if len(rows) <= 10 else (12, 4, 150)
     biggest = max([r["total"] for r in rows] + [1])
-    scale = (width - left - 10) / biggest
+    right = 8 + text_width(str(biggest), 11)  # the widest total, written after its bar
+    scale = (width - left - right) / biggest
+    legend, lx, ly = [], 10.0, 0
+    for status in order:  # wrapped onto as many lines as the words need
+        step = 14 + text_width(label(status), 11) + 14
+        if lx + step > width and lx > 10:
+            lx, ly = 10.0, ly + 16
+        legend.append((status, lx, ly))
+        lx += step
+    bars_h = max(1, len(rows)) * (bar_h + gap)
+    height = bars_h + 14 + ly + 16
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg">']
     for i, r in enumerate(rows):
         y = 5 + i * (bar_h + gap)
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="12">'
+        parts.append(f'<text x="{left - 6}" y="{y + bar_h - 3}" text-anchor="end" font-size="{min(12, bar_h)}">'
                      f'{escape(r["name"] or r["area"])}</text>')
         x = left
         for status in order:
@@ -31,13 +46,11 @@ def stacked_bars(rows: list[dict], order: tuple[str, ...], label, width: int = 6
             parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                          f'fill="{STATUS_COLOURS.get(status, "#999")}"><title>{escape(label(status))}: {n}</title></rect>')
             x += w
-        parts.append(f'<text x="{x + 4:.1f}" y="{y + 13}" font-size="11">{r["total"]}</text>')
-    ly = height - 12
-    lx = left
-    for status in order:
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{STATUS_COLOURS.get(status, "#999")}"/>'
-                     f'<text x="{lx + 14}" y="{ly}" font-size="11">{escape(label(status))}</text>')
-        lx += 84
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_h - 3}" font-size="{min(11, bar_h)}">{r["total"]}</text>')
+    for status, lx, ly in legend:
+        y = bars_h + 14 + ly
+        parts.append(f'<rect x="{lx:.1f}" y="{y - 9}" width="10" height="10" fill="{STATUS_COLOURS.get(status, "#999")}"/>'
+                     f'<text x="{lx + 14:.1f}" y="{y}" font-size="11">{escape(label(status))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -101,6 +114,7 @@ def visit_map(villages: list[dict], visits: list[dict], width: int = 640, height
     def xy(lat, lon):
         return 10 + (lon - min_lon) * kx * scale, height - 10 - (lat - min_lat) * scale
 
+    labelled = len(villages) <= MAP_LABELS_UP_TO
     for v in villages:
         name = escape(v["name"] or v["code"])
         if v["boundary"]:
@@ -111,8 +125,12 @@ def visit_map(villages: list[dict], visits: list[dict], width: int = 640, height
                                  f'<title>{name}</title></polygon>')
         if v["centre"]:
             x, y = xy(*v["centre"])
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="none" stroke="#555"/>'
-                         f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="12" fill="#333">{name}</text>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="none" stroke="#555"><title>{name}</title></circle>')
+            if labelled:  # on the side with room for it
+                flip = x + 7 + text_width(str(v["name"] or v["code"]), 12) > width
+                anchor = ' text-anchor="end"' if flip else ""
+                parts.append(f'<text x="{x - 7 if flip else x + 7:.1f}" y="{y + 4:.1f}" font-size="12" fill="#333"'
+                             f'{anchor}>{name}</text>')
     for p in visits:
         if not p["wgs84"]:
             continue

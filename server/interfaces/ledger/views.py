@@ -51,7 +51,9 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger", template_folder="templa
 #: Who sees the log of openings (访问记录): the district, and administrators.
 LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
-KEY_DISPUTES_SHOWN = 20
+KEY_DISPUTES_SHOWN = 10
+FLAGGED_VISITS_SHOWN = 10
+QUARTER_KEY_PAGE = 25  # key disputes a page of the quarterly round-up (one printed A4 page)  # the dashboard's latest; the map shows them all
 COMMENT_LIMIT = 4000
 
 
@@ -240,22 +242,39 @@ def dashboard():
     since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
     database = domain_database(who)
     summary = round_queries.rollup(round_queries.status_counts(area, since, until), area)
-    # the area itself and its children (a district's townships, a township's villages); drill down for more
-    child_level = (AreaCode(area).child_level or VILLAGE) if area else TOWNSHIP
-    shown = [s for s in summary if s["area"] == area or s["level"] == child_level]
+    shown = _area_and_children(area, summary)
     townships = [s for s in shown if s["level"] == "township"]
     villages = [s for s in shown if s["level"] == "village"]
     stale_days = current_app.config["PAICHA_LEDGER_STALE_DAYS"]
     return render_template(
         "dashboard.html", area=area, since=since, until=until, townships=townships, villages=villages,
-        chart=charts.stacked_bars(townships + villages, STATUS_ORDER, t),
+        # the children's bars (the area's own is their sum, and would dwarf them)
+        chart=charts.stacked_bars([s for s in shown if s["area"] != area] or shown, STATUS_ORDER, t),
         matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS,
-        key_disputes=file_access.mask_rows(database, who, dispute_queries.dispute_list(
-            database, area, open_only=True, key_only=True, limit=KEY_DISPUTES_SHOWN)),
+        key_disputes=_numbered(database, file_access.mask_rows(database, who, dispute_queries.dispute_list(
+            database, area, open_only=True, key_only=True, limit=KEY_DISPUTES_SHOWN))),
         key_total=dispute_queries.open_key_count(database, area),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
-        coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), child_level), flagged=visit_queries.flagged_visits(area, since, until, 20),
+        coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), _child_level(area)), flagged=visit_queries.flagged_visits(area, since, until, FLAGGED_VISITS_SHOWN),
         notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
+
+
+def _numbered(database, rows: list[dict]) -> list[dict]:
+    """Disputes with their registration numbers (the number a list shows and links) and stages."""
+    ids = [r["id"] for r in rows]
+    numbers, stages = matter_queries.numbers_of(database, ids), matter_queries.stages_of(database, ids)
+    return [dict(r, number=numbers.get(r["id"]), stage=stages.get(r["id"])) for r in rows]
+
+
+def _area_and_children(area: str, summary: list[dict]) -> list[dict]:
+    """The rows of the area itself and its children (a district's townships, a township's villages):
+    the rest is a click away, not one long table."""
+    child_level = _child_level(area)
+    return [s for s in summary if s["area"] == area or s["level"] == child_level]
+
+
+def _child_level(area: str) -> str:
+    return (AreaCode(area).child_level or VILLAGE) if area else TOWNSHIP
 
 
 def _coverage_by_child(area: str, villages: list[dict], child_level: str) -> list[dict]:
@@ -565,8 +584,14 @@ def quarterly():
     # key disputes registered or resolved in the quarter, or still open at its end
     key = file_access.mask_rows(database, who, dispute_queries.dispute_facts(
         database, area, start, end, key_only=True, open_before=end))
-    summary = round_queries.rollup(round_queries.status_counts(area, start, min(end, windows.today())), area)
-    return render_template("quarterly.html", area=area, label=label, start=start, end=end, key=key,
+    summary = _area_and_children(area, round_queries.rollup(
+        round_queries.status_counts(area, start, min(end, windows.today())), area))
+    page, size = _page(), QUARTER_KEY_PAGE
+    pages = max(1, -(-len(key) // size))
+    page = min(page, pages)
+    return render_template("quarterly.html", area=area, label=label, start=start, end=end,
+                           key=_numbered(database, key[(page - 1) * size:page * size]), key_total=len(key),
+                           page=page, pages=pages,
                            summary=summary, matrix=dispute_queries.open_dispute_matrix(database, area), risks=RISK_LEVELS)
 
 

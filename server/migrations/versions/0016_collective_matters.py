@@ -3,7 +3,7 @@ people_involved), so that the collective matters (PAICHA_MATTER_COLLECTIVE_PEOPL
 counted in SQL
 
 Revision ID: 0016_collective_matters
-Revises: 0014_responsibility
+Revises: 0015_search
 
 Filled by `flask projections rebuild` after the upgrade (every dispute's row is written again).
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0016_collective_matters"
-down_revision = "0014_responsibility"
+down_revision = "0015_search"
 branch_labels = None
 depends_on = None
 

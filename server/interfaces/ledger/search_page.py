@@ -1,0 +1,23 @@
+"""Search (/ledger/search?q=): matters, reports, visits and households of the viewer's area, by a
+party's name or phone, a registration number or a word of the text (`server.services.search`)."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from server.core.access import domain_database
+from server.services.search import queries as search_queries
+from server.interfaces.ledger.security import area_in_scope, viewer
+from server.interfaces.ledger.views import bp
+
+RESULTS_SHOWN = 50
+
+
+@bp.get("/search")
+def search():
+    who = viewer()
+    area = area_in_scope(who, request.args.get("area"))
+    query = (request.args.get("q") or "").strip()
+    hits, more = search_queries.search(domain_database(who), who, query, area, limit=RESULTS_SHOWN) \
+        if query else ([], False)
+    return render_template("search.html", area=area, query=query[:search_queries.MAX_QUERY], hits=hits,
+                           more=more, too_long=len(query) > search_queries.MAX_QUERY)

@@ -1,0 +1,253 @@
+"""A generated district at full size: N villages and a year of their records, for benchmarks and tests.
+
+Code 990201 is not a real division (no province has code 99). The villages are numbered 20 a
+township (`village_code`: 300 villages are 15 townships, as in a real district); every document goes through the store with the normal rules (validation,
+audit trail, read models, geotagging), written in batches as a phone's replication would:
+
+- areas, village boundaries (a square round each centre), three accounts (district supervisor,
+  township staff of the first township, administrator) with display names;
+- the calendar's rounds, created as the tick creates them (each period's at its start);
+- three households a village and a visit a month (every 8th 400 m from home: flagged);
+- the cadres' reports (80 % on time, 12 % late, 8 % never), a dispute in 30 % of village reports
+  (accepted, mediated, 70 % resolved, with satisfaction), every 20th report reviewed.
+
+The same seed gives the same district. `generate` records what it made in the server's metadata
+(`GENERATED`), so a store is generated once and `generated` tells what is in it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Flask
+
+from sync.tables import server_meta
+
+from server.core import clock
+from server.core.accounts import add_account
+from server.core.access import domain_database
+from server.core.areas import check_area, import_areas
+from server.core.auth import principal_named
+from server.core.clock import SHANGHAI
+from server.core.db import reading
+from server.core.store import get_store
+from server.services.calendar import rounds as calendar_rounds
+from server.services.calendar.periods import periods_overlapping, start_of_day
+from server.services.geo.locate import import_boundaries
+
+DISTRICT = "990201"
+DISTRICT_NAME = "基准区（生成）"
+SUPERVISOR, TOWNSHIP_USER, ADMIN = "bench-district", "bench-township", "bench-admin"
+OWN_TOWNSHIP = DISTRICT + "001"
+GENERATED = "full_district_generated"
+CATEGORIES = ("land", "homestead", "marriage_family", "neighbourhood", "labour", "debt")
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = ("建国", "秀兰", "志强", "桂英", "红梅", "海涛", "丽娟", "国华", "玉兰", "春生", "金凤", "德明")
+VILLAGES_PER_TOWNSHIP = 20
+BATCH = 500  # documents a write: what a phone's replication sends at most
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    villages: int
+    start: dt.date
+    today: dt.date
+    counts: dict
+    seconds: float
+
+    def to_json(self) -> str:
+        return json.dumps({"villages": self.villages, "start": self.start.isoformat(),
+                           "today": self.today.isoformat(), "counts": self.counts, "seconds": self.seconds})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Generated":
+        d = json.loads(text)
+        return cls(d["villages"], dt.date.fromisoformat(d["start"]), dt.date.fromisoformat(d["today"]),
+                   d["counts"], d.get("seconds", 0.0))
+
+
+def village_code(n: int) -> str:
+    return f"{DISTRICT}{n // VILLAGES_PER_TOWNSHIP + 1:03d}{n % VILLAGES_PER_TOWNSHIP + 1:03d}"
+
+
+def village_name(code: str) -> str:
+    return f"{int(code[6:9]):d}镇{int(code[9:]):d}村"
+
+
+def village_centre(code: str) -> tuple[float, float]:
+    """Townships 0.12° apart in rows of four, their villages 0.022° apart in rows of five."""
+    t, v = int(code[6:9]) - 1, int(code[9:12]) - 1
+    return 34.0 + (t // 4) * 0.12 + (v // 5) * 0.022, 108.5 + (t % 4) * 0.12 + (v % 5) * 0.022
+
+
+def generated() -> Generated | None:
+    """What `generate` made in this store, or None."""
+    with reading() as session:
+        value = session.execute(sa.select(server_meta.c.value).where(server_meta.c.key == GENERATED)).scalar()
+    return Generated.from_json(value) if value else None
+
+
+def generate(app: Flask, villages: int, start: dt.date, today: dt.date, password: str,
+             progress: Callable[[str], None] = lambda line: None) -> Generated:
+    """Generate the district's areas, accounts and records from `start` to the day before `today`."""
+    if generated() is not None:
+        raise ValueError("this store already holds a generated district")
+    rng = random.Random(990201)
+    began = time.perf_counter()
+    counts: dict[str, int] = {}
+    codes = [village_code(n) for n in range(villages)]
+    townships = sorted({c[:9] for c in codes})
+    _areas_and_accounts(codes, townships, password)
+    database = domain_database(principal_named(ADMIN))
+
+    def write(docs: list[dict], kind: str, written: str) -> None:
+        """Day by day, each day's documents received at the time of that day's last one."""
+        by_day: dict[str, list[dict]] = {}
+        for doc in sorted(docs, key=lambda d: d[written]):
+            by_day.setdefault(doc[written][:10], []).append(doc)
+        for day_docs in by_day.values():
+            for i in range(0, len(day_docs), BATCH):
+                batch = day_docs[i:i + BATCH]
+                with clock.stopped_at(dt.datetime.fromisoformat(batch[-1][written])):
+                    refused = [r for r in database.bulk_docs(batch) if not r.ok]
+                if refused:
+                    raise RuntimeError(f"generated documents refused: {refused[:3]}")
+        counts[kind] = counts.get(kind, 0) + len(docs)
+        progress(f"{kind}: {len(docs)} ({time.perf_counter() - began:.0f} s)")
+
+    days = sorted({p.start for kind in ("xun", "half_month", "month", "quarter")
+                   for p in periods_overlapping(kind, start, today) if p.start >= start} | {start})
+    for day in days:
+        made_at = start_of_day(day) + dt.timedelta(minutes=10)
+        with clock.stopped_at(made_at):
+            summary, _ = calendar_rounds.ensure_rounds(app, day, day, made_at)
+        counts["rounds"] = counts.get("rounds", 0) + len(summary.created)
+    progress(f"rounds: {counts.get('rounds', 0)} ({time.perf_counter() - began:.0f} s)")
+
+    households, visits = _households_and_visits(rng, codes, start, today)
+    write(households, "households", "created_at")
+    write(visits, "visits", "visited_at")
+    reports, disputes = _reports_and_disputes(rng, codes, townships, start, today)
+    write(disputes, "disputes", "created_at")
+    write(reports, "reports", "submitted_at")
+    reviews = [{"_id": f"review-{r['_id']}", "type": "report_review", "area": r["area"], "created_by": ADMIN,
+                "created_at": r["submitted_at"], "report_id": r["_id"], "round_id": r["round_id"],
+                "status": "approved", "reviewed_at": r["submitted_at"]} for r in reports[::20]]
+    write(reviews, "reviews", "reviewed_at")
+    made = Generated(villages, start, today, counts, round(time.perf_counter() - began, 1))
+    with get_store().writing() as conn:
+        conn.execute(server_meta.insert().values(key=GENERATED, value=made.to_json()))
+    return made
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def _areas_and_accounts(codes: list[str], townships: list[str], password: str) -> None:
+    import_areas([check_area(DISTRICT, DISTRICT_NAME)]
+                 + [check_area(t, f"第{int(t[6:]):d}镇") for t in townships]
+                 + [check_area(c, village_name(c)) for c in codes])
+    for name, role, scope, display in ((SUPERVISOR, "district_supervisor", DISTRICT, "孙督查（区）"),
+                                       (TOWNSHIP_USER, "township_staff", OWN_TOWNSHIP, "赵敏（第1镇）"),
+                                       (ADMIN, "admin", "", "生成数据管理员")):
+        add_account(name, password, role, scope, display)
+    features = []
+    for code in codes:
+        lat, lon = village_centre(code)
+        d = 0.005
+        ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
+        features.append({"type": "Feature", "properties": {"code": code, "name": village_name(code)},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    with get_store().writing() as conn:
+        import_boundaries(conn, {"type": "FeatureCollection", "features": features}, source="generated")
+
+
+def _households_and_visits(rng: random.Random, codes: list[str], start: dt.date,
+                           today: dt.date) -> tuple[list[dict], list[dict]]:
+    households, visits = [], []
+    for code in codes:
+        lat, lon = village_centre(code)
+        homes = [(round(lat + rng.uniform(-0.003, 0.003), 6), round(lon + rng.uniform(-0.003, 0.003), 6))
+                 for _ in range(3)]
+        for n, home in enumerate(homes):
+            households.append({"_id": f"household-{code}-{n + 1:03d}", "type": "household", "area": code,
+                               "created_by": ADMIN, "created_at": _stamp(start_of_day(start)),
+                               "address": f"{int(code[9:]):d}村{n + 1}组", "head_name": _person(rng),
+                               "location": {"lat": home[0], "lon": home[1], "crs": "WGS-84"}})
+        # ten staff a township, two villages each: one in the morning, the other in the afternoon
+        village = int(code[9:]) - 1
+        visitor = f"staff-{code[6:9]}-{village % 10}"
+        at = dt.time(9 + 5 * (village // 10 % 2), 30)
+        for m in range(0, (today - start).days, 30):
+            when = dt.datetime.combine(start + dt.timedelta(days=m + rng.randint(0, 25)), at, SHANGHAI)
+            if when.date() >= today:
+                continue
+            n = len(visits)
+            home = homes[n % 3]
+            spread = 0.004 if n % 8 == 0 else 0.0002
+            visits.append({"_id": f"visit-{code}-{m:03d}", "type": "household_visit", "area": code,
+                           "created_by": visitor, "created_at": _stamp(when),
+                           "household_id": f"household-{code}-{n % 3 + 1:03d}", "visitor": visitor,
+                           "visited_at": _stamp(when), "purpose": "routine",
+                           "fix": {"lat": round(home[0] + spread, 6), "lon": round(home[1] + spread / 2, 6),
+                                   "accuracy_m": 10, "fix_time": _stamp(when), "crs": "WGS-84"}})
+    return households, visits
+
+
+def _reports_and_disputes(rng: random.Random, codes: list[str], townships: list[str], start: dt.date,
+                          today: dt.date) -> tuple[list[dict], list[dict]]:
+    """The reports in the order they were submitted, and the disputes found in them."""
+    filers = [(c, "village", "xun") for c in codes] + [(t, "township", "half_month") for t in townships]
+    reports, disputes = [], []
+    for area, level, kind in filers:
+        for period in periods_overlapping(kind, start, today - dt.timedelta(days=1)):
+            if period.start < start:
+                continue
+            fate = rng.choices(["on_time", "late", "missing"], weights=[80, 12, 8])[0]
+            if fate == "missing" or (period.end >= today and fate == "late"):
+                continue
+            day = period.end - dt.timedelta(days=rng.randint(0, 2)) if fate == "on_time" \
+                else period.end + dt.timedelta(days=rng.randint(1, 4))
+            if day >= today or day < period.start:
+                continue
+            when = dt.datetime.combine(day, dt.time(rng.randint(8, 18), rng.choice([5, 20, 40])), SHANGHAI)
+            found = []
+            if level == "village" and rng.random() < 0.3:
+                dispute_id = f"dispute-{area}-{period.start.isoformat()}"
+                found.append(dispute_id)
+                disputes.append(_dispute(rng, dispute_id, area, when, today))
+            reports.append({
+                "_id": f"report-{level}-{area}-{period.start.isoformat()}", "type": "screening_report",
+                "area": area, "created_by": ADMIN, "created_at": _stamp(when),
+                "round_id": f"round-{level}-{area}-{period.start.isoformat()}",
+                "nil_report": not found, "disputes": found, "summary": "本期排查情况：已逐户走访。",
+                "households_screened": rng.randint(120, 260), "submitted_at": _stamp(when)})
+    reports.sort(key=lambda d: d["submitted_at"])
+    return reports, disputes
+
+
+def _dispute(rng: random.Random, doc_id: str, area: str, when: dt.datetime, today: dt.date) -> dict:
+    accepted = when + dt.timedelta(hours=rng.choice([2, 6, 20, 30, 50]))
+    doc = {"_id": doc_id, "type": "dispute", "area": area, "created_by": ADMIN, "created_at": _stamp(when),
+           "accepted_at": _stamp(accepted), "summary": "宅基地界线争议，双方各执一词，" * 5,
+           "parties": [{"name": _person(rng), "role": "applicant"}, {"name": _person(rng), "role": "respondent"}],
+           "category": rng.choice(CATEGORIES), "risk_level": rng.choices(["low", "medium", "high", "key"],
+                                                                        weights=[50, 30, 15, 5])[0],
+           "status": "mediating",
+           "mediation": [{"at": _stamp(accepted), "by": ADMIN, "method": "in_person", "result": "not_agreed"}]}
+    resolved = accepted + dt.timedelta(days=rng.randint(1, 60))
+    if rng.random() < 0.7 and resolved.date() < today:
+        doc.update(status="resolved", outcome="双方达成调解协议并履行。", resolved_at=_stamp(resolved),
+                   one_time_resolution=rng.random() < 0.6,
+                   satisfaction=rng.choice(["satisfied", "basically", "unsatisfied"]))
+    return doc
