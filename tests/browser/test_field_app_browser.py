@@ -556,8 +556,10 @@ def test_the_token_is_renewed_silently_and_a_revoked_phone_logs_in_again(site, p
     page.wait_for_selector("text=Log out")
     page.click("[data-test=tab-home]")
     assert page.inner_text("[data-test=pending]").startswith("Waiting to go up")
+    assert page.evaluate("vant.Locale.messages().cancel") == "Cancel"  # the UI kit's own words too
     page.click("[data-test=tab-me]")
     page.click("[data-test=lang-zh]")
+    assert page.evaluate("vant.Locale.messages().cancel") == "取消"
     assert not errors, errors
 
 

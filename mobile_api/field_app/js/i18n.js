@@ -68,10 +68,27 @@ const TEXT = {
 
 export const i18n = reactive({ lang: localStorage.getItem('paicha.lang') || 'zh', words: {}, refusals: {} });
 
+// Vant's own words (its dialogs' buttons, the uploader, loading) in English: the texts of its en-US
+// locale the app's components show (the UMD build carries only zh-CN).
+const VANT_EN = {
+  name: 'Name', tel: 'Phone', save: 'Save', clear: 'Clear', undo: 'Undo', cancel: 'Cancel', confirm: 'Confirm',
+  delete: 'Delete', loading: 'Loading...', vanPullRefresh: { pulling: 'Pull to refresh...', loosing: 'Loose to refresh...' },
+  vanPagination: { prev: 'Previous', next: 'Next' }, vanPicker: { confirm: 'Confirm', cancel: 'Cancel' },
+  vanUploader: { fail: 'Failed', uploading: 'Uploading...' }, vanList: { loading: 'Loading...', error: 'Request failed. Click to reload', finished: '' },
+};
+
 export function setLang(lang) {
   i18n.lang = lang;
   localStorage.setItem('paicha.lang', lang);
   document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  if (globalThis.vant && vant.Locale) {
+    if (lang === 'en') {
+      vant.Locale.add({ 'en-US': VANT_EN });
+      vant.Locale.use('en-US');
+    } else {
+      vant.Locale.use('zh-CN');
+    }
+  }
 }
 
 export function t(key, params) {
