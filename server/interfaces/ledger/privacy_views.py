@@ -6,17 +6,16 @@ from __future__ import annotations
 from flask import Response, current_app, render_template, request
 
 from schemas.errors import PaichaError
-from schemas.vocabulary import DISPUTE_CATEGORIES, DISPUTE_STATUSES, RISK_LEVELS
 
 from server.core.access import domain_database
 from server.services import file_access
 from server.services.calendar.periods import start_of_day
-from server.services.ledger import disputes as dispute_queries, windows
+from server.services.ledger import windows
 from server.services.matters import queries as matter_queries
-from server.interfaces.ledger import exports
+from server.interfaces.ledger import dispute_filters, exports
 from server.interfaces.ledger.i18n import t
 from server.interfaces.ledger.security import area_in_scope, viewer
-from server.interfaces.ledger.views import LOG_ROLES, _choice, _date, _doc_id, _page, bp, fmt_time, page_size
+from server.interfaces.ledger.views import LOG_ROLES, _date, _doc_id, _page, bp, fmt_time, page_size
 
 
 def _party_cell(doc: dict, field: str) -> str:
@@ -25,21 +24,19 @@ def _party_cell(doc: dict, field: str) -> str:
 
 @bp.get("/disputes.<fmt>")
 def disputes_export(fmt):
-    """The disputes of the list's filters (area, status, risk, category, open, key), up to
+    """The disputes of the list's filters (all of the page's, and its order), up to
     PAICHA_LEDGER_EXPORT_ROWS, with their parties: each one an opening of its file."""
     who = viewer()
     if fmt not in ("xlsx", "csv"):
         raise PaichaError("missing")
     area = area_in_scope(who, request.args.get("area"))
     database = domain_database(who)
-    filters = {"area": area, "status": _choice("status", DISPUTE_STATUSES), "risk": _choice("risk", RISK_LEVELS),
-               "category": _choice("category", DISPUTE_CATEGORIES)}
-    facts = dispute_queries.dispute_list(
-        database, area, status=filters["status"], risk=filters["risk"], category=filters["category"],
-        open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
-        limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"])
+    chosen, order = dispute_filters.matter_filters(), dispute_filters.matter_sort()
+    facts = matter_queries.filtered_matters(database, area, chosen, sort=order.key, descending=order.descending,
+                                            limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"])
+    filters = {"area": area, **{k: v for k, v in dispute_filters.kept_args().items() if k != "area"}}
     ids = [f["id"] for f in facts]
-    docs = [row.doc for row in database.all_docs(keys=ids, include_docs=True).rows if row.doc]
+    docs = [row.doc for row in database.all_docs(keys=ids, include_docs=True).rows if row.doc]  # in the list's order
     shown = file_access.open_files(database, who, docs, file_access.EXPORT)
     numbers = matter_queries.numbers_of(database, ids)
     columns = ["ID", t("reg_number"), t("area"), t("category"), t("risk"), t("status"), t("created_at"),

@@ -24,7 +24,7 @@ from server.core.access import domain_database
 from server.services.calendar.periods import parse_timestamp, stamp
 from server.services import reviews
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
-from server.interfaces.ledger import charts, exports, matter_file
+from server.interfaces.ledger import area_picker, charts, dispute_filters, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
@@ -460,6 +460,7 @@ def disputes():
     metric = _choice("metric", metrics.DISPUTE_METRICS)
     figure = _choice("figure", matter_figures.KEYS)
     page, size = _page(), page_size()
+    filters = order = None
     if figure:
         part = _choice("part", matter_figures.PARTS) or "den"
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
@@ -479,16 +480,10 @@ def disputes():
         rows = [dict(f, counts=True) for f in room_figures.members(
             database, area, metric, clock.today(), collective_people=current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"],
             offset=(page - 1) * size, limit=size + 1)]
-    elif request.args.get("stage") or request.args.get("overdue") == "1":
-        rows = matter_queries.matter_list(database, area, clock.today(), stage=_choice("stage", MATTER_STAGES),
-                                          overdue=request.args.get("overdue") == "1",
-                                          offset=(page - 1) * size, limit=size + 1)
-    else:
-        rows = dispute_queries.dispute_list(
-            database, area, status=_choice("status", DISPUTE_STATUSES),
-            risk=_choice("risk", RISK_LEVELS), category=_choice("category", DISPUTE_CATEGORIES),
-            open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
-            offset=(page - 1) * size, limit=size + 1)
+    else:  # the list's own filter form: every filter at once, in the order asked
+        filters, order = dispute_filters.matter_filters(), dispute_filters.matter_sort()
+        rows = matter_queries.filtered_matters(database, area, filters, sort=order.key, descending=order.descending,
+                                               offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
     rows = file_access.mask_rows(database, who, rows[:size])
     ids = [r["id"] for r in rows]
@@ -498,8 +493,10 @@ def disputes():
              room_figures.words(room_figures.BY_KEY[metric], lang(), days=0, stale_days=0, collective_people=0)[0]
              if metric in room_figures.BY_KEY else (t(metric) if metric else None))
     return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
-                           title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES, stage=request.args.get("stage"),
-                           overdue=request.args.get("overdue") == "1")
+                           title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES,
+                           statuses=DISPUTE_STATUSES, risks=RISK_LEVELS, categories=DISPUTE_CATEGORIES,
+                           filters=filters, order=order, kept=dispute_filters.kept_args(),
+                           areas=area_picker.options(who.scope or ""))
 
 
 @bp.get("/dispute/<path:dispute_id>")
