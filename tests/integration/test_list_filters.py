@@ -102,8 +102,8 @@ def test_the_sorted_heading_shows_an_arrow_and_its_link_keeps_the_filters(app, m
     assert re.search(r'<input type="hidden" name="sort" value="created">', page)
 
 
-def test_the_pager_keeps_filters_and_order(app, client, at):
-    app.config["PAICHA_LEDGER_PAGE_SIZE"] = 2
+def test_the_pager_keeps_filters_and_order(app, client, at, monkeypatch):
+    monkeypatch.setitem(app.config, "PAICHA_LEDGER_PAGE_SIZE", 2)
     made = [register(client, when=START + dt.timedelta(hours=n)) for n in range(3)]
     district = browser(app, "demo-district")
     url = f"/ledger/disputes?area={VILLAGE}&since=2026-12-20&until=2026-12-20&sort=created&dir=desc"
