@@ -161,3 +161,47 @@ def test_filters_never_reach_outside_the_viewers_scope(app, client, at):
     assert foreign not in township.get(f"/ledger/disputes?{everything}").text
     assert foreign not in csv_ids(township, f"/ledger/disputes.csv?{everything}")
     assert foreign in csv_ids(browser(app, "demo-district"), f"/ledger/disputes.csv?{everything}")
+
+
+# -- the ledger (台账) -------------------------------------------------------------------------------------------
+
+LEDGER_ROW = re.compile(r'<tr data-round="([^"]+)"')
+
+
+def test_the_ledger_sorts_by_a_heading_across_pages_and_in_its_export(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAICHA_LEDGER_PAGE_SIZE", 5)
+    district = browser(app, "demo-district")
+    base = "/ledger/ledger?since=2026-06-01&until=2026-12-31"
+    exported = list(csv.reader(io.StringIO(district.get(
+        base.replace("ledger?", "ledger.csv?") + "&sort=due&dir=desc").data.decode("utf-8-sig"))))
+    header, rows = exported[0], exported[1:]
+    assert len(rows) > 10
+    due, rid = header.index("due"), header.index("round_id")
+    assert [(r[due], r[rid]) for r in rows] == sorted(((r[due], r[rid]) for r in rows), reverse=True)
+    shown = []
+    for n in (1, 2, 3):
+        page = district.get(f"{base}&sort=due&dir=desc&page={n}").text
+        shown += LEDGER_ROW.findall(page)
+    assert shown == [r[rid] for r in rows[:15]]  # page after page, the export's order
+    assert 'aria-sort="descending"' in page and re.search(r'rel="next" href="[^"]*sort=due', page)
+    own = district.get(base).text  # the ledger's own order: newest period first, marked as such
+    assert re.search(r'class="sort sorted"[^>]*aria-sort="descending">排查轮次 ▼', own)
+
+
+def test_the_ledger_refuses_an_order_it_does_not_offer(app):
+    district = browser(app, "demo-district")
+    for query in ("sort=title", "sort=due&dir=down", "sort=round_id"):
+        for path in ("/ledger/ledger", "/ledger/ledger.csv", "/ledger/ledger.xlsx"):
+            r = district.get(f"{path}?{query}")
+            assert r.status_code == 400 and "此列表不能按" in r.text, (path, query)
+
+
+def test_the_ledger_area_picker_lists_townships_and_their_villages_by_name(app):
+    district = browser(app, "demo-district")
+    page = district.get("/ledger/ledger").text
+    picker = re.search(r'<select name="area" class="area-picker">(.*?)</select>', page, re.S).group(1)
+    codes = re.findall(r'<option value="(\d+)"', picker)
+    assert TOWNSHIP in codes and VILLAGE in codes and FOREIGN_VILLAGE in codes
+    assert codes.index(TOWNSHIP) < codes.index(VILLAGE) < codes.index(VILLAGE2)
+    assert len(district.get(f"/ledger/ledger?area={VILLAGE}").text) > 0
+    assert re.search(rf'<option value="{VILLAGE}" selected>', district.get(f"/ledger/ledger?area={VILLAGE}").text)

@@ -31,6 +31,7 @@ from server.services.ledger import visits as visit_queries
 from server.services.ledger import room as room_figures
 from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t, word
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.writes import write
 from server.services.collections import REVIEWS
 from server.interfaces.ledger.security import (
@@ -305,10 +306,11 @@ def _ledger_filters(who) -> dict:
 
 
 def _row_filters(filters: dict) -> dict:
-    return {k: filters[k] for k in ("level", "status", "review")}
+    order = sort_of(round_queries.SORT_KEYS, "period", descending=True)
+    return {**{k: filters[k] for k in ("level", "status", "review")}, "sort": order.key, "descending": order.descending}
 
 
-_FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
+_FILTER_ARGS = ("area", "since", "until", "level", "status", "review", "sort", "dir")
 WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": ""}
 
 
@@ -319,7 +321,7 @@ def ledger():
     filters = _ledger_filters(who)
     page, size = _page(), page_size()
     args = (filters["area"], filters["since"], filters["until"])
-    total = round_queries.round_count(*args, **_row_filters(filters))
+    total = round_queries.round_count(*args, level=filters["level"], status=filters["status"], review=filters["review"])
     pages = max(1, math.ceil(total / size))
     past_the_end(page, pages)
     shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
@@ -327,6 +329,7 @@ def ledger():
     children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
+                           order=sort_of(round_queries.SORT_KEYS, "period", descending=True), areas=area_picker.options(who.scope or ""),
                            can_file=lambda area: may_file(who, area),
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
                            review_statuses=REVIEW_STATES)
