@@ -205,3 +205,50 @@ def test_the_ledger_area_picker_lists_townships_and_their_villages_by_name(app):
     assert codes.index(TOWNSHIP) < codes.index(VILLAGE) < codes.index(VILLAGE2)
     assert len(district.get(f"/ledger/ledger?area={VILLAGE}").text) > 0
     assert re.search(rf'<option value="{VILLAGE}" selected>', district.get(f"/ledger/ledger?area={VILLAGE}").text)
+
+
+# -- notices, the log of openings, search -----------------------------------------------------------------------
+
+NOTICE_ROW = re.compile(r'<tr data-notice="[^"]+" data-state="[^"]+"><td>[^<]*</td><td>[^<]*</td>\s*<td><a [^>]*>[^<]*</a></td>\s*'
+                        r'<td>[^<]*</td><td>[^<]*</td>\s*<td>([^<]*)</td>')
+
+
+def test_the_notices_sort_by_deadline_and_pick_their_area_by_name(app):
+    district = browser(app, "demo-district")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', district.get("/ledger/notice").text).group(1)
+    for days, target in ((9, VILLAGE), (3, VILLAGE2), (6, TOWNSHIP)):
+        r = district.post("/ledger/notice", data={
+            "csrf_token": token, "target_area": target, "kind": "routine", "priority": "general", "method": "online",
+            "subject": f"排查督办 {days}", "body": "请按期答复。", "deadline": f"2027-02-{days:02d}"})
+        assert r.status_code in (200, 302), r.text[:300]
+    ascending = NOTICE_ROW.findall(district.get(f"/ledger/notices?area={TOWNSHIP}&sort=deadline&dir=asc").text)
+    assert len(ascending) >= 3 and ascending == sorted(ascending)
+    descending = NOTICE_ROW.findall(district.get(f"/ledger/notices?area={TOWNSHIP}&sort=deadline&dir=desc").text)
+    assert descending == sorted(ascending, reverse=True)
+    page = district.get(f"/ledger/notices?area={VILLAGE}").text
+    assert re.search(rf'<option value="{VILLAGE}" selected>', page)
+    r = district.get("/ledger/notices?sort=body")
+    assert r.status_code == 400 and "此列表不能按" in r.text
+
+
+def test_the_log_of_openings_narrows_to_an_area_and_sorts(app, client, at):
+    own, foreign = register(client), register(client, name="demo-district", area=FOREIGN_VILLAGE)
+    district = browser(app, "demo-district")
+    for matter in (own, foreign):
+        assert district.get(f"/ledger/dispute/{matter}").status_code == 200
+    everything = district.get("/ledger/access-log").text
+    assert own in everything and foreign in everything
+    narrowed = district.get(f"/ledger/access-log?area={TOWNSHIP}").text
+    assert own in narrowed and foreign not in narrowed
+    by_matter = re.findall(r'<tr data-matter="([^"]+)"', district.get("/ledger/access-log?sort=matter&dir=asc").text)
+    assert by_matter == sorted(by_matter)
+    assert district.get("/ledger/access-log?sort=unmasked").status_code == 400
+    assert browser(app, "demo-township").get(f"/ledger/access-log?area={TOWNSHIP}").status_code == 403
+
+
+def test_search_picks_its_area_by_name_within_the_viewers_scope(app):
+    township = browser(app, "demo-township")
+    page = township.get(f"/ledger/search?q=%E5%BC%A0&area={VILLAGE}").text
+    assert re.search(rf'<option value="{VILLAGE}" selected>', page)
+    assert FOREIGN_VILLAGE not in page
+    assert township.get(f"/ledger/search?q=%E5%BC%A0&area={FOREIGN_VILLAGE}").status_code == 403

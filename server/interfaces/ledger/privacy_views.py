@@ -12,7 +12,8 @@ from server.services import file_access
 from server.services.calendar.periods import start_of_day
 from server.services.ledger import windows
 from server.services.matters import queries as matter_queries
-from server.interfaces.ledger import dispute_filters, exports
+from server.interfaces.ledger import area_picker, dispute_filters, exports
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.i18n import t
 from server.interfaces.ledger.security import area_in_scope, viewer
 from server.interfaces.ledger.views import LOG_ROLES, _date, _doc_id, _page, bp, fmt_time, page_size
@@ -70,8 +71,8 @@ def _text_filter(name: str) -> str | None:
 
 @bp.get("/access-log")
 def access_log():
-    """Every opening of a file of a matter in the viewer's scope, newest first, in pages; filtered
-    by matter, account and days (Asia/Shanghai)."""
+    """Every opening of a file of a matter in the viewer's scope, newest first (or by a column), in
+    pages; filtered by area, matter, account and days (Asia/Shanghai)."""
     who = viewer()
     if who.role not in LOG_ROLES:
         raise PaichaError("forbidden_access_log")
@@ -82,13 +83,16 @@ def access_log():
     since, until = _date("since", None), _date("until", None)
     if since and until and since > until:
         raise PaichaError("bad_window")
+    area = area_in_scope(who, request.args.get("area"))
+    order = sort_of(file_access.OPENING_SORT_KEYS, "at", descending=True)
     page, size = _page(), page_size()
-    rows = file_access.openings(current_app.config["PAICHA_DOMAIN_DB"], who.scope or "", matter_id=matter,
+    rows = file_access.openings(current_app.config["PAICHA_DOMAIN_DB"], area, matter_id=matter,
                                 account=account, since=start_of_day(since) if since else None,
-                                until=windows.end_of(until) if until else None,
-                                offset=(page - 1) * size, limit=size + 1)
+                                until=windows.end_of(until) if until else None, sort=order.key,
+                                descending=order.descending, offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
-    return render_template("access_log.html", rows=rows[:size], page=page, more=more,
+    return render_template("access_log.html", rows=rows[:size], page=page, more=more, order=order,
+                           areas=area_picker.options(who.scope or ""), area=area,
                            filters={"matter": matter or "", "account": account or "",
                                     "since": since or "", "until": until or ""})
 

@@ -6,6 +6,7 @@ from flask import render_template, request
 
 from server.core.access import domain_database
 from server.services.search import queries as search_queries
+from server.interfaces.ledger import area_picker
 from server.interfaces.ledger.security import area_in_scope, viewer
 from server.interfaces.ledger.views import bp
 
@@ -19,5 +20,5 @@ def search():
     query = (request.args.get("q") or "").strip()
     hits, more = search_queries.search(domain_database(who), who, query, area, limit=RESULTS_SHOWN) \
         if query else ([], False)
-    return render_template("search.html", area=area, query=query[:search_queries.MAX_QUERY], hits=hits,
+    return render_template("search.html", area=area, areas=area_picker.options(who.scope or ""), query=query[:search_queries.MAX_QUERY], hits=hits,
                            more=more, too_long=len(query) > search_queries.MAX_QUERY)
