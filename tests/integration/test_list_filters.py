@@ -252,3 +252,17 @@ def test_search_picks_its_area_by_name_within_the_viewers_scope(app):
     assert re.search(rf'<option value="{VILLAGE}" selected>', page)
     assert FOREIGN_VILLAGE not in page
     assert township.get(f"/ledger/search?q=%E5%BC%A0&area={FOREIGN_VILLAGE}").status_code == 403
+
+
+def test_the_ledger_counts_each_child_area_and_drills_down_with_the_filters(app):
+    district = browser(app, "demo-district")
+    query = "since=2026-06-01&until=2026-12-31&level=village"
+    page = district.get(f"/ledger/ledger?area={TOWNSHIP}&{query}").text
+    children = re.findall(r'<a class="child" data-area="(\d+)" href="([^"]+)">[^<]+</a><span class="count">（(\d+)）</span>', page)
+    assert {c for c, _, _ in children} >= {VILLAGE, VILLAGE2}
+    total = int(re.search(r"合计: (\d+)", page).group(1))
+    assert total == sum(int(n) for _, _, n in children) > 0  # village rounds: all in the villages
+    for code, href, n in children[:2]:
+        href = href.replace("&amp;", "&")
+        assert "level=village" in href and f"area={code}" in href
+        assert int(re.search(r"合计: (\d+)", district.get(href).text).group(1)) == int(n)

@@ -326,7 +326,10 @@ def ledger():
     past_the_end(page, pages)
     shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
     child_level = AreaCode(filters["area"]).child_level if filters["area"] else DISTRICT
-    children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
+    counts = round_queries.round_counts_by_child(*args, LENGTH[child_level], level=filters["level"],
+                                                 status=filters["status"], review=filters["review"]) if child_level else {}
+    # each child area with its rounds of these filters, a click to the same page for it
+    children = [(c, n, counts.get(c, 0)) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
                            order=sort_of(round_queries.SORT_KEYS, "period", descending=True), areas=area_picker.options(who.scope or ""),

@@ -98,6 +98,18 @@ def _sort_column(key: str, state):
     return {"area": r.area, "due": r.due_date, "status": state, "submitted": r.submitted_at, "review": r.review}[key]
 
 
+def round_counts_by_child(area: str, since: dt.date, until: dt.date, child_length: int, **filters) -> dict[str, int]:
+    """{child area code: rounds} of the ledger's filters, each round counted in the child area (of
+    `child_length` digits) it lies in; the area's own rounds are left out."""
+    r = tables.rounds
+    _state, conds = round_filter(area, since, until, **filters)
+    code = sa.func.substr(r.c.area, 1, child_length)
+    query = (sa.select(code, sa.func.count()).where(*conds, sa.func.length(r.c.area) >= child_length)
+             .group_by(code))
+    with engine().connect() as conn:
+        return {c: int(n) for c, n in conn.execute(query)}
+
+
 def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, limit: int | None = None,
                     chunk: int = 2000, sort: str = "period", descending: bool = True, **filters):
     """Rounds under `area` due from `since` whose period started by `until`, with the calendar's
