@@ -266,3 +266,19 @@ def test_the_ledger_counts_each_child_area_and_drills_down_with_the_filters(app)
         href = href.replace("&amp;", "&")
         assert "level=village" in href and f"area={code}" in href
         assert int(re.search(r"合计: (\d+)", district.get(href).text).group(1)) == int(n)
+
+
+def test_the_disputes_list_counts_what_its_filters_keep(app, matters, monkeypatch):
+    monkeypatch.setitem(app.config, "PAICHA_LEDGER_PAGE_SIZE", 2)
+    district = browser(app, "demo-district")
+    base = f"/ledger/disputes?area={VILLAGE}&since=2026-12-20&until=2026-12-31&category=homestead"
+    everything = csv_ids(district, base.replace("disputes?", "disputes.csv?"))
+    page = district.get(base).text
+    assert f"合计: {len(everything)}" in page
+    pages = -(-len(everything) // 2)
+    assert f"/ {pages}" in page and (pages == 1 or 'rel="last"' in page)
+    assert district.get(f"{base}&page={pages + 5}").status_code == 302  # past the end: to the last page
+    narrowed = f"{base}&stage=registered&overdue=1"
+    kept = csv_ids(district, narrowed.replace("disputes?", "disputes.csv?"))
+    assert set(matters) - {matters[1]} <= set(kept) and matters[1] not in kept
+    assert f"合计: {len(kept)}" in district.get(narrowed).text

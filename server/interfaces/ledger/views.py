@@ -466,7 +466,7 @@ def disputes():
     metric = _choice("metric", metrics.DISPUTE_METRICS)
     figure = _choice("figure", matter_figures.KEYS)
     page, size = _page(), page_size()
-    filters = order = None
+    filters = order = total = pages = None
     if figure:
         part = _choice("part", matter_figures.PARTS) or "den"
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
@@ -488,6 +488,9 @@ def disputes():
             offset=(page - 1) * size, limit=size + 1)]
     else:  # the list's own filter form: every filter at once, in the order asked
         filters, order = dispute_filters.matter_filters(), dispute_filters.matter_sort()
+        total = matter_queries.count_matters(database, area, filters)
+        pages = max(1, math.ceil(total / size))
+        past_the_end(page, pages)
         rows = matter_queries.filtered_matters(database, area, filters, sort=order.key, descending=order.descending,
                                                offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
@@ -501,7 +504,7 @@ def disputes():
     return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
                            title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES,
                            statuses=DISPUTE_STATUSES, risks=RISK_LEVELS, categories=DISPUTE_CATEGORIES,
-                           filters=filters, order=order, kept=dispute_filters.kept_args(),
+                           filters=filters, order=order, kept=dispute_filters.kept_args(), total=total, pages=pages,
                            areas=area_picker.options(who.scope or ""))
 
 

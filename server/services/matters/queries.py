@@ -190,6 +190,25 @@ def filtered_matters(database, area: str, filters: MatterFilters, *, sort: str =
     order needs a matter's stage."""
     if sort not in SORT_KEYS:
         raise ValueError(sort)
+    d = records.c
+    source, where = _filtered(database, area, filters, joined=sort == "stage")
+    column = _sort_column(sort)
+    order = (column.desc(), d.doc_id.desc()) if descending else (column, d.doc_id)
+    query = sa.select(records).select_from(source).where(*where).order_by(*order).offset(offset).limit(limit)
+    with database.store.reading() as conn:
+        return [fact(r) for r in conn.execute(query)]
+
+
+def count_matters(database, area: str, filters: MatterFilters) -> int:
+    """How many disputes under `area` pass every one of `filters` (the list's count)."""
+    source, where = _filtered(database, area, filters)
+    with database.store.reading() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(source).where(*where)).scalar() or 0)
+
+
+def _filtered(database, area: str, filters: MatterFilters, *, joined: bool = False):
+    """(FROM, WHERE) of the disputes passing `filters`: `ledger_records`, joined to
+    `matter_states` only when a filter (or the order, `joined`) needs a matter's stage."""
     d, m = records.c, states.c
     extra = []
     for column, value in ((d.status, filters.status), (d.risk_level, filters.risk), (d.category, filters.category)):
@@ -204,15 +223,10 @@ def filtered_matters(database, area: str, filters: MatterFilters, *, sort: str =
     if filters.until is not None:
         extra.append(d.created_at < as_utc(end_of(filters.until)))
     source = records
-    if filters.stage or filters.overdue_on is not None or sort == "stage":
+    if filters.stage or filters.overdue_on is not None or joined:
         source = records.join(states, sa.and_(m.db_name == d.db_name, m.doc_id == d.doc_id))
         if filters.stage:
             extra.append(m.stage == filters.stage)
         if filters.overdue_on is not None:
             extra.append(overdue_clause(filters.overdue_on))
-    column = _sort_column(sort)
-    order = (column.desc(), d.doc_id.desc()) if descending else (column, d.doc_id)
-    query = (sa.select(records).select_from(source).where(*live_records(database, "dispute", area, *extra))
-             .order_by(*order).offset(offset).limit(limit))
-    with database.store.reading() as conn:
-        return [fact(r) for r in conn.execute(query)]
+    return source, live_records(database, "dispute", area, *extra)
