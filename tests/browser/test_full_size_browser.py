@@ -79,8 +79,10 @@ def page_kind(url: str) -> str:
     """A page's kind: its path with document ids and numbers set aside, and its query's keys."""
     parts = urlsplit(url)
     path = re.sub(r"^(/ledger/(?:dispute|report|notice|round|quarantine))/.+?(/(?:file))?$", r"\1/<id>\2", parts.path)
-    # each order of a list is its own kind (a sorted list is its own query), the direction is not
-    keys = sorted({f"sort={v}" if k == "sort" else k for k, v in parse_qsl(parts.query) if k not in ("until", "since", "dir")})
+    query = dict(parse_qsl(parts.query))
+    if "sort" in query:  # each order of a list once (its own query), whatever the filters and direction
+        return f"{path}?sort={query['sort']}"
+    keys = sorted({k for k in query if k not in ("until", "since")})
     return path + ("?" + "&".join(keys) if keys else "")
 
 
