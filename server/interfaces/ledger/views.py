@@ -54,6 +54,7 @@ LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 KEY_DISPUTES_SHOWN = 10
 FLAGGED_VISITS_SHOWN = 10
+NOTICES_SHOWN = 10  # the dashboard's latest notices; the notices page has them all
 QUARTER_KEY_PAGE = 25  # key disputes a page of the quarterly round-up (one printed A4 page)  # the dashboard's latest; the map shows them all
 COMMENT_LIMIT = 4000
 
@@ -257,7 +258,8 @@ def dashboard():
         key_total=dispute_queries.open_key_count(database, area),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
         coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), _child_level(area)), flagged=visit_queries.flagged_visits(area, since, until, FLAGGED_VISITS_SHOWN),
-        notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
+        notices=notice_queries.notice_page(database, area, windows.today(), limit=NOTICES_SHOWN),
+        notices_total=notice_queries.notice_count(database, area, windows.today()))
 
 
 def _numbered(database, rows: list[dict]) -> list[dict]:
