@@ -299,3 +299,17 @@ def test_the_dashboards_notices_say_how_many_there_are_and_link_to_all(app):
     assert re.search(r'id="notices-count">[^<]*<a href="/ledger/notices[^"]*">查看全部</a>', page)
     listed_total = re.search(r"<h2>[^<(]*\((\d+)\)</h2>", district.get("/ledger/notices").text)
     assert listed_total and int(listed_total.group(1)) == total
+
+
+def test_search_results_sort_by_time_both_ways(app, client, at):
+    made = [register(client, when=START + dt.timedelta(days=n)) for n in range(3)]  # each 宅基地边界争议
+    district = browser(app, "demo-district")
+    found = lambda url: re.findall(r'<tr data-id="([^"]+)">', district.get(url).text)
+    url = f"/ledger/search?q=%E5%AE%85%E5%9F%BA%E5%9C%B0%E8%BE%B9%E7%95%8C&area={VILLAGE}"
+    oldest_first = [i for i in found(url + "&sort=at&dir=asc") if i in made]
+    assert oldest_first == made
+    assert [i for i in found(url) if i in made] == made[::-1]  # its own order: newest first
+    page = district.get(url + "&sort=at&dir=asc").text
+    assert 'aria-sort="ascending"' in page and '<input type="hidden" name="sort" value="at">' in page
+    r = district.get(url + "&sort=title")
+    assert r.status_code == 400 and "此列表不能按" in r.text
