@@ -248,6 +248,10 @@ CATALOGUE: dict[str, ErrorEntry] = _entries(
       "参数 {name} 不正确：须为 1 至 255 个可见字符。",
       "Parameter {name} is invalid: it must be 1 to 255 printable characters.",
       "Invalid filter: it must be 1 to 255 printable characters."),
+    E("bad_sort", 400, "bad_request", "invalid_parameter", "排序方式不正确", "Invalid sort order",
+      "此列表不能按“{name}”排序：可按 {allowed} 排序，方向为 asc（升序）或 desc（降序）。",
+      "This list cannot be sorted by \u201c{name}\u201d: it sorts by {allowed}, in the direction asc or desc.",
+      "Invalid sort order."),
 )
 
 

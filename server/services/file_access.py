@@ -149,6 +149,10 @@ class Opening:
     at: dt.datetime
 
 
+#: The orders the log of openings offers; its own is newest first.
+OPENING_SORT_KEYS = ("at", "account", "role", "matter", "area", "interface")
+
+
 def _opening(row) -> Opening:
     return Opening(row.id, row.matter_id, row.area, row.account, row.role, row.interface, bool(row.unmasked),
                    as_utc(row.at))
@@ -156,8 +160,11 @@ def _opening(row) -> Opening:
 
 def openings(db_name: str, scope: str, *, matter_id: str | None = None, account: str | None = None,
              since: dt.datetime | None = None, until: dt.datetime | None = None,
-             offset: int = 0, limit: int = 50) -> list[Opening]:
-    """The openings of matters whose area is inside `scope` ("" for all), newest first, filtered."""
+             sort: str = "at", descending: bool = True, offset: int = 0, limit: int = 50) -> list[Opening]:
+    """The openings of matters whose area is inside `scope` ("" for all), newest first (or in
+    `sort` order, then by id), filtered."""
+    if sort not in OPENING_SORT_KEYS:
+        raise ValueError(sort)
     o = _openings.c
     conds = [o.db_name == db_name]
     clause = scope_clause(o.area, (scope,)) if scope else None
@@ -171,6 +178,9 @@ def openings(db_name: str, scope: str, *, matter_id: str | None = None, account:
         conds.append(o.at >= as_utc(since))
     if until is not None:
         conds.append(o.at < as_utc(until))
-    query = sa.select(_openings).where(*conds).order_by(o.at.desc(), o.id.desc()).offset(offset).limit(limit)
+    column = {"at": o.at, "account": o.account, "role": o.role, "matter": o.matter_id, "area": o.area,
+              "interface": o.interface}[sort]
+    order = (column.desc(), o.id.desc()) if descending else (column, o.id)
+    query = sa.select(_openings).where(*conds).order_by(*order).offset(offset).limit(limit)
     with reading() as session:
         return [_opening(r) for r in session.execute(query)]

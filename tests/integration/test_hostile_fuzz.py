@@ -401,7 +401,9 @@ LEDGER_PAGES = ["/ledger/", "/ledger/ledger", "/ledger/ledger.csv", "/ledger/dis
                 "/ledger/disputes", "/ledger/figures", "/ledger/quarterly", "/ledger/map", "/ledger/notice",
                 "/ledger/report/x%00", "/ledger/dispute/x%00", "/ledger/doc/x%01/attachment/a%00.jpg",
                 "/ledger/dispute/new",
-                "/ledger/room", "/ledger/bulletin", "/ledger/bulletin.csv", "/ledger/disputes?room=key_open"]
+                "/ledger/room", "/ledger/bulletin", "/ledger/bulletin.csv", "/ledger/disputes?room=key_open",
+                "/ledger/disputes.csv", "/ledger/ledger.xlsx?sort=due", "/ledger/disputes?sort=stage&dir=desc",
+                "/ledger/notices", "/ledger/access-log", "/ledger/search?q=%E5%BC%A0"]
 
 
 def test_ledger_query_parameters_never_fail(ledger):
@@ -413,17 +415,22 @@ def test_ledger_query_parameters_never_fail(ledger):
 
     @fuzz(20)
     @given(params=params_of(["since", "until", "page", "quarter", "area", "period", "kind"],
-                            ["level", "status", "review", "metric", "risk", "category", "open", "key"],
+                            ["level", "status", "review", "metric", "risk", "category", "open", "key", "sort", "dir",
+                             "stage", "overdue"],
                             since=days, until=days), junk=raw_bytes,
            pages=st.lists(st.sampled_from(LEDGER_PAGES), min_size=3, max_size=3, unique=True))
     @example(params={"quarter": "0001Q1"}, junk="%ff", pages=LEDGER_PAGES)  # each of these was a 500
     @example(params={"quarter": "9999Q4"}, junk="%ff", pages=LEDGER_PAGES)
     @example(params={"until": "0001-01-05"}, junk="%ff", pages=LEDGER_PAGES)
     @example(params={"since": "9999-12-01", "until": "9999-12-31"}, junk="%ff", pages=LEDGER_PAGES)
+    @example(params={"sort": "doc_id desc;--", "dir": "%00"}, junk="%ff", pages=LEDGER_PAGES)
+    @example(params={"sort": "created", "dir": "desc", "stage": "registered", "overdue": "1"}, junk="%ff",
+             pages=LEDGER_PAGES)
     def run(params, junk, pages):
         for page in pages:  # the same parameters on several pages: each reads its own
             check(f"{page}{'&' if '?' in page else '?'}{query(params)}")
         check(f"/ledger/ledger?since={junk}&until={junk}&page={junk}&area={junk}")
+        check(f"/ledger/disputes?sort={junk}&dir={junk}&stage={junk}&since={junk}")
 
     run()
 

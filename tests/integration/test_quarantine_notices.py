@@ -246,6 +246,20 @@ def test_the_list_filters_and_pages_in_chinese(app, client, admin):
     assert "Refused edits" in english and "Invalid content" in english and "Held" in english
 
 
+def test_the_list_sorts_by_a_heading_with_the_number_breaking_ties(app, client, admin):
+    for _ in range(2):
+        refused_edit(client, new_id("q-sort"))
+    numbers = lambda url: [int(n) for n in re.findall(r'<tr data-entry="(\d+)"', admin.get(url).text)]
+    ascending = numbers("/ledger/quarantine?status=all&sort=id&dir=asc")
+    assert len(ascending) >= 2 and ascending == sorted(ascending)
+    by_account = admin.get("/ledger/quarantine?status=all&sort=account&dir=desc&q=q-sort")
+    assert by_account.status_code == 200 and 'aria-sort="descending"' in by_account.text
+    same = numbers("/ledger/quarantine?status=all&sort=account&dir=desc&q=q-sort")  # one account: by number
+    assert len(same) >= 2 and same == sorted(same, reverse=True)
+    r = admin.get("/ledger/quarantine?sort=payload")
+    assert r.status_code == 400 and "此列表不能按" in r.text
+
+
 def test_the_entry_page_shows_the_document_and_who_sent_it(app, client, admin):
     doc_id = new_id()
     first, bad = refused_edit(client, doc_id)

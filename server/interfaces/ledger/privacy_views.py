@@ -6,17 +6,17 @@ from __future__ import annotations
 from flask import Response, current_app, render_template, request
 
 from schemas.errors import PaichaError
-from schemas.vocabulary import DISPUTE_CATEGORIES, DISPUTE_STATUSES, RISK_LEVELS
 
 from server.core.access import domain_database
 from server.services import file_access
 from server.services.calendar.periods import start_of_day
-from server.services.ledger import disputes as dispute_queries, windows
+from server.services.ledger import windows
 from server.services.matters import queries as matter_queries
-from server.interfaces.ledger import exports
+from server.interfaces.ledger import area_picker, dispute_filters, exports
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.i18n import t
 from server.interfaces.ledger.security import area_in_scope, viewer
-from server.interfaces.ledger.views import LOG_ROLES, _choice, _date, _doc_id, _page, bp, fmt_time, page_size
+from server.interfaces.ledger.views import LOG_ROLES, _date, _doc_id, _page, bp, fmt_time, page_size
 
 
 def _party_cell(doc: dict, field: str) -> str:
@@ -25,21 +25,19 @@ def _party_cell(doc: dict, field: str) -> str:
 
 @bp.get("/disputes.<fmt>")
 def disputes_export(fmt):
-    """The disputes of the list's filters (area, status, risk, category, open, key), up to
+    """The disputes of the list's filters (all of the page's, and its order), up to
     PAICHA_LEDGER_EXPORT_ROWS, with their parties: each one an opening of its file."""
     who = viewer()
     if fmt not in ("xlsx", "csv"):
         raise PaichaError("missing")
     area = area_in_scope(who, request.args.get("area"))
     database = domain_database(who)
-    filters = {"area": area, "status": _choice("status", DISPUTE_STATUSES), "risk": _choice("risk", RISK_LEVELS),
-               "category": _choice("category", DISPUTE_CATEGORIES)}
-    facts = dispute_queries.dispute_list(
-        database, area, status=filters["status"], risk=filters["risk"], category=filters["category"],
-        open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
-        limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"])
+    chosen, order = dispute_filters.matter_filters(), dispute_filters.matter_sort()
+    facts = matter_queries.filtered_matters(database, area, chosen, sort=order.key, descending=order.descending,
+                                            limit=current_app.config["PAICHA_LEDGER_EXPORT_ROWS"])
+    filters = {"area": area, **{k: v for k, v in dispute_filters.kept_args().items() if k != "area"}}
     ids = [f["id"] for f in facts]
-    docs = [row.doc for row in database.all_docs(keys=ids, include_docs=True).rows if row.doc]
+    docs = [row.doc for row in database.all_docs(keys=ids, include_docs=True).rows if row.doc]  # in the list's order
     shown = file_access.open_files(database, who, docs, file_access.EXPORT)
     numbers = matter_queries.numbers_of(database, ids)
     columns = ["ID", t("reg_number"), t("area"), t("category"), t("risk"), t("status"), t("created_at"),
@@ -73,8 +71,8 @@ def _text_filter(name: str) -> str | None:
 
 @bp.get("/access-log")
 def access_log():
-    """Every opening of a file of a matter in the viewer's scope, newest first, in pages; filtered
-    by matter, account and days (Asia/Shanghai)."""
+    """Every opening of a file of a matter in the viewer's scope, newest first (or by a column), in
+    pages; filtered by area, matter, account and days (Asia/Shanghai)."""
     who = viewer()
     if who.role not in LOG_ROLES:
         raise PaichaError("forbidden_access_log")
@@ -85,13 +83,16 @@ def access_log():
     since, until = _date("since", None), _date("until", None)
     if since and until and since > until:
         raise PaichaError("bad_window")
+    area = area_in_scope(who, request.args.get("area"))
+    order = sort_of(file_access.OPENING_SORT_KEYS, "at", descending=True)
     page, size = _page(), page_size()
-    rows = file_access.openings(current_app.config["PAICHA_DOMAIN_DB"], who.scope or "", matter_id=matter,
+    rows = file_access.openings(current_app.config["PAICHA_DOMAIN_DB"], area, matter_id=matter,
                                 account=account, since=start_of_day(since) if since else None,
-                                until=windows.end_of(until) if until else None,
-                                offset=(page - 1) * size, limit=size + 1)
+                                until=windows.end_of(until) if until else None, sort=order.key,
+                                descending=order.descending, offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
-    return render_template("access_log.html", rows=rows[:size], page=page, more=more,
+    return render_template("access_log.html", rows=rows[:size], page=page, more=more, order=order,
+                           areas=area_picker.options(who.scope or ""), area=area,
                            filters={"matter": matter or "", "account": account or "",
                                     "since": since or "", "until": until or ""})
 

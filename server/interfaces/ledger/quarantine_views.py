@@ -27,6 +27,7 @@ from server.core.models import Account
 from server.core.access import domain_database
 from server.interfaces.ledger.i18n import MESSAGES, lang, t
 from server.interfaces.ledger.security import check_csrf, viewer
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.views import _date, _page, bp, page_size, past_the_end
 
 # The pages' words, added to the ledger's catalogue (key: (zh, en)).
@@ -134,15 +135,17 @@ def quarantine_list():
         doc_type=doc_type, since=_day_start(since) if since else None,
         until=_day_start(until + dt.timedelta(days=1)) if until else None,
         doc_id=(request.args.get("q") or "").strip()[:255] or None)
+    order = sort_of(entries.SORT_KEYS, "received", descending=True)
     page, size = _page(), page_size()
     with reading() as conn:
-        total, rows = quarantine.search(conn, filters, who.scope, offset=(page - 1) * size, limit=size)
+        total, rows = quarantine.search(conn, filters, who.scope, sort=order.key, descending=order.descending,
+                                        offset=(page - 1) * size, limit=size)
     past_the_end(page, max(1, -(-total // size)))
     return render_template(
         "quarantine_list.html", rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
         status=status, statuses=entries.STATUSES, doc_types=sorted(schemas.DOC_TYPES), doc_type=doc_type,
         since=since or "", until=until or "", account=request.args.get("account", ""), q=request.args.get("q", ""),
-        names=_names(r.account for r in rows), **_words())
+        names=_names(r.account for r in rows), order=order, **_words())
 
 
 def _entry(who, entry_id: int):

@@ -25,6 +25,8 @@ from server.services.collections import NOTICES
 from server.services.ledger import areas as ledger_areas, notices as notice_queries, windows
 from server.interfaces.ledger.i18n import lang, t
 from server.interfaces.ledger.security import area_in_scope, check_csrf, covers, viewer, writer
+from server.interfaces.ledger import area_picker
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.views import _choice, _doc_id, _page, bp, page_size, past_the_end
 from server.interfaces.ledger.writes import write
 
@@ -101,7 +103,9 @@ def notices():
     page, size = _page(), page_size()
     total = notice_queries.notice_count(database, area, today, state=state, kind=kind, exact=exact)
     past_the_end(page, max(1, math.ceil(total / size)))
+    order = sort_of(notice_queries.SORT_KEYS, "created", descending=True)
     rows = notice_queries.notice_page(database, area, today, state=state, kind=kind, exact=exact,
+                                      sort=order.key, descending=order.descending,
                                       offset=(page - 1) * size, limit=size)
     subjects = file_access.mask_about_matters(database, who, [(r.dispute_id, r.subject) for r in rows])
     rows = [dataclasses.replace(r, subject=subject) for r, subject in zip(rows, subjects)]
@@ -112,7 +116,8 @@ def notices():
                            pages=max(1, math.ceil(total / size)), state=state, kind=kind, exact=exact,
                            states=NOTICE_STATES + (notice_queries.OPEN,), kinds=NOTICE_KINDS, counted=notice_queries.COUNTED_STATES,
                            own_counts=counts.get(area) if len(area) < child_length else None,
-                           children=[(code, name, counts.get(code)) for code, name in children])
+                           children=[(code, name, counts.get(code)) for code, name in children],
+                           order=order, areas=area_picker.options(who.scope or ""))
 
 
 # -- one notice ----------------------------------------------------------------------------------------------

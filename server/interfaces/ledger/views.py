@@ -24,13 +24,14 @@ from server.core.access import domain_database
 from server.services.calendar.periods import parse_timestamp, stamp
 from server.services import reviews
 from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE, ON_TIME, STATUSES
-from server.interfaces.ledger import charts, exports, matter_file
+from server.interfaces.ledger import area_picker, charts, dispute_filters, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
 from server.services.ledger import visits as visit_queries
 from server.services.ledger import room as room_figures
 from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t, word
+from server.interfaces.ledger.sorting import sort_of
 from server.interfaces.ledger.writes import write
 from server.services.collections import REVIEWS
 from server.interfaces.ledger.security import (
@@ -53,6 +54,7 @@ LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 KEY_DISPUTES_SHOWN = 10
 FLAGGED_VISITS_SHOWN = 10
+NOTICES_SHOWN = 10  # the dashboard's latest notices; the notices page has them all
 QUARTER_KEY_PAGE = 25  # key disputes a page of the quarterly round-up (one printed A4 page)  # the dashboard's latest; the map shows them all
 COMMENT_LIMIT = 4000
 
@@ -256,7 +258,8 @@ def dashboard():
         key_total=dispute_queries.open_key_count(database, area),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
         coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), _child_level(area)), flagged=visit_queries.flagged_visits(area, since, until, FLAGGED_VISITS_SHOWN),
-        notices=notice_queries.notice_page(database, area, windows.today(), limit=10))
+        notices=notice_queries.notice_page(database, area, windows.today(), limit=NOTICES_SHOWN),
+        notices_total=notice_queries.notice_count(database, area, windows.today()))
 
 
 def _numbered(database, rows: list[dict]) -> list[dict]:
@@ -305,10 +308,11 @@ def _ledger_filters(who) -> dict:
 
 
 def _row_filters(filters: dict) -> dict:
-    return {k: filters[k] for k in ("level", "status", "review")}
+    order = sort_of(round_queries.SORT_KEYS, "period", descending=True)
+    return {**{k: filters[k] for k in ("level", "status", "review")}, "sort": order.key, "descending": order.descending}
 
 
-_FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
+_FILTER_ARGS = ("area", "since", "until", "level", "status", "review", "sort", "dir")
 WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": ""}
 
 
@@ -319,14 +323,18 @@ def ledger():
     filters = _ledger_filters(who)
     page, size = _page(), page_size()
     args = (filters["area"], filters["since"], filters["until"])
-    total = round_queries.round_count(*args, **_row_filters(filters))
+    total = round_queries.round_count(*args, level=filters["level"], status=filters["status"], review=filters["review"])
     pages = max(1, math.ceil(total / size))
     past_the_end(page, pages)
     shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
     child_level = AreaCode(filters["area"]).child_level if filters["area"] else DISTRICT
-    children = [(c, n, lvl) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
+    counts = round_queries.round_counts_by_child(*args, LENGTH[child_level], level=filters["level"],
+                                                 status=filters["status"], review=filters["review"]) if child_level else {}
+    # each child area with its rounds of these filters, a click to the same page for it
+    children = [(c, n, counts.get(c, 0)) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
                            filters=filters, children=children, statuses=STATUSES,
+                           order=sort_of(round_queries.SORT_KEYS, "period", descending=True), areas=area_picker.options(who.scope or ""),
                            can_file=lambda area: may_file(who, area),
                            export_args={k: v for k, v in request.args.items() if k in _FILTER_ARGS},
                            review_statuses=REVIEW_STATES)
@@ -460,6 +468,7 @@ def disputes():
     metric = _choice("metric", metrics.DISPUTE_METRICS)
     figure = _choice("figure", matter_figures.KEYS)
     page, size = _page(), page_size()
+    filters = order = total = pages = None
     if figure:
         part = _choice("part", matter_figures.PARTS) or "den"
         since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
@@ -479,16 +488,13 @@ def disputes():
         rows = [dict(f, counts=True) for f in room_figures.members(
             database, area, metric, clock.today(), collective_people=current_app.config["PAICHA_MATTER_COLLECTIVE_PEOPLE"],
             offset=(page - 1) * size, limit=size + 1)]
-    elif request.args.get("stage") or request.args.get("overdue") == "1":
-        rows = matter_queries.matter_list(database, area, clock.today(), stage=_choice("stage", MATTER_STAGES),
-                                          overdue=request.args.get("overdue") == "1",
-                                          offset=(page - 1) * size, limit=size + 1)
-    else:
-        rows = dispute_queries.dispute_list(
-            database, area, status=_choice("status", DISPUTE_STATUSES),
-            risk=_choice("risk", RISK_LEVELS), category=_choice("category", DISPUTE_CATEGORIES),
-            open_only=request.args.get("open") == "1", key_only=request.args.get("key") == "1",
-            offset=(page - 1) * size, limit=size + 1)
+    else:  # the list's own filter form: every filter at once, in the order asked
+        filters, order = dispute_filters.matter_filters(), dispute_filters.matter_sort()
+        total = matter_queries.count_matters(database, area, filters)
+        pages = max(1, math.ceil(total / size))
+        past_the_end(page, pages)
+        rows = matter_queries.filtered_matters(database, area, filters, sort=order.key, descending=order.descending,
+                                               offset=(page - 1) * size, limit=size + 1)
     more = len(rows) > size
     rows = file_access.mask_rows(database, who, rows[:size])
     ids = [r["id"] for r in rows]
@@ -498,8 +504,10 @@ def disputes():
              room_figures.words(room_figures.BY_KEY[metric], lang(), days=0, stale_days=0, collective_people=0)[0]
              if metric in room_figures.BY_KEY else (t(metric) if metric else None))
     return render_template("disputes.html", area=area, rows=rows, page=page, more=more, metric=metric,
-                           title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES, stage=request.args.get("stage"),
-                           overdue=request.args.get("overdue") == "1")
+                           title=title, part=request.args.get("part") if figure else None, stages=MATTER_STAGES,
+                           statuses=DISPUTE_STATUSES, risks=RISK_LEVELS, categories=DISPUTE_CATEGORIES,
+                           filters=filters, order=order, kept=dispute_filters.kept_args(), total=total, pages=pages,
+                           areas=area_picker.options(who.scope or ""))
 
 
 @bp.get("/dispute/<path:dispute_id>")

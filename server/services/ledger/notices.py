@@ -131,12 +131,24 @@ def _filtered(listed, state: str | None, kind: str | None) -> list:
     return conds
 
 
+#: The orders the notices list offers (the id breaks ties); its own is newest first.
+SORT_KEYS = ("created", "area", "kind", "priority", "deadline", "state", "replies")
+
+
 def notice_page(database, area: str, today: dt.date, *, state: str | None = None, kind: str | None = None,
-                exact: bool = False, offset: int = 0, limit: int = 50) -> list[NoticeRow]:
-    """One page of the notices under `area` (`exact`: to `area` itself), newest first."""
+                exact: bool = False, sort: str = "created", descending: bool = True,
+                offset: int = 0, limit: int = 50) -> list[NoticeRow]:
+    """One page of the notices under `area` (`exact`: to `area` itself), newest first (or in
+    `sort` order, then by id)."""
+    if sort not in SORT_KEYS:
+        raise ValueError(sort)
     listed = _listed(database, area, today, exact=exact)
+    column = {"created": listed.c.created_at, "area": listed.c.area, "kind": listed.c.kind,
+              "priority": listed.c.priority, "deadline": listed.c.deadline, "state": listed.c.state,
+              "replies": listed.c.replies}[sort]
+    order = (column.desc(), listed.c.doc_id) if descending else (column, listed.c.doc_id)
     query = (sa.select(listed).where(*_filtered(listed, state, kind))
-             .order_by(listed.c.created_at.desc(), listed.c.doc_id).offset(offset).limit(limit))
+             .order_by(*order).offset(offset).limit(limit))
     with database.store.reading() as conn:
         return [_row(r) for r in conn.execute(query)]
 

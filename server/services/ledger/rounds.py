@@ -88,15 +88,47 @@ def round_count(area: str, since: dt.date, until: dt.date, **filters) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(tables.rounds).where(*conds)).scalar()
 
 
+#: The orders the ledger offers besides its own (newest period first, then by area): each a column
+#: of `calendar_rounds` (or the status as of the window's end), the round id breaking ties.
+SORT_KEYS = ("period", "area", "due", "status", "submitted", "review")
+
+
+def _sort_column(key: str, state):
+    r = tables.rounds.c
+    return {"area": r.area, "due": r.due_date, "status": state, "submitted": r.submitted_at, "review": r.review}[key]
+
+
+def round_counts_by_child(area: str, since: dt.date, until: dt.date, child_length: int, **filters) -> dict[str, int]:
+    """{child area code: rounds} of the ledger's filters, each round counted in the child area (of
+    `child_length` digits) it lies in; the area's own rounds are left out."""
+    r = tables.rounds
+    _state, conds = round_filter(area, since, until, **filters)
+    code = sa.func.substr(r.c.area, 1, child_length)
+    query = (sa.select(code, sa.func.count()).where(*conds, sa.func.length(r.c.area) >= child_length)
+             .group_by(code))
+    with engine().connect() as conn:
+        return {c: int(n) for c, n in conn.execute(query)}
+
+
 def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, limit: int | None = None,
-                    chunk: int = 2000, **filters):
+                    chunk: int = 2000, sort: str = "period", descending: bool = True, **filters):
     """Rounds under `area` due from `since` whose period started by `until`, with the calendar's
-    status as of the end of `until` (or now); newest period first, then by area. Read in chunks
-    (keyset on the sort key), so an export streams; needs no request context once called."""
+    status as of the end of `until` (or now); newest period first, then by area (or in `sort`
+    order, then by round id). Read in chunks (keyset on the ledger's own order, else offsets), so
+    an export streams; needs no request context once called."""
+    if sort not in SORT_KEYS:
+        raise ValueError(sort)
     r = tables.rounds
     state, conds = round_filter(area, since, until, **filters)
     db = engine()
-    order = (r.c.period_start.desc(), r.c.area, r.c.level, r.c.round_id)
+    keyset = sort == "period" and descending
+    if keyset:
+        order = (r.c.period_start.desc(), r.c.area, r.c.level, r.c.round_id)
+    elif sort == "period":  # oldest period first
+        order = (r.c.period_start, r.c.area.desc(), r.c.level.desc(), r.c.round_id.desc())
+    else:
+        column = _sort_column(sort, state)
+        order = (column.desc(), r.c.round_id.desc()) if descending else (column, r.c.round_id)
     columns = (r.c.area, r.c.level, r.c.round_id, r.c.title, r.c.period_start, r.c.period_end, r.c.due_date,
                state.label("status"), r.c.report_id, r.c.submitted_at, r.c.time_used, r.c.device_time,
                r.c.received_at, r.c.review)
@@ -109,6 +141,8 @@ def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 
             stmt = sa.select(*columns).where(*conds).order_by(*order).limit(size)
             if after is None:
                 stmt = stmt.offset(offset)
+            elif not keyset:
+                stmt = stmt.offset(after)
             else:
                 start, code, level, rid = after
                 stmt = stmt.where(sa.or_(r.c.period_start < start, sa.and_(
@@ -128,7 +162,8 @@ def iter_round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 
             if len(batch) < size:
                 return
             last = batch[-1]
-            after = (last.period_start, last.area, last.level, last.round_id)
+            after = ((last.period_start, last.area, last.level, last.round_id) if keyset
+                     else (offset if after is None else after) + len(batch))
             if left is not None:
                 left -= len(batch)
 

@@ -10,9 +10,12 @@ import sqlalchemy as sa
 
 from sync.sql import scope_clause
 
-from schemas.vocabulary import STEP_ASSIGN
+from schemas.vocabulary import KEY_RISK_LEVELS, MATTER_STAGES, OPEN_DISPUTE_STATUSES, RISK_LEVELS, STEP_ASSIGN
 
 from server.core.areas import leader_for
+from server.core.models import as_utc
+from server.services.calendar.periods import start_of_day
+from server.services.ledger.windows import end_of
 from server.services.ledger.disputes import fact, live_records
 from server.services.ledger.tables import records
 from server.services.matters import stages
@@ -151,3 +154,79 @@ def collective(matter: dict, least_people: int) -> bool:
     """A collective matter (集体): `people_involved` of at least `least_people`."""
     people = matter.get("people_involved")
     return isinstance(people, int) and not isinstance(people, bool) and people >= least_people
+
+
+@dataclass(frozen=True)
+class MatterFilters:
+    """What a list of matters (the disputes page and its exports) is cut to; None/False: any."""
+    status: str | None = None
+    risk: str | None = None
+    category: str | None = None
+    stage: str | None = None
+    open_only: bool = False
+    key_only: bool = False
+    overdue_on: dt.date | None = None  # only those with something overdue on that day
+    since: dt.date | None = None  # registered (created) from that day ...
+    until: dt.date | None = None  # ... to the end of that day (Asia/Shanghai)
+
+
+#: The columns a list of matters sorts by (the page's `sort` keys); the document id breaks ties.
+SORT_KEYS = ("id", "created", "area", "category", "risk", "status", "stage")
+
+
+def _sort_column(key: str):
+    d, m = records.c, states.c
+    if key == "risk":  # by weight, not by the codes' spelling
+        return sa.case({r: i for i, r in enumerate(RISK_LEVELS)}, value=d.risk_level, else_=len(RISK_LEVELS))
+    if key == "stage":
+        return sa.case({s: i for i, s in enumerate(MATTER_STAGES)}, value=m.stage, else_=len(MATTER_STAGES))
+    return {"id": d.doc_id, "created": d.created_at, "area": d.area, "category": d.category, "status": d.status}[key]
+
+
+def filtered_matters(database, area: str, filters: MatterFilters, *, sort: str = "id", descending: bool = False,
+                     offset: int = 0, limit: int = 50) -> list[dict]:
+    """The disputes under `area` that pass every one of `filters`, in `sort` order (then by id),
+    as the ledger's facts: one SQL query, joined to `matter_states` only when a filter or the
+    order needs a matter's stage."""
+    if sort not in SORT_KEYS:
+        raise ValueError(sort)
+    d = records.c
+    source, where = _filtered(database, area, filters, joined=sort == "stage")
+    column = _sort_column(sort)
+    order = (column.desc(), d.doc_id.desc()) if descending else (column, d.doc_id)
+    query = sa.select(records).select_from(source).where(*where).order_by(*order).offset(offset).limit(limit)
+    with database.store.reading() as conn:
+        return [fact(r) for r in conn.execute(query)]
+
+
+def count_matters(database, area: str, filters: MatterFilters) -> int:
+    """How many disputes under `area` pass every one of `filters` (the list's count)."""
+    source, where = _filtered(database, area, filters)
+    with database.store.reading() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(source).where(*where)).scalar() or 0)
+
+
+def _filtered(database, area: str, filters: MatterFilters, *, joined: bool = False):
+    """(FROM, WHERE) of the disputes passing `filters`: `ledger_records`, joined to
+    `matter_states` only when a filter (or the order, `joined`) needs a matter's stage."""
+    d, m = records.c, states.c
+    extra = []
+    for column, value in ((d.status, filters.status), (d.risk_level, filters.risk), (d.category, filters.category)):
+        if value:
+            extra.append(column == value)
+    if filters.open_only:
+        extra.append(d.status.in_(OPEN_DISPUTE_STATUSES))
+    if filters.key_only:
+        extra.append(d.risk_level.in_(KEY_RISK_LEVELS))
+    if filters.since is not None:
+        extra.append(d.created_at >= as_utc(start_of_day(filters.since)))
+    if filters.until is not None:
+        extra.append(d.created_at < as_utc(end_of(filters.until)))
+    source = records
+    if filters.stage or filters.overdue_on is not None or joined:
+        source = records.join(states, sa.and_(m.db_name == d.db_name, m.doc_id == d.doc_id))
+        if filters.stage:
+            extra.append(m.stage == filters.stage)
+        if filters.overdue_on is not None:
+            extra.append(overdue_clause(filters.overdue_on))
+    return source, live_records(database, "dispute", area, *extra)

@@ -220,13 +220,22 @@ def _where(filters: Filters, scope: str | None) -> list:
     return clauses
 
 
-def search(conn: sa.Connection, filters: Filters, scope: str | None = None, *, offset: int = 0,
-           limit: int = 50) -> tuple[int, list]:
-    """(how many match, one page of them, newest first)."""
+#: The orders the list offers (the entry's number breaks ties); its own is newest first.
+SORT_KEYS = ("received", "id", "account", "type", "area", "reason", "times", "status")
+
+
+def search(conn: sa.Connection, filters: Filters, scope: str | None = None, *, sort: str = "received",
+           descending: bool = True, offset: int = 0, limit: int = 50) -> tuple[int, list]:
+    """(how many match, one page of them, newest first or in `sort` order)."""
+    if sort not in SORT_KEYS:
+        raise ValueError(sort)
     where = _where(filters, scope)
     total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-    rows = conn.execute(sa.select(table).where(*where).order_by(table.c.received_at.desc(), table.c.id.desc())
-                        .offset(offset).limit(limit)).all()
+    c = table.c
+    column = {"received": c.received_at, "id": c.id, "account": c.account, "type": c.doc_type, "area": c.area,
+              "reason": c.reason_code, "times": c.times_received, "status": c.status}[sort]
+    order = (column.desc(), c.id.desc()) if descending else (column, c.id)
+    rows = conn.execute(sa.select(table).where(*where).order_by(*order).offset(offset).limit(limit)).all()
     return total, rows
 
 

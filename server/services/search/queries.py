@@ -49,9 +49,16 @@ def _found_in(text: str, lines: str) -> bool:
     return any(text in normalise(line) for line in lines.split("\n"))
 
 
-def search(database, who, query: str, area: str, limit: int = 50) -> tuple[list[Hit], bool]:
+#: The orders the results offer (the document id breaks ties); their own is newest first.
+SORT_KEYS = ("at", "kind", "area")
+
+
+def search(database, who, query: str, area: str, limit: int = 50, *, sort: str = "at",
+           descending: bool = True) -> tuple[list[Hit], bool]:
     """The documents of `area` (the viewer's, checked by the caller) that `query` finds, newest
-    first, at most `limit`; and whether there were more."""
+    first (or in `sort` order), at most `limit`; and whether there were more."""
+    if sort not in SORT_KEYS:
+        raise ValueError(sort)
     text = normalise(query)[:MAX_QUERY]
     if not text:
         return [], False
@@ -82,7 +89,7 @@ def search(database, who, query: str, area: str, limit: int = 50) -> tuple[list[
         whole.update(file_access.handled(database, who, [{"id": r["doc_id"], "area": r["area"], "created_by": r["created_by"]}
                                                          for r in personal if r["kind"] == "dispute"]))
         public += [r for r in personal if whole[r["doc_id"]]]
-    public.sort(key=lambda r: (r["at"], r["doc_id"]), reverse=True)
+    public.sort(key=lambda r: (r[sort] or "", r["doc_id"]), reverse=descending)
     more = len(public) > limit
     shown = public[:limit]
     disputes = [{"id": r["doc_id"], "area": r["area"], "created_by": r["created_by"], "title": r["title"]}
