@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from schemas.areas import DISTRICT, LENGTH, TOWNSHIP, VILLAGE, AreaCode, is_area_code
@@ -27,7 +28,7 @@ from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE
 from server.interfaces.ledger import charts, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
-from server.services.ledger import visits as visit_queries
+from server.services.ledger import people as ledger_people, visits as visit_queries
 from server.services.ledger import room as room_figures
 from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t, word
@@ -62,7 +63,7 @@ COMMENT_LIMIT = 4000
 @bp.context_processor
 def _globals():
     return {"t": t, "word": word, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
-            "area_name": _area_name,
+            "area_name": _area_name, "person": person, "person_name": person_name,
             "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER,
             "refusal_words": _refusal_words}
 
@@ -120,6 +121,28 @@ def _area_name(code: str | None) -> str:
             cache.update({c: n for c, n, _ in ledger_areas.under(AreaCode(code).at(DISTRICT))})
         cache.setdefault(code, code)
     return cache[code]
+
+
+def person_name(account: str | None) -> str:
+    """The display name of the account id a document records, or the id itself when the store has
+    no name for it; the names of the viewer's district are read once per request."""
+    if not account:
+        return ""
+    names = g.get("_paicha_people")
+    if names is None:
+        who = g.get("principal")
+        names = g._paicha_people = ledger_people.display_names(who.scope if who else "")
+    return names.get(str(account), str(account))
+
+
+def person(account: str | None) -> Markup:
+    """A person on a page: the name, with the account id in its tooltip."""
+    if not account:
+        return Markup("")
+    name = person_name(account)
+    if name == str(account):
+        return Markup('<span class="person">{}</span>').format(name)
+    return Markup('<span class="person" title="{}">{}</span>').format(account, name)
 
 
 def fmt_time(value) -> str:
@@ -622,6 +645,9 @@ def visit_map():
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     data = visit_queries.map_data(area, since, until)
+    # The points' tooltips in words: the visitor's name and the flags in the page's language.
+    data["visits"] = [{**v, "visitor": person_name(v["visitor"]), "flags": [word("vflag_", f) for f in v["flags"]]}
+                      for v in data["visits"]]
     tiles = current_app.config.get("PAICHA_MAP_TILES") or ""
     tile_map = charts.tile_map_data(data["villages"], data["visits"], tiles,
                                     current_app.config.get("PAICHA_MAP_TILES_CRS") or "WGS-84",
