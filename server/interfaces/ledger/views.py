@@ -264,7 +264,7 @@ def dashboard():
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
     database = domain_database(who)
-    summary = round_queries.rollup(round_queries.status_counts(area, since, until), area)
+    summary = round_queries.rollup(round_queries.status_counts(area, since, until, due_in_window=True), area)
     shown = _area_and_children(area, summary)
     townships = [s for s in shown if s["level"] == "township"]
     villages = [s for s in shown if s["level"] == "village"]
@@ -322,17 +322,19 @@ def _ledger_filters(who) -> dict:
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     level = _choice("level", ROUND_LEVELS)
-    status = _choice("status", STATUSES + ("not_submitted",))
+    status = _choice("status", STATUSES + ("not_submitted", round_queries.DUE))
     review = _choice("review", REVIEW_STATES + ("none",))
-    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
+    due = _choice("due", ("window",))  # only the rounds due in the window (the figures' records)
+    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review,
+            "due": due}
 
 
 def _row_filters(filters: dict) -> dict:
-    return {k: filters[k] for k in ("level", "status", "review")}
+    return {**{k: filters[k] for k in ("level", "status", "review")}, "due_in_window": filters["due"] == "window"}
 
 
-_FILTER_ARGS = ("area", "since", "until", "level", "status", "review")
-WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": ""}
+_FILTER_ARGS = ("area", "since", "until", "level", "status", "review", "due")
+WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": "", "due": "due_"}
 
 
 @bp.get("/ledger")
@@ -367,7 +369,7 @@ def ledger_export(fmt):
     stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
     if fmt == "xlsx":
         labels = {"area": t("area"), "since": t("period_from"), "until": t("period_to"), "level": t("level"),
-                  "status": t("status"), "review": t("review")}
+                  "status": t("status"), "review": t("review"), "due": t("due")}
         shown = {"__title_label__": t("export_title"), **{k: (word(WORDS_OF_FILTER.get(k, ""), v) if v else v)
                                                           for k, v in filters.items()}}
         body, mimetype = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
@@ -608,7 +610,7 @@ def quarterly():
     key = file_access.mask_rows(database, who, dispute_queries.dispute_facts(
         database, area, start, end, key_only=True, open_before=end))
     summary = _area_and_children(area, round_queries.rollup(
-        round_queries.status_counts(area, start, min(end, windows.today())), area))
+        round_queries.status_counts(area, start, min(end, windows.today()), due_in_window=True), area))
     page, size = _page(), QUARTER_KEY_PAGE
     pages = max(1, -(-len(key) // size))
     page = min(page, pages)
