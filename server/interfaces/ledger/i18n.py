@@ -80,6 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "The rounds due in the window, counted by their status at the window's end; rounds due "
                           "after the window are not counted."),
     "due_rounds": ("已到截止的轮次", "Rounds past their due date"),
+    "show_all_to_print": ("全部显示（供打印）", "Show all (to print)"),
     "due_window": ("截止日期在所选时段内", "Due in the window"),
     "timely_acceptance": ("及时受理率", "Timely acceptance rate"),
     "on_time_resolution": ("按期化解率", "On-time resolution rate"),

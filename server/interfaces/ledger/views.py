@@ -612,6 +612,8 @@ def quarterly():
     summary = _area_and_children(area, round_queries.rollup(
         round_queries.status_counts(area, start, min(end, windows.today()), due_in_window=True), area))
     page, size = _page(), QUARTER_KEY_PAGE
+    if request.args.get("all") == "1":  # the printed round-up: every key dispute, on one page
+        page, size = 1, max(1, len(key))
     pages = max(1, -(-len(key) // size))
     page = min(page, pages)
     return render_template("quarterly.html", area=area, label=label, start=start, end=end,
