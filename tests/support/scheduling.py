@@ -48,6 +48,7 @@ LONGEST = {
     "tests/integration/test_matters.py": 22,
     "tests/integration/test_resumable_uploads.py": 20,
     "tests/integration/test_supervision.py": 20,
+    "tests/integration/test_ledger_english.py": 20,
     "tests/integration/test_matter_figures.py": 20,
     "tests/integration/test_privacy.py": 18,
     "tests/integration/test_matter_reminders.py": 17,
