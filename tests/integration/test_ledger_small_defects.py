@@ -55,3 +55,13 @@ def test_a_review_without_a_comment_leaves_no_stray_separators(app):
     assert r.status_code in (200, 302)
     text = " ".join(visible(district.get(page).text).split())
     assert "· ·" not in text and "已接收" in text and "孙强（区督查）" in text
+
+
+def test_a_files_revisions_are_in_words(app):
+    district = browser(app, "demo-district")
+    text = visible(district.get("/ledger/dispute/dispute-990101001001-01").text)
+    revisions = text[text.index("修改记录"):]
+    assert "版本链" in revisions and "可查阅" in revisions
+    assert not re.search(r"\b(tree|available|missing)\b", revisions)
+    changed = revisions[revisions.index("变更字段"):revisions.index("版本链")]
+    assert "当事人" in changed and not re.search(r"[a-z]+_[a-z_]+|\b(parties|summary|status)\b", changed)
