@@ -83,3 +83,20 @@ def test_a_due_filter_other_than_the_window_is_refused(app, today):
     district = browser(app, "demo-district")
     assert district.get("/ledger/ledger?due=later").status_code == 400
     assert district.get("/ledger/ledger?status=due_rounds").status_code == 200
+
+
+def test_the_bulletins_rounds_basis_is_the_rounds_due_in_the_month(app, today):
+    district = browser(app, "demo-district")
+    last = today.replace(day=1) - dt.timedelta(days=1)  # last month, whole
+    first = last.replace(day=1)
+    r = district.get(f"/ledger/bulletin.csv?period={first:%Y-%m}")
+    assert r.status_code == 200
+    lines = [line.split(",") for line in r.data.decode("utf-8-sig").splitlines()]
+    column = lines[0].index("排查按期率 · 口径")
+    rows = [(row[1], row[column]) for row in lines[1:] if row[1]]
+    assert rows
+    for code, basis in rows:
+        num, den = map(int, basis.split("/"))
+        window = f"area={code}&since={first}&until={last}"
+        assert total_of(district, f"/ledger/ledger?{window}&status=due_rounds") == den, code
+        assert total_of(district, f"/ledger/ledger?{window}&status=on_time&due=window") == num, code
