@@ -196,7 +196,7 @@ def test_supervisor_reviews_reports_that_came_from_phones(site, device_factory, 
         assert page.locator("#visit-map").is_visible()
         page.screenshot(path=SHOTS / "06-map.png", full_page=True)
         page.goto(f"{srv.url}/ledger/dispute/dispute-a-1?lang=en")
-        assert "Dispute file" in page.inner_text("h1") and "cadre-a" in page.inner_text("#revisions")
+        assert "Dispute file" in page.inner_text("h1") and "李娟" in page.inner_text("#revisions")  # the writer, by name
         page.screenshot(path=SHOTS / "07-dispute-file-en.png", full_page=True)
     except Exception:
         page.screenshot(path=SHOTS / "failure.png", full_page=True)

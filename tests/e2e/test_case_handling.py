@@ -29,6 +29,7 @@ PW = "case-handling-password"
 DISTRICT, TOWNSHIP, VILLAGE = "610402", "610402001", "610402001001"
 CADRE, STAFF, SUPERVISOR = "cadre-yicun", "staff-qiyilu", "supervisor-wangyi"
 PHONE = "cadre-phone-7"
+NAMES = {CADRE: "李娟", STAFF: "张强", SUPERVISOR: "王芳"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ISSUED = re.compile(r'href="/ledger/notice/(notice-[^"?]+)"><code>')
 WINDOW = ("2026-12-01", "2027-01-31")
@@ -172,11 +173,14 @@ def figures_agree(srv, today: dt.date, **expected: tuple[int, int]) -> dict:
 
 
 def trail(page: str) -> list[tuple[str, str, str]]:
-    """(what, who, device) of each row of the file's trail, in the order shown."""
+    """(what, who, device) of each row of the file's trail, in the order shown; who is the account
+    in the name's tooltip, the name shown being the account's display name."""
     table = page[page.index('id="matter-trail-table"'):]
-    rows = re.findall(r'<tr data-what="(\w+)"[^>]*><td>[^<]*</td>\s*<td>.*?</td>\s*<td>([^<]*)</td><td>([^<]*)</td>',
+    rows = re.findall(r'<tr data-what="(\w+)"[^>]*><td>[^<]*</td>\s*<td>.*?</td>\s*'
+                      r'<td><span class="person" title="([^"]*)">([^<]*)</span></td><td>([^<]*)</td>',
                       table[:table.index("</table>")], re.S)
-    return [(what, who, device) for what, who, device in rows]
+    assert all(NAMES[who] == name for _, who, name, _ in rows), rows
+    return [(what, who, device) for what, who, _name, device in rows]
 
 
 def test_a_matter_from_the_phone_to_closing_under_supervision(office, device_factory):

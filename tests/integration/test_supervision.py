@@ -207,7 +207,7 @@ def test_the_supervision_loop_as_an_office_works_it(app, client, at):
     assert events == ["下发", "答复", "催办", "办结"]
     assert [timeline.index(w) for w in ("下发", "已组织镇村两级联合调解", "请补充协议履行情况", "协议已履行")] == sorted(
         timeline.index(w) for w in ("下发", "已组织镇村两级联合调解", "请补充协议履行情况", "协议已履行"))
-    assert "电话督办" in timeline and "demo-township" in timeline
+    assert "电话督办" in timeline and "赵敏（示范镇）" in timeline  # the reply's writer, by name
     assert 'id="chase-form"' not in page and 'id="reply-form"' not in page
     assert "Closed" in district.get(f"/ledger/notice/{to_township}?lang=en").text
     district.get("/ledger/?lang=zh")

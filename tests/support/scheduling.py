@@ -36,7 +36,7 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser/test_full_size_browser.py": 130,  # the full-size district's store (~40 s) and the walk of every page (each list in each order)
+    "tests/browser/test_full_size_browser.py": 190,  # the full-size store (~40 s), the walks of every page (zh, en), each list in each order
     "tests/browser/test_field_app_browser.py": 75,  # 35 s of it the round over 2G
     "tests/browser/test_room_browser.py": 30,
     "tests/browser/test_ledger_browser.py": 30,
@@ -49,6 +49,7 @@ LONGEST = {
     "tests/integration/test_resumable_uploads.py": 20,
     "tests/integration/test_supervision.py": 20,
     "tests/integration/test_list_filters.py": 25,
+    "tests/integration/test_ledger_english.py": 20,
     "tests/integration/test_matter_figures.py": 20,
     "tests/integration/test_privacy.py": 18,
     "tests/integration/test_matter_reminders.py": 17,

@@ -70,6 +70,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "print": ("打印", "Print"), "quarter": ("季度", "Quarter"),
     "round_completion": ("排查完成率", "Round completion rate"),
     "round_on_time": ("按时报送率", "On-time rate"),
+    "def_round_completion": ("截止日期在所选时段内、已过截止的排查轮次中，已报送（按时或迟报）的比例；仍在进行中的轮次不计。",
+                             "Of the rounds due in the window whose due date has passed, the share reported "
+                             "(on time or late); rounds still open are not counted."),
+    "def_round_on_time": ("截止日期在所选时段内、已过截止的排查轮次中，在截止前报送的比例；仍在进行中的轮次不计。",
+                          "Of the rounds due in the window whose due date has passed, the share reported by the "
+                          "due date; rounds still open are not counted."),
+    "def_rounds_status": ("截止日期在所选时段内的排查轮次，按截至时段末的状态计数；截止日期在时段之后的轮次不计。",
+                          "The rounds due in the window, counted by their status at the window's end; rounds due "
+                          "after the window are not counted."),
+    "due_rounds": ("已到截止的轮次", "Rounds past their due date"),
+    "show_all_to_print": ("全部显示（供打印）", "Show all (to print)"),
+    "due_window": ("截止日期在所选时段内", "Due in the window"),
     "timely_acceptance": ("及时受理率", "Timely acceptance rate"),
     "on_time_resolution": ("按期化解率", "On-time resolution rate"),
     "one_time_rate": ("一次性化解率", "One-time resolution rate"),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import sqlalchemy as sa
 from flask import current_app, redirect, render_template, request, url_for
 
 import schemas
@@ -23,7 +22,6 @@ from server.services import quarantine
 from server.services.quarantine import decisions, entries, reasons
 from server.core.clock import SHANGHAI
 from server.core.db import reading
-from server.core.models import Account
 from server.core.access import domain_database
 from server.interfaces.ledger.i18n import MESSAGES, lang, t
 from server.interfaces.ledger.security import check_csrf, viewer
@@ -97,16 +95,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.timezone.utc)
 
 
-def _names(accounts) -> dict[str, str]:
-    names = sorted({a for a in accounts if a})
-    if not names:
-        return {}
-    with reading() as session:
-        found = dict(session.execute(sa.select(Account.name, Account.display_name)
-                                     .where(Account.name.in_(names))).all())
-    return {k: v for k, v in found.items() if v}
-
-
 def _words():
     """Name helpers for the templates: statuses, types and reasons in the page's language."""
     language = lang()
@@ -145,7 +133,7 @@ def quarantine_list():
         "quarantine_list.html", rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
         status=status, statuses=entries.STATUSES, doc_types=sorted(schemas.DOC_TYPES), doc_type=doc_type,
         since=since or "", until=until or "", account=request.args.get("account", ""), q=request.args.get("q", ""),
-        names=_names(r.account for r in rows), order=order, **_words())
+        order=order, **_words())
 
 
 def _entry(who, entry_id: int):
@@ -187,7 +175,7 @@ def _render_entry(who, entry_id: int, *, message=None, error=None, draft=None, n
     return render_template(
         "quarantine_entry.html", entry=entry, pretty=pretty, draft=draft, note=note or "", kept=kept,
         why=why, detail=detail, attachments=sorted(((sent or {}).get("_attachments") or {}).keys()),
-        names=_names([entry.account, entry.resolved_by]), message=message, error=error, **_words()), status
+        message=message, error=error, **_words()), status
 
 
 @bp.get("/quarantine/<int:entry_id>")

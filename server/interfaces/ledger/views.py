@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from schemas.areas import DISTRICT, LENGTH, TOWNSHIP, VILLAGE, AreaCode, is_area_code
@@ -27,7 +28,7 @@ from server.services.calendar.status import LATE, MISSED, MISSING, OPEN, OVERDUE
 from server.interfaces.ledger import area_picker, charts, dispute_filters, exports, matter_file
 from server.services.ledger import accounts as ledger_accounts, areas as ledger_areas, disputes as dispute_queries
 from server.services.ledger import metrics, notices as notice_queries, rounds as round_queries, windows
-from server.services.ledger import visits as visit_queries
+from server.services.ledger import people as ledger_people, visits as visit_queries
 from server.services.ledger import room as room_figures
 from server.services.matters import figures as matter_figures, queries as matter_queries
 from server.interfaces.ledger.i18n import lang, remember, t, word
@@ -64,7 +65,7 @@ COMMENT_LIMIT = 4000
 @bp.context_processor
 def _globals():
     return {"t": t, "word": word, "lang": lang(), "csrf_token": csrf_token, "me": g.get("principal"),
-            "area_name": _area_name,
+            "area_name": _area_name, "person": person, "person_name": person_name,
             "fmt_time": fmt_time, "pct": pct, "url_with": url_with, "STATUS_ORDER": STATUS_ORDER,
             "refusal_words": _refusal_words}
 
@@ -122,6 +123,28 @@ def _area_name(code: str | None) -> str:
             cache.update({c: n for c, n, _ in ledger_areas.under(AreaCode(code).at(DISTRICT))})
         cache.setdefault(code, code)
     return cache[code]
+
+
+def person_name(account: str | None) -> str:
+    """The display name of the account id a document records, or the id itself when the store has
+    no name for it; the names of the viewer's district are read once per request."""
+    if not account:
+        return ""
+    names = g.get("_paicha_people")
+    if names is None:
+        who = g.get("principal")
+        names = g._paicha_people = ledger_people.display_names(who.scope if who else "")
+    return names.get(str(account), str(account))
+
+
+def person(account: str | None) -> Markup:
+    """A person on a page: the name, with the account id in its tooltip."""
+    if not account:
+        return Markup("")
+    name = person_name(account)
+    if name == str(account):
+        return Markup('<span class="person">{}</span>').format(name)
+    return Markup('<span class="person" title="{}">{}</span>').format(account, name)
 
 
 def fmt_time(value) -> str:
@@ -243,7 +266,7 @@ def dashboard():
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DASHBOARD_DAYS"])
     database = domain_database(who)
-    summary = round_queries.rollup(round_queries.status_counts(area, since, until), area)
+    summary = round_queries.rollup(round_queries.status_counts(area, since, until, due_in_window=True), area)
     shown = _area_and_children(area, summary)
     townships = [s for s in shown if s["level"] == "township"]
     villages = [s for s in shown if s["level"] == "village"]
@@ -302,18 +325,25 @@ def _ledger_filters(who) -> dict:
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     level = _choice("level", ROUND_LEVELS)
-    status = _choice("status", STATUSES + ("not_submitted",))
+    status = _choice("status", STATUSES + ("not_submitted", round_queries.DUE))
     review = _choice("review", REVIEW_STATES + ("none",))
-    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review}
+    due = _choice("due", ("window",))  # only the rounds due in the window (the figures' records)
+    return {"area": area, "since": since, "until": until, "level": level, "status": status, "review": review,
+            "due": due}
+
+
+def _where_filters(filters: dict) -> dict:
+    """Which rounds the ledger's filters keep (for counting them and reading them)."""
+    return {**{k: filters[k] for k in ("level", "status", "review")}, "due_in_window": filters["due"] == "window"}
 
 
 def _row_filters(filters: dict) -> dict:
     order = sort_of(round_queries.SORT_KEYS, "period", descending=True)
-    return {**{k: filters[k] for k in ("level", "status", "review")}, "sort": order.key, "descending": order.descending}
+    return {**_where_filters(filters), "sort": order.key, "descending": order.descending}
 
 
-_FILTER_ARGS = ("area", "since", "until", "level", "status", "review", "sort", "dir")
-WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": ""}
+_FILTER_ARGS = ("area", "since", "until", "level", "status", "review", "due", "sort", "dir")
+WORDS_OF_FILTER = {"level": "lvl_", "status": "", "review": "", "due": "due_"}
 
 
 @bp.get("/ledger")
@@ -323,13 +353,13 @@ def ledger():
     filters = _ledger_filters(who)
     page, size = _page(), page_size()
     args = (filters["area"], filters["since"], filters["until"])
-    total = round_queries.round_count(*args, level=filters["level"], status=filters["status"], review=filters["review"])
+    total = round_queries.round_count(*args, **_where_filters(filters))
     pages = max(1, math.ceil(total / size))
     past_the_end(page, pages)
     shown = round_queries.round_rows(*args, offset=(page - 1) * size, limit=size, **_row_filters(filters))
     child_level = AreaCode(filters["area"]).child_level if filters["area"] else DISTRICT
-    counts = round_queries.round_counts_by_child(*args, LENGTH[child_level], level=filters["level"],
-                                                 status=filters["status"], review=filters["review"]) if child_level else {}
+    counts = round_queries.round_counts_by_child(*args, LENGTH[child_level], **_where_filters(filters)) \
+        if child_level else {}
     # each child area with its rounds of these filters, a click to the same page for it
     children = [(c, n, counts.get(c, 0)) for c, n, lvl in ledger_areas.under(filters["area"]) if lvl == child_level]
     return render_template("ledger.html", rows=shown, total=total, page=page, pages=pages,
@@ -352,7 +382,7 @@ def ledger_export(fmt):
     stem = f"ledger-{filters['area'] or 'all'}-{filters['since']}-{filters['until']}"
     if fmt == "xlsx":
         labels = {"area": t("area"), "since": t("period_from"), "until": t("period_to"), "level": t("level"),
-                  "status": t("status"), "review": t("review")}
+                  "status": t("status"), "review": t("review"), "due": t("due")}
         shown = {"__title_label__": t("export_title"), **{k: (word(WORDS_OF_FILTER.get(k, ""), v) if v else v)
                                                           for k, v in filters.items()}}
         body, mimetype = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
@@ -593,8 +623,10 @@ def quarterly():
     key = file_access.mask_rows(database, who, dispute_queries.dispute_facts(
         database, area, start, end, key_only=True, open_before=end))
     summary = _area_and_children(area, round_queries.rollup(
-        round_queries.status_counts(area, start, min(end, windows.today())), area))
+        round_queries.status_counts(area, start, min(end, windows.today()), due_in_window=True), area))
     page, size = _page(), QUARTER_KEY_PAGE
+    if request.args.get("all") == "1":  # the printed round-up: every key dispute, on one page
+        page, size = 1, max(1, len(key))
     pages = max(1, -(-len(key) // size))
     page = min(page, pages)
     return render_template("quarterly.html", area=area, label=label, start=start, end=end,
@@ -630,6 +662,9 @@ def visit_map():
     area = area_in_scope(who, request.args.get("area"))
     since, until = _window(current_app.config["PAICHA_LEDGER_DAYS"])
     data = visit_queries.map_data(area, since, until)
+    # The points' tooltips in words: the visitor's name and the flags in the page's language.
+    data["visits"] = [{**v, "visitor": person_name(v["visitor"]), "flags": [word("vflag_", f) for f in v["flags"]]}
+                      for v in data["visits"]]
     tiles = current_app.config.get("PAICHA_MAP_TILES") or ""
     tile_map = charts.tile_map_data(data["villages"], data["visits"], tiles,
                                     current_app.config.get("PAICHA_MAP_TILES_CRS") or "WGS-84",

@@ -122,7 +122,8 @@ def _measure(database, area: str, period: Period, today: dt.date, length: int) -
     due = Counter()
     on_time = Counter()
     if period.since <= today:
-        for code, counts in rounds.status_counts(area, period.since, min(period.until, today)).items():
+        for code, counts in rounds.status_counts(area, period.since, min(period.until, today),
+                                                  due_in_window=True).items():
             key = code[:length] if len(code) >= length else code
             due[key] += sum(n for status, n in counts.items() if status != OPEN)
             on_time[key] += counts[ON_TIME]

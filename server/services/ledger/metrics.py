@@ -110,7 +110,8 @@ def figures(database, area: str, since: dt.date, until: dt.date, *, accept_days:
     """The figures page: per level, the rounds' completion and on-time rates; the dispute figures;
     and per month (Asia/Shanghai) the rounds due and their on-time rate, the disputes registered
     and resolved."""
-    by_level_due = status_counts(area, since, until, by=("level", "due_date"))
+    # The rounds due in the window: a round falling due after it is the next window's.
+    by_level_due = status_counts(area, since, until, by=("level", "due_date"), due_in_window=True)
     levels: dict[str, Counter] = defaultdict(Counter)
     for (level, _due), counts in by_level_due.items():
         levels[level].update(counts)

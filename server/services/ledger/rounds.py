@@ -20,11 +20,12 @@ from server.core.models import as_utc
 from server.services.calendar import tables
 from server.services.calendar.periods import stamp
 from server.services.calendar.state import started_on
-from server.services.calendar.status import MISSED, MISSING, OVERDUE, status_at_sql
+from server.services.calendar.status import MISSED, MISSING, OPEN, OVERDUE, status_at_sql
 from server.services.ledger.areas import engine, names, under
 from server.services.ledger.windows import MAX_ROWS, status_now
 
 NOT_SUBMITTED = (OVERDUE, MISSED, MISSING)
+DUE = "due_rounds"  # a filter of the ledger: the rounds a completion rate counts (due in the window, not open)
 
 
 @dataclass
@@ -57,13 +58,17 @@ EXPORT_HEADER = ["area", "name", "level", "round_id", "title", "period_start", "
 
 
 def round_filter(area: str, since: dt.date, until: dt.date, *, level: str | None = None,
-                 status: str | None = None, review: str | None = None):
+                 status: str | None = None, review: str | None = None, due_in_window: bool = False):
     """(status expression, WHERE conditions) over `calendar_rounds`: rounds under `area` due from
-    `since` whose period started by `until`, status at `status_now(until)` (`status.status_at_sql`)."""
+    `since` whose period started by `until` (with `due_in_window`, due by `until` too), status at
+    `status_now(until)` (`status.status_at_sql`). The status DUE is the figures' basis: the rounds
+    due in the window that are no longer open."""
     r = tables.rounds
     app = current_app._get_current_object()
     state = status_at_sql(r.c.settled, r.c.due_at, status_now(until))
     conds = [r.c.db_name == app.config["PAICHA_DOMAIN_DB"], r.c.due_date >= since, r.c.period_start <= until]
+    if due_in_window or status == DUE:
+        conds.append(r.c.due_date <= until)
     if area:
         conds.append(scope_clause(r.c.area, (area,)))
     started = started_on(app)
@@ -73,6 +78,8 @@ def round_filter(area: str, since: dt.date, until: dt.date, *, level: str | None
         conds.append(r.c.level == level)
     if status == "not_submitted":
         conds.append(state.in_(NOT_SUBMITTED))
+    elif status == DUE:
+        conds.append(state != OPEN)
     elif status:
         conds.append(state == status)
     if review == "none":
@@ -175,11 +182,12 @@ def round_rows(area: str, since: dt.date, until: dt.date, *, offset: int = 0, li
     return list(iter_round_rows(area, since, until, offset=offset, limit=limit, **filters))
 
 
-def status_counts(area: str, since: dt.date, until: dt.date, *, by: str | tuple[str, ...] = "area") -> dict:
+def status_counts(area: str, since: dt.date, until: dt.date, *, by: str | tuple[str, ...] = "area",
+                  due_in_window: bool = False) -> dict:
     """{key: Counter(status: n)} for the rounds of `round_filter`, counted in SQL (GROUP BY); `by`
     is a column of calendar_rounds (area, level, due_date), or a tuple of them (tuple keys)."""
     r = tables.rounds
-    state, conds = round_filter(area, since, until)
+    state, conds = round_filter(area, since, until, due_in_window=due_in_window)
     keys = [r.c[b] for b in ((by,) if isinstance(by, str) else by)]
     out: dict = defaultdict(Counter)
     with engine().connect() as conn:
