@@ -347,13 +347,11 @@ def ledger_export(fmt):
                   "status": t("status"), "review": t("review")}
         shown = {"__title_label__": t("export_title"), **{k: (word(WORDS_OF_FILTER.get(k, ""), v) if v else v)
                                                           for k, v in filters.items()}}
-        body, mimetype = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
-                                         sheet=t("ledger"), filters_sheet=t("export_filters")), exports.XLSX
+        body = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
+                               sheet=t("ledger"), filters_sheet=t("export_filters"))
     else:
-        body, mimetype = exports.csv_chunks(rows), "text/csv"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    return response
+        body = exports.csv_chunks(rows)
+    return exports.streamed(body, fmt, stem)
 
 
 # -- one report and its review -------------------------------------------------------------------------------
