@@ -78,10 +78,16 @@ def table_csv_chunks(columns: Iterable[str], rows: Iterable[Iterable], every: in
     writer = csv.writer(buf)
     buf.write("\ufeff")
     writer.writerow(list(columns))
+    yield _taken(buf)  # the heading leaves before the first row is read
     for n, r in enumerate(rows, 1):
         writer.writerow([_safe(v) for v in r])
         if n % every == 0:
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode("utf-8")
+            yield _taken(buf)
+    yield _taken(buf)
+
+
+def _taken(buf: io.StringIO) -> bytes:
+    out = buf.getvalue().encode("utf-8")
+    buf.seek(0)
+    buf.truncate()
+    return out
