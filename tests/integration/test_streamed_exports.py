@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -98,3 +99,15 @@ def test_exports_stay_in_the_viewers_scope(client):
         r = client.get(path)
         assert r.status_code in (403, 404), (path, r.status_code)
         assert not r.get_data().startswith(b"PK")
+
+
+def test_the_export_links_say_how_many_rows_they_send(district):
+    page = district.get("/ledger/ledger?level=village").text
+    said = re.search(r'id="export-csv"[^>]*>导出 CSV<span class="export-rows">（(\d+) 行）</span>', page)
+    assert said, page[:2000]
+    rows = list(csv.reader(io.StringIO(district.get("/ledger/ledger.csv?level=village").get_data().decode("utf-8-sig"))))
+    assert int(said.group(1)) == len(rows) - 1 > 0
+    bulletin = district.get("/ledger/bulletin").text
+    n = int(re.search(r'id="export-xlsx">导出 Excel<span class="export-rows">（(\d+) 行）', bulletin).group(1))
+    sheet = load_workbook(io.BytesIO(district.get("/ledger/bulletin.xlsx").get_data())).worksheets[0]
+    assert n == sheet.max_row - 1
