@@ -138,13 +138,14 @@ def generate(app: Flask, villages: int, start: dt.date, today: dt.date, password
     write(households, "households", "created_at")
     write(visits, "visits", "visited_at")
     reports, disputes = _reports_and_disputes(rng, codes, townships, start, today)
+    steps = _matter_steps(rng, disputes, today)  # takes the open disputes' acceptance into steps
     write(disputes, "disputes", "created_at")
     write(reports, "reports", "submitted_at")
     reviews = [{"_id": f"review-{r['_id']}", "type": "report_review", "area": r["area"], "created_by": ADMIN,
                 "created_at": r["submitted_at"], "report_id": r["_id"], "round_id": r["round_id"],
                 "status": "approved", "reviewed_at": r["submitted_at"]} for r in reports[::20]]
     write(reviews, "reviews", "reviewed_at")
-    write(_matter_steps(rng, disputes, today), "matter steps", "created_at")
+    write(steps, "matter steps", "created_at")
     notices, replies = _notices_and_replies(rng, codes, townships, start, today)
     write(notices, "notices", "updated_at", into=domain_database(principal_named(SUPERVISOR)))
     write(replies, "notice replies", "replied_at")
@@ -269,40 +270,44 @@ def _child_id(rng: random.Random, prefix: str, parent_id: str, moment: dt.dateti
 
 
 def _matter_steps(rng: random.Random, disputes: list[dict], today: dt.date) -> list[dict]:
-    """Each matter's life as its office and unit record it, in order, none of it after `today`: nine
-    in ten accepted (on the dispute's day of acceptance); of those, most assigned to their township's
-    unit, handled, replied to, evaluated by someone else and closed when the dispute was resolved; the
-    rest stop on the way, and those stopped long enough are past their deadlines."""
+    """The lives of the open disputes as their office and unit record them in steps (the resolved
+    ones keep their own acceptance and resolution, as disputes recorded before steps existed): nine
+    in ten accepted; most of those assigned to their township's unit and handled; some replied to,
+    evaluated by someone else and closed; the rest stop on the way, and those stopped long enough
+    are past their deadlines. Each such dispute's own `accepted_at` gives way to its 受理 step."""
     end = dt.datetime.combine(today, dt.time(0, 0), SHANGHAI)
     steps = []
     for d in disputes:
-        if rng.random() < 0.1:
-            continue  # waits for acceptance (past its 15 days once old enough)
+        if d.get("resolved_at"):
+            continue
         matter, area = d["_id"], d["area"]
         township = area[:9]
-        at = dt.datetime.fromisoformat(d["accepted_at"])
-        finished = dt.datetime.fromisoformat(d["resolved_at"]) if d.get("resolved_at") else None
+        at = dt.datetime.fromisoformat(d.pop("accepted_at"))
+        if rng.random() < 0.1:
+            continue  # waits for acceptance (past its 15 days once old enough)
         life = [("accept", {})]
         if rng.random() < 0.8:
             life.append(("assign", {"responsible_area": township, "unit": f"第{int(township[6:]):d}镇综治中心",
                                     "leader": _person(rng) + "（副镇长）"}))
-        if finished is not None or rng.random() < 0.5:
-            life.append(("handle", {"method": rng.choice(["mediation", "mediation", "visit", "hearing"]),
-                                    "participants": f"{_person(rng)}、{_person(rng)}",
-                                    "conclusion": "双方同意按村规民约划定界线。"}))
-        if finished is not None:
-            life += [("reply", {"content": "已告知调解结果及依据。", "channel": rng.choice(["in_person", "phone"])}),
-                     ("evaluate", {"result": d.get("satisfaction", "satisfied"),
-                                   "collected_via": rng.choice(["phone", "in_person"]),
-                                   "collected_by": "区督查室回访组"}),
-                     ("close", {"note": "调解协议已履行。"})]
-        span = ((finished or end) - at) / len(life)
-        for n, (kind, fields) in enumerate(life):
-            when = at + span * n if kind != "close" else finished
+            if rng.random() < 0.7:
+                life.append(("handle", {"method": rng.choice(["mediation", "mediation", "visit", "hearing"]),
+                                        "participants": f"{_person(rng)}、{_person(rng)}",
+                                        "conclusion": "双方同意按村规民约划定界线。"}))
+                if rng.random() < 0.6:
+                    life += [("reply", {"content": "已告知调解结果及依据。",
+                                        "channel": rng.choice(["in_person", "phone"])}),
+                             ("evaluate", {"result": rng.choice(["satisfied", "satisfied", "basically", "unsatisfied"]),
+                                           "collected_via": rng.choice(["phone", "in_person"]),
+                                           "collected_by": "区督查室回访组"}),
+                             ("close", {"note": "调解协议已履行。"})]
+        when = at
+        for kind, fields in life:
+            if kind != "accept":
+                when += dt.timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 5))
+            if when >= end:
+                break
             if kind == "reply":
                 fields = {**fields, "date": when.astimezone(SHANGHAI).date().isoformat()}
-            if when.date() >= today:
-                break
             writer = (SUPERVISOR if kind == "evaluate" else f"staff-{township[6:9]}-{int(area[9:]) % 10}"
                       if kind in ("handle", "reply") else ADMIN)
             steps.append({"_id": _child_id(rng, "step-", matter, when), "type": "matter_step", "area": area,
