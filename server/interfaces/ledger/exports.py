@@ -63,10 +63,6 @@ def streamed(chunks: Iterator[bytes], fmt: str, stem: str) -> Response:
     return response
 
 
-def to_csv(rows: Iterable[RoundRow]) -> bytes:
-    return b"".join(csv_chunks(rows))
-
-
 def csv_chunks(rows: Iterable[RoundRow], every: int = 500) -> Iterator[bytes]:
     """The CSV in chunks of `every` rows (a streamed response), starting with a BOM: Excel opens
     UTF-8 CSV correctly with it."""
