@@ -119,7 +119,10 @@ INSPECT = """() => {
         clipped.push(text.textContent.trim());
     }
   }
-  return {height: document.documentElement.scrollHeight, text: document.body.innerText, clipped};
+  // what a page quotes in English on purpose (marked lang="en", e.g. a refusal's technical detail) is not a code
+  let shown = document.body.innerText;
+  for (const quoted of document.body.querySelectorAll('[lang="en"]')) shown = shown.replace(quoted.innerText, '');
+  return {height: document.documentElement.scrollHeight, text: shown, clipped};
 }"""
 
 

@@ -256,7 +256,7 @@ def dashboard():
         key_total=dispute_queries.open_key_count(database, area),
         stale=ledger_accounts.stale_accounts(area, stale_days), stale_days=stale_days,
         coverage=_coverage_by_child(area, visit_queries.coverage(area, since, until), _child_level(area)), flagged=visit_queries.flagged_visits(area, since, until, FLAGGED_VISITS_SHOWN),
-        notices=notice_queries.notice_page(database, area, windows.today(), limit=5),
+        notices=notice_queries.notice_page(database, area, windows.today(), limit=3),
         notice_total=notice_queries.notice_count(database, area, windows.today()))
 
 
