@@ -215,3 +215,31 @@ def test_the_administrators_pages_hold_at_full_size(full_size, browser):
         context.close()
     assert {"/ledger/quarantine", "/ledger/quarantine/<id>"} <= {k.split("?")[0] for k in seen}, sorted(seen)
     assert not problems, "\n".join(problems)
+
+
+def test_a_years_export_streams_over_http_at_full_size(full_size):
+    """The district's year of rounds as XLSX from the real server: its first bytes come long before
+    its last (the workbook is zipped as the rows are read, not built first), and it opens whole."""
+    import io
+    import time
+
+    import requests
+    from openpyxl import load_workbook
+
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{full_size.url}/ledger/login").text).group(1)
+    r = s.post(f"{full_size.url}/ledger/login", allow_redirects=False,
+               data={"name": SUPERVISOR, "password": FULL_SIZE["password"], "csrf_token": token})
+    assert r.status_code == 302
+    began = time.perf_counter()
+    with s.get(f"{full_size.url}/ledger/ledger.xlsx?since=2025-12-01&until=2026-11-30", stream=True, timeout=120) as r:
+        assert r.status_code == 200 and "Content-Length" not in r.headers
+        pieces = r.iter_content(chunk_size=None)
+        first = next(pieces)
+        first_at = time.perf_counter() - began
+        body = first + b"".join(pieces)
+        whole_at = time.perf_counter() - began
+    assert first.startswith(b"PK") and first_at < 1.0, first_at
+    assert whole_at > first_at * 2, (first_at, whole_at)  # the rest followed as it was produced
+    rows = sum(1 for _ in load_workbook(io.BytesIO(body), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert rows > 10_000, rows  # a year of 300 villages' rounds

@@ -36,7 +36,7 @@ LONGEST = {
     "tests/e2e/test_replication.py": 25,
     "tests/integration/test_ledger.py": 24,
     "tests/e2e/test_multiworker.py": 22,
-    "tests/browser/test_full_size_browser.py": 110,  # the full-size district's store (~40 s) and the walk of every page
+    "tests/browser/test_full_size_browser.py": 130,  # the full-size district's store (~40 s), the walk of every page, a year's export
     "tests/browser/test_field_app_browser.py": 75,  # 35 s of it the round over 2G
     "tests/browser/test_room_browser.py": 30,
     "tests/browser/test_ledger_browser.py": 20,
