@@ -103,8 +103,14 @@ def pages(today: dt.date, start: dt.date, area: str) -> list[tuple[str, str]]:
         ("search a number", f"/ledger/search?q={area[:6]}-2026-000123"),
         ("export csv (90 days)", "/ledger/ledger.csv"),
         ("export xlsx (90 days)", "/ledger/ledger.xlsx"),
+        ("export csv year", f"/ledger/ledger.csv?{year}"),
         ("export xlsx year", f"/ledger/ledger.xlsx?{year}"),
+        ("export disputes xlsx", "/ledger/disputes.xlsx"),
     ]
+
+
+def is_export(path: str) -> bool:
+    return re.search(r"\.(xlsx|csv)(\?|$)", path) is not None
 
 
 def time_page(client, path: str, runs: int) -> dict:
@@ -112,17 +118,33 @@ def time_page(client, path: str, runs: int) -> dict:
         first = client.get(path.replace("&page=LAST", ""))
         found = re.findall(r"page=(\d+)", first.text)
         path = path.replace("LAST", str(max([int(p) for p in found] + [1])))
-    r = client.get(path)  # warm-up
-    assert r.status_code == 200, (path, r.status_code, r.text[:300])
-    times = []
+    r = client.get(path)  # warm-up, read whole (an export is produced as it is read)
+    warm = r.get_data()
+    assert r.status_code == 200, (path, r.status_code, warm[:300])
+    times, firsts = [], []
     for _ in range(runs):
         began = time.perf_counter()
-        r = client.get(path)
-        body = r.get_data()
+        r = client.get(path, buffered=False)
+        chunks = iter(r.response)
+        size = len(next(chunks, b""))  # the first bytes the client would get
+        firsts.append(time.perf_counter() - began)
+        size += sum(len(c) for c in chunks)
+        r.close()
         times.append(time.perf_counter() - began)
         assert r.status_code == 200, (path, r.status_code)
-    return {"path": path, "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-            "bytes": len(body)}
+    out = {"path": path, "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
+           "first_byte_s": round(statistics.median(firsts), 4), "bytes": size}
+    if is_export(path):  # the most memory one export holds while it is produced (Python allocations)
+        import tracemalloc
+
+        tracemalloc.start()
+        r = client.get(path, buffered=False)
+        for _ in r.response:
+            pass
+        r.close()
+        out["peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2 ** 20, 1)
+        tracemalloc.stop()
+    return out
 
 
 def save(name: str, payload: dict) -> Path:
@@ -146,6 +168,7 @@ def main() -> None:
     parser.add_argument("--label", default="run")
     parser.add_argument("--profile", help="profile one request of this path (district supervisor)")
     parser.add_argument("--only", choices=("district", "township"))
+    parser.add_argument("--exports", action="store_true", help="time the exports only")
     args = parser.parse_args()
 
     from server.services import full_district
@@ -182,7 +205,7 @@ def main() -> None:
     if args.profile:
         client = app.test_client()
         login(client, full_district.SUPERVISOR)
-        client.get(args.profile)
+        client.get(args.profile).get_data()
         profiler = cProfile.Profile()
         profiler.enable()
         r = client.get(args.profile)
@@ -199,12 +222,16 @@ def main() -> None:
         client = app.test_client()
         login(client, who)
         for name, path in pages(today, start, area):
+            if args.exports and not is_export(path):
+                continue
             # the default window ends today: pin it to the seeded "today" (pages without a window ignore it)
             if "until=" not in path:
                 path += ("&" if "?" in path else "?") + f"until={today.isoformat()}"
             row = time_page(client, path, args.runs)
             results.setdefault(name, {})[who] = row
-            print(f"{name:28s} {who:15s} {row['median_s']:8.3f} s  {row['bytes']:>9d} B", flush=True)
+            extra = (f"  first byte {row['first_byte_s']:.3f} s  peak {row['peak_mib']} MiB"
+                     if "peak_mib" in row else "")
+            print(f"{name:28s} {who:15s} {row['median_s']:8.3f} s  {row['bytes']:>9d} B{extra}", flush=True)
     print()
     supervisor, township_user = full_district.SUPERVISOR, full_district.TOWNSHIP_USER
     print(f"| page | district ({supervisor}) | township ({township_user}) |")

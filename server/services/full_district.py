@@ -9,7 +9,11 @@ audit trail, read models, geotagging), written in batches as a phone's replicati
 - the calendar's rounds, created as the tick creates them (each period's at its start);
 - three households a village and a visit a month (every 8th 400 m from home: flagged);
 - the cadres' reports (80 % on time, 12 % late, 8 % never), a dispute in 30 % of village reports
-  (accepted, mediated, 70 % resolved, with satisfaction), every 20th report reviewed.
+  (accepted, mediated, 70 % resolved, with satisfaction), every 20th report reviewed;
+- the matters' steps (事项办理) of nine disputes in ten: accepted, most of them assigned to their
+  township, handled, replied to, evaluated and closed, some left waiting past their deadlines;
+- supervision notices (督办) to townships and villages, about one a village a quarter: most replied
+  to and closed, some chased, some open past their deadline.
 
 The same seed gives the same district. `generate` records what it made in the server's metadata
 (`GENERATED`), so a store is generated once and `generated` tells what is in it.
@@ -38,6 +42,7 @@ from server.core.db import reading
 from server.core.store import get_store
 from server.services.calendar import rounds as calendar_rounds
 from server.services.calendar.periods import periods_overlapping, start_of_day
+from server.services.collections import CHILD_SEPARATOR
 from server.services.geo.locate import import_boundaries
 
 DISTRICT = "990201"
@@ -105,7 +110,7 @@ def generate(app: Flask, villages: int, start: dt.date, today: dt.date, password
     _areas_and_accounts(codes, townships, password)
     database = domain_database(principal_named(ADMIN))
 
-    def write(docs: list[dict], kind: str, written: str) -> None:
+    def write(docs: list[dict], kind: str, written: str, into=database) -> None:
         """Day by day, each day's documents received at the time of that day's last one."""
         by_day: dict[str, list[dict]] = {}
         for doc in sorted(docs, key=lambda d: d[written]):
@@ -114,7 +119,7 @@ def generate(app: Flask, villages: int, start: dt.date, today: dt.date, password
             for i in range(0, len(day_docs), BATCH):
                 batch = day_docs[i:i + BATCH]
                 with clock.stopped_at(dt.datetime.fromisoformat(batch[-1][written])):
-                    refused = [r for r in database.bulk_docs(batch) if not r.ok]
+                    refused = [r for r in into.bulk_docs(batch) if not r.ok]
                 if refused:
                     raise RuntimeError(f"generated documents refused: {refused[:3]}")
         counts[kind] = counts.get(kind, 0) + len(docs)
@@ -133,12 +138,18 @@ def generate(app: Flask, villages: int, start: dt.date, today: dt.date, password
     write(households, "households", "created_at")
     write(visits, "visits", "visited_at")
     reports, disputes = _reports_and_disputes(rng, codes, townships, start, today)
+    steps = _matter_steps(rng, disputes, today)  # takes the open disputes' acceptance into steps
     write(disputes, "disputes", "created_at")
     write(reports, "reports", "submitted_at")
     reviews = [{"_id": f"review-{r['_id']}", "type": "report_review", "area": r["area"], "created_by": ADMIN,
                 "created_at": r["submitted_at"], "report_id": r["_id"], "round_id": r["round_id"],
                 "status": "approved", "reviewed_at": r["submitted_at"]} for r in reports[::20]]
     write(reviews, "reviews", "reviewed_at")
+    write(steps, "matter steps", "created_at")
+    notices, replies = _notices_and_replies(rng, codes, townships, start, today)
+    write(notices, "notices", "updated_at", into=domain_database(principal_named(SUPERVISOR)))
+    write(replies, "notice replies", "replied_at")
+    counts["quarantined"] = _quarantined(rng, database, codes, today)
     made = Generated(villages, start, today, counts, round(time.perf_counter() - began, 1))
     with get_store().writing() as conn:
         conn.execute(server_meta.insert().values(key=GENERATED, value=made.to_json()))
@@ -251,3 +262,122 @@ def _dispute(rng: random.Random, doc_id: str, area: str, when: dt.datetime, toda
                    one_time_resolution=rng.random() < 0.6,
                    satisfaction=rng.choice(["satisfied", "basically", "unsatisfied"]))
     return doc
+
+
+def _child_id(rng: random.Random, prefix: str, parent_id: str, moment: dt.datetime) -> str:
+    """As `collections.child_id` makes them, with the seed's randomness (the same district each time)."""
+    return f"{prefix}{parent_id}{CHILD_SEPARATOR}{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{rng.getrandbits(24):06x}"
+
+
+def _matter_steps(rng: random.Random, disputes: list[dict], today: dt.date) -> list[dict]:
+    """The lives of the open disputes as their office and unit record them in steps (the resolved
+    ones keep their own acceptance and resolution, as disputes recorded before steps existed): nine
+    in ten accepted; most of those assigned to their township's unit and handled; some replied to,
+    evaluated by someone else and closed; the rest stop on the way, and those stopped long enough
+    are past their deadlines. Each such dispute's own `accepted_at` gives way to its 受理 step."""
+    end = dt.datetime.combine(today, dt.time(0, 0), SHANGHAI)
+    steps = []
+    for d in disputes:
+        if d.get("resolved_at"):
+            continue
+        matter, area = d["_id"], d["area"]
+        township = area[:9]
+        at = dt.datetime.fromisoformat(d.pop("accepted_at"))
+        if rng.random() < 0.1:
+            continue  # waits for acceptance (past its 15 days once old enough)
+        life = [("accept", {})]
+        if rng.random() < 0.8:
+            life.append(("assign", {"responsible_area": township, "unit": f"第{int(township[6:]):d}镇综治中心",
+                                    "leader": _person(rng) + "（副镇长）"}))
+            if rng.random() < 0.7:
+                life.append(("handle", {"method": rng.choice(["mediation", "mediation", "visit", "hearing"]),
+                                        "participants": f"{_person(rng)}、{_person(rng)}",
+                                        "conclusion": "双方同意按村规民约划定界线。"}))
+                if rng.random() < 0.6:
+                    life += [("reply", {"content": "已告知调解结果及依据。",
+                                        "channel": rng.choice(["in_person", "phone"])}),
+                             ("evaluate", {"result": rng.choice(["satisfied", "satisfied", "basically", "unsatisfied"]),
+                                           "collected_via": rng.choice(["phone", "in_person"]),
+                                           "collected_by": "区督查室回访组"}),
+                             ("close", {"note": "调解协议已履行。"})]
+        when = at
+        for kind, fields in life:
+            if kind != "accept":
+                when += dt.timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 5))
+            if when >= end:
+                break
+            if kind == "reply":
+                fields = {**fields, "date": when.astimezone(SHANGHAI).date().isoformat()}
+            writer = (SUPERVISOR if kind == "evaluate" else f"staff-{township[6:9]}-{int(area[9:]) % 10}"
+                      if kind in ("handle", "reply") else ADMIN)
+            steps.append({"_id": _child_id(rng, "step-", matter, when), "type": "matter_step", "area": area,
+                          "created_by": writer, "created_at": _stamp(when), "matter_id": matter, "kind": kind,
+                          "at": _stamp(when), **fields})
+    return steps
+
+
+def _quarantined(rng: random.Random, database, codes: list[str], today: dt.date) -> int:
+    """A few writes the store refuses, as phones send them (each becomes a quarantine entry for the
+    administrator): reports with a negative household count, visits with no household."""
+    when = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(11, 0), SHANGHAI)
+    bad = []
+    for n, code in enumerate(rng.sample(codes, min(6, len(codes)))):
+        if n % 2:
+            bad.append({"_id": f"report-village-{code}-bad-{n}", "type": "screening_report", "area": code,
+                        "created_by": ADMIN, "created_at": _stamp(when), "round_id": f"round-village-{code}-bad",
+                        "nil_report": True, "disputes": [], "summary": "本期无纠纷。", "households_screened": -n,
+                        "submitted_at": _stamp(when)})
+        else:
+            bad.append({"_id": f"visit-{code}-bad-{n}", "type": "household_visit", "area": code, "created_by": ADMIN,
+                        "created_at": _stamp(when), "visitor": ADMIN, "visited_at": _stamp(when), "purpose": "routine"})
+    with clock.stopped_at(when):
+        refused = [r for r in database.bulk_docs(bad) if not r.ok]
+    return len(refused)
+
+
+NOTICE_SUBJECTS = ("排查报告逾期未报", "重点纠纷化解进度", "入户走访覆盖不足", "信访积案清理", "矛盾纠纷集中排查")
+
+
+def _notices_and_replies(rng: random.Random, codes: list[str], townships: list[str], start: dt.date,
+                         today: dt.date) -> tuple[list[dict], list[dict]]:
+    """About one notice a village a quarter (a township's one in four), each as it stands today: its
+    reply (seven in ten), the chases of those late to answer, closed once replied (most of them), or
+    still open, overdue once its deadline passed. A notice is written once, at its last event."""
+    notices, replies = [], []
+    targets = codes + townships
+    days = (today - start).days
+    for n in range(max(1, len(targets) * days // 365)):
+        target = rng.choice(targets)
+        issued = dt.datetime.combine(start + dt.timedelta(days=rng.randrange(days)),
+                                     dt.time(rng.randint(9, 16), 0), SHANGHAI)
+        deadline = issued.date() + dt.timedelta(days=rng.choice([7, 10, 15]))
+        notice_id = f"notice-generated-{n:05d}"
+        doc = {"_id": notice_id, "type": "supervision_notice", "area": target, "created_by": SUPERVISOR,
+               "created_at": _stamp(issued), "target_area": target, "subject": rng.choice(NOTICE_SUBJECTS),
+               "body": "请于期限内核实情况、落实整改并书面答复。", "deadline": deadline.isoformat(),
+               "issued_by": "区网上督查室", "status": "issued", "kind": rng.choice(["routine", "topical"]),
+               "priority": rng.choices(["general", "key"], weights=[4, 1])[0],
+               "method": rng.choice(["online", "phone", "on_site", "letter"]), "chases": []}
+        last = issued
+        replied = issued + dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 6))
+        if rng.random() < 0.3:
+            replied = None
+        for k in range(rng.randint(1, 3) if replied is None or replied.date() > deadline else 0):
+            chased = dt.datetime.combine(deadline + dt.timedelta(days=1 + 3 * k), dt.time(10, 0), SHANGHAI)
+            if chased.date() >= today or (replied is not None and chased >= replied):
+                break
+            doc["chases"].append({"at": _stamp(chased), "by": SUPERVISOR, "method": rng.choice(["phone", "online"]),
+                                  "note": "请尽快答复。"})
+            last = chased
+        if replied is not None and replied.date() < today:
+            replies.append({"_id": _child_id(rng, "reply-", notice_id, replied), "type": "notice_reply",
+                            "area": target, "created_by": f"staff-{target[6:9]}-{n % 10}",
+                            "created_at": _stamp(replied), "notice_id": notice_id,
+                            "body": "已核实并落实整改，情况如下：……", "replied_at": _stamp(replied)})
+            closed = replied + dt.timedelta(days=rng.randint(1, 5))
+            if rng.random() < 0.8 and closed.date() < today:
+                doc.update(status="closed", closed_at=_stamp(closed), close_note="整改到位，予以办结。")
+                last = closed
+        doc.update(updated_by=SUPERVISOR, updated_at=_stamp(last))
+        notices.append(doc)
+    return notices, replies

@@ -98,7 +98,7 @@ def test_the_district_supervisor_sees_them_masked_everywhere(app, client, matter
     x = district.get(f"/ledger/disputes.xlsx?area={VILLAGE}")
     assert x.status_code == 200 and x.mimetype.endswith("spreadsheetml.sheet")
     no_secrets(xlsx_parts(x.data))
-    sheet = load_workbook(io.BytesIO(x.data))["disputes"]
+    sheet = load_workbook(io.BytesIO(x.data))["矛盾纠纷"]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     mine = next(row for row in cells if row[0] == matter)
     assert "王＊＊；李＊＊" in mine and "138****4567；" in mine

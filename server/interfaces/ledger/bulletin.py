@@ -3,7 +3,7 @@ areas of the viewer's area ranked on the period's figures (`services.ledger.bull
 A4 and exported as XLSX (Chinese headings) or CSV (the same cells)."""
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request
+from flask import current_app, render_template, request
 
 from schemas.errors import PaichaError
 
@@ -70,8 +70,6 @@ def bulletin_export(fmt):
                    t("period_from"): result.period.since.isoformat(), t("period_to"): result.period.until.isoformat()}
         body = exports.table_xlsx(columns, rows, title, filters, sheet=t("bulletin_" + result.period.kind),
                                   filters_sheet=t("export_filters"), widths=widths)
-        response = Response(body, mimetype=exports.XLSX)
     else:
-        response = Response(exports.table_csv_chunks(columns, rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    return response
+        body = exports.table_csv_chunks(columns, rows)
+    return exports.streamed(body, fmt, stem)

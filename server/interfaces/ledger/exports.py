@@ -1,18 +1,16 @@
-"""A ledger view as XLSX (openpyxl) or CSV, with the filters of the page."""
+"""A ledger view as XLSX or CSV, with the filters of the page, produced as the rows are read."""
 from __future__ import annotations
 
 import csv
 import io
 from typing import Iterable, Iterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from flask import Response, stream_with_context
 
+from server.interfaces.ledger import xlsx_stream
 from server.services.ledger.rounds import EXPORT_HEADER, RoundRow
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = xlsx_stream.XLSX
 
 
 def _safe(value):
@@ -33,8 +31,8 @@ WORDS = {"level": "lvl_", "status": "", "review": ""}  # which codes are said in
 
 
 def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict, *, word, filter_labels: dict[str, str],
-            sheet: str, filters_sheet: str) -> bytes:
-    """The rounds in a write-only workbook (rows go straight to the file), in the reader's words:
+            sheet: str, filters_sheet: str) -> Iterator[bytes]:
+    """The rounds as a streamed workbook, in the reader's words:
     Chinese headings with widths, levels, statuses and reviews in words (`word(prefix, code)`)."""
     keys = list(EXPORT_HEADER)
     def said(row: list) -> list:
@@ -45,33 +43,25 @@ def to_xlsx(rows: Iterable[RoundRow], title: str, filters: dict, *, word, filter
 
 
 def table_xlsx(columns: Iterable[str], rows: Iterable[Iterable], title: str, filters: dict, sheet: str = "ledger",
-               *, filters_sheet: str = "filters", widths: list[int] | None = None) -> bytes:
-    """A write-only workbook of one sheet of `rows` under `columns` (and the filters on a second):
-    exactly the cells given, no hidden columns or sheets."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    ws.freeze_panes = "A2"
-    for i, width in enumerate(widths or [], 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    header = []
-    for name in columns:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    ws.append(header)
-    for r in rows:
-        ws.append([_safe(v) for v in r])
-    meta = wb.create_sheet(filters_sheet)
-    meta.append([filters.pop("__title_label__", "title"), title])
-    for key, value in filters.items():
-        meta.append([key, "" if value is None else str(value)])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+               *, filters_sheet: str = "filters", widths: list[int] | None = None) -> Iterator[bytes]:
+    """One sheet of `rows` under `columns` (and the filters on a second), as bytes produced while
+    the rows are read (`xlsx_stream`): exactly the cells given, no hidden columns or sheets."""
+    filters = dict(filters)
+    meta = [[filters.pop("__title_label__", "title"), title]]
+    meta += [[key, "" if value is None else str(value)] for key, value in filters.items()]
+    return xlsx_stream.workbook_chunks(columns, ([_safe(v) for v in r] for r in rows), sheet=sheet, widths=widths,
+                                       second_sheet=filters_sheet, second_rows=meta)
 
 
-def to_csv(rows: Iterable[RoundRow]) -> bytes:
-    return b"".join(csv_chunks(rows))
+def streamed(chunks: Iterator[bytes], fmt: str, stem: str) -> Response:
+    """A download sent as it is produced: no Content-Length (the browser shows the bytes arriving),
+    the request's context kept for the words of the rows. Behind nginx it stays buffered there
+    (docker/nginx/paicha.conf): nginx passes the bytes on as they come and takes them from the
+    worker at once, so a slow client holds nginx, not a thread."""
+    response = Response(stream_with_context(chunks), mimetype=XLSX if fmt == "xlsx" else "text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def csv_chunks(rows: Iterable[RoundRow], every: int = 500) -> Iterator[bytes]:
@@ -85,10 +75,16 @@ def table_csv_chunks(columns: Iterable[str], rows: Iterable[Iterable], every: in
     writer = csv.writer(buf)
     buf.write("\ufeff")
     writer.writerow(list(columns))
+    yield _taken(buf)  # the heading leaves before the first row is read
     for n, r in enumerate(rows, 1):
         writer.writerow([_safe(v) for v in r])
         if n % every == 0:
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode("utf-8")
+            yield _taken(buf)
+    yield _taken(buf)
+
+
+def _taken(buf: io.StringIO) -> bytes:
+    out = buf.getvalue().encode("utf-8")
+    buf.seek(0)
+    buf.truncate()
+    return out

@@ -55,7 +55,7 @@ LOG_ROLES = ("district_supervisor", "admin")
 STATUS_ORDER = (ON_TIME, LATE, OPEN, OVERDUE, MISSED, MISSING)
 KEY_DISPUTES_SHOWN = 10
 FLAGGED_VISITS_SHOWN = 10
-NOTICES_SHOWN = 10  # the dashboard's latest notices; the notices page has them all
+NOTICES_SHOWN = 3  # the dashboard's latest notices (a township's dashboard stays within three screens); the notices page has them all
 QUARTER_KEY_PAGE = 25  # key disputes a page of the quarterly round-up (one printed A4 page)  # the dashboard's latest; the map shows them all
 COMMENT_LIMIT = 4000
 
@@ -385,13 +385,11 @@ def ledger_export(fmt):
                   "status": t("status"), "review": t("review"), "due": t("due")}
         shown = {"__title_label__": t("export_title"), **{k: (word(WORDS_OF_FILTER.get(k, ""), v) if v else v)
                                                           for k, v in filters.items()}}
-        body, mimetype = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
-                                         sheet=t("ledger"), filters_sheet=t("export_filters")), exports.XLSX
+        body = exports.to_xlsx(rows, t("ledger"), shown, word=word, filter_labels=labels,
+                               sheet=t("ledger"), filters_sheet=t("export_filters"))
     else:
-        body, mimetype = exports.csv_chunks(rows), "text/csv"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    return response
+        body = exports.csv_chunks(rows)
+    return exports.streamed(body, fmt, stem)
 
 
 # -- one report and its review -------------------------------------------------------------------------------
