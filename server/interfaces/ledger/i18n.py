@@ -186,6 +186,7 @@ MESSAGES.update({
     "saved_step": ("办理环节已保存。", "Step saved."), "only_overdue": ("仅看逾期", "Overdue only"),
     "stage_any": ("全部阶段", "Any stage"),
     "only_open": ("仅看未办结", "Open only"), "only_key": ("仅看重点（高风险、重大）", "Key only (high, key risk)"),
+    "sort_by": ("排序", "Sorted by"), "sort_dir": ("顺序", "Order"),
     "registered_from": ("登记起", "Registered from"), "registered_to": ("登记止", "Registered to"), "reset_filters": ("清除筛选", "Clear filters"),
     "f_reason": ("理由", "Reason"), "f_note": ("说明", "Note"), "f_unit": ("责任单位", "Responsible unit"),
     "f_unit_account": ("责任人账号", "Responsible account"), "f_responsible_area": ("责任区域", "Responsible area"),

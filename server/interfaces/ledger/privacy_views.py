@@ -14,9 +14,16 @@ from server.services.ledger import windows
 from server.services.matters import queries as matter_queries
 from server.interfaces.ledger import area_picker, dispute_filters, exports
 from server.interfaces.ledger.sorting import sort_of
-from server.interfaces.ledger.i18n import t
+from server.interfaces.ledger.i18n import t, word
 from server.interfaces.ledger.security import area_in_scope, viewer
 from server.interfaces.ledger.views import LOG_ROLES, _date, _doc_id, _page, bp, fmt_time, page_size
+
+
+# The filters sheet in words: each filter's heading, and the words of its coded values.
+FILTER_LABELS = {"area": "area", "stage": "stage", "status": "status", "risk": "risk", "category": "category",
+                 "since": "registered_from", "until": "registered_to", "open": "only_open", "key": "only_key",
+                 "overdue": "only_overdue", "sort": "sort_by", "dir": "sort_dir"}
+FILTER_WORDS = {"stage": "mstage_", "status": "ds_", "risk": "risk_", "category": "cat_"}
 
 
 def _party_cell(doc: dict, field: str) -> str:
@@ -42,9 +49,9 @@ def disputes_export(fmt):
     rows = _dispute_rows(database, who, ids)
     stem = f"disputes-{area or 'all'}-{windows.today()}"
     if fmt == "xlsx":
-        shown = {"__title_label__": t("export_title"), t("area"): area, **{t(k): t(prefix + filters[k]) if filters[k] else ""
-                                                       for k, prefix in (("status", "ds_"), ("risk", "risk_"),
-                                                                         ("category", "cat_"))}}
+        shown = {"__title_label__": t("export_title"),
+                 **{t(FILTER_LABELS.get(k, k)): word(FILTER_WORDS[k], v) if k in FILTER_WORDS else v
+                    for k, v in filters.items()}}
         body = exports.table_xlsx(columns, rows, t("disputes"), shown, sheet=t("disputes"),
                                   filters_sheet=t("export_filters"), widths=[36, 18, 12, 10, 8, 10, 18, 40, 20, 16, 26, 30])
     else:
