@@ -16,7 +16,7 @@ from server.core import clock
 from server.core.access import domain_database
 from server.services import records
 from server.services.collections import DISPUTES
-from server.services.ledger import areas as ledger_areas
+from server.interfaces.ledger import area_picker
 from server.interfaces.ledger.i18n import lang, t
 from server.interfaces.ledger.security import check_csrf, covers, viewer
 from server.interfaces.ledger.views import bp
@@ -26,14 +26,11 @@ PARTY_ROLES = ("applicant", "respondent", "third_party", "other")
 TEXT_LIMIT = 4000
 
 
-def _areas(who) -> list[tuple[str, str, str]]:
-    return [(code, name, level) for code, name, level in ledger_areas.under(who.scope or "")
-            if level in (TOWNSHIP, VILLAGE)]
-
 
 def _render(who, form, *, error=None, status=200):
-    return render_template("register.html", form=form, error=error, areas=_areas(who), categories=DISPUTE_CATEGORIES,
-                           risks=RISK_LEVELS, roles=PARTY_ROLES, party_rows=range(PARTY_ROWS)), status
+    return render_template("register.html", form=form, error=error, areas=area_picker.targets(who.scope or ""),
+                           categories=DISPUTE_CATEGORIES, risks=RISK_LEVELS, roles=PARTY_ROLES,
+                           party_rows=range(PARTY_ROWS)), status
 
 
 def _number(form, name: str, *, whole: bool):

@@ -34,11 +34,6 @@ REPLY_ROLES = ("township_staff", "admin")
 TEXT_LIMIT = supervision.TEXT_LIMIT
 
 
-def _targets(who) -> list[tuple[str, str, str]]:
-    """The townships and villages of the supervisor's scope, a notice's possible targets."""
-    return [(code, name, level) for code, name, level in ledger_areas.under(who.scope or "")
-            if level in (TOWNSHIP, VILLAGE)]
-
 
 def _form_choice(form, name: str, allowed, default: str | None = None) -> str | None:
     value = form.get(name) or default
@@ -51,7 +46,7 @@ def _form_choice(form, name: str, allowed, default: str | None = None) -> str | 
 
 def _render_issue(who, target: str, form, *, saved=None, error=None, deadline=None, status=200):
     return render_template("notice.html", target=target, form=form, saved=saved, error=error,
-                           targets=_targets(who), kinds=NOTICE_KINDS, priorities=NOTICE_PRIORITIES,
+                           targets=area_picker.targets(who.scope or ""), kinds=NOTICE_KINDS, priorities=NOTICE_PRIORITIES,
                            methods=NOTICE_METHODS,
                            default_deadline=deadline or (windows.today() + dt.timedelta(days=7)).isoformat()), status
 
