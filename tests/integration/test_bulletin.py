@@ -16,13 +16,12 @@ from openpyxl import load_workbook
 from server.core import clock
 from server.core.clock import SHANGHAI
 
-from .test_ledger import basic
+from .test_ledger import browser as logged_in, put_in_time_order
 
 PW = "demo-password"
 DISTRICT, T1, T2 = "610402", "610402001", "610402002"
 V1, V2 = "610402001001", "610402002001"
 TODAY = dt.datetime(2031, 3, 20, 10, 0, tzinfo=SHANGHAI)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # (id, village, registered, [(kind, day)]); acceptance is due 15 days after registration
 MATTERS = [
@@ -69,28 +68,13 @@ def site(app):
                 "type": "matter_step", "area": village, "matter_id": doc_id, "kind": kind,
                 "created_by": STAFF[village], "created_at": when.isoformat(), "at": when.isoformat(),
                 **FIELDS[kind]}))
-    original = clock.now
-    try:
-        for when, who, doc_id, doc in sorted(events, key=lambda e: e[0]):
-            clock.now = lambda when=when: when
-            r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(who), "X-Paicha-Device": "phone-1"})
-            assert r.status_code == 201, (doc_id, r.text)
-    finally:
-        clock.now = original
+    put_in_time_order(client, events)
     return app
 
 
 @pytest.fixture
 def frozen(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: TODAY)
-
-
-def logged_in(app, name: str):
-    client = app.test_client()
-    token = CSRF.search(client.get("/ledger/login").text).group(1)
-    r = client.post("/ledger/login", data={"name": name, "password": PW, "csrf_token": token})
-    assert r.status_code == 302, r.text[:300]
-    return client
 
 
 def rows_of(page: str) -> list[str]:

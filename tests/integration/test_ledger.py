@@ -9,6 +9,8 @@ import io
 import re
 
 import pytest
+
+from server.core import clock
 from openpyxl import load_workbook
 
 pytestmark = pytest.mark.demo  # the demo district's accounts and areas in `app`
@@ -29,6 +31,20 @@ def csrf(client, path="/ledger/login") -> str:
 def login(client, name: str) -> None:
     r = client.post("/ledger/login", data={"name": name, "password": PW, "csrf_token": csrf(client)})
     assert r.status_code == 302, (r.status_code, r.text[:500])
+
+
+def put_in_time_order(client, events) -> None:
+    """PUT each (when, account, doc id, document) in time order as that account's phone, the
+    server's clock stopped at `when` for it (receipt times, registration days and deadlines as they
+    would be); the clock as it was afterwards."""
+    original = clock.now
+    try:
+        for when, who, doc_id, doc in sorted(events, key=lambda e: e[0]):
+            clock.now = lambda when=when: when
+            r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(who), "X-Paicha-Device": "phone-1"})
+            assert r.status_code == 201, (doc_id, r.text)
+    finally:
+        clock.now = original
 
 
 def browser(app, name: str):

@@ -16,7 +16,7 @@ import pytest
 from server.core import clock
 from server.core.clock import SHANGHAI
 
-from .test_ledger import basic, login
+from .test_ledger import login, put_in_time_order
 
 pytestmark = pytest.mark.demo
 
@@ -91,10 +91,7 @@ def written(app, client, monkeypatch):
             step = {"type": "matter_step", "area": area, "matter_id": ids[name], "kind": kind, "created_by": who,
                     "created_at": moment(day, 10 + i % 8).isoformat(), "at": moment(day, 10 + i % 8).isoformat(), **extra}
             events.append((moment(day, 10 + i % 8), who, f"step-{ids[name]}~{i}", step))
-    for when, who, doc_id, doc in sorted(events, key=lambda e: e[0]):
-        monkeypatch.setattr(clock, "now", lambda when=when: when)
-        r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(who), "X-Paicha-Device": "phone-1"})
-        assert r.status_code == 201, (doc_id, r.text)
+    put_in_time_order(client, events)
     monkeypatch.setattr(clock, "now", lambda: TODAY)
     return ids
 

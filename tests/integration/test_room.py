@@ -17,7 +17,7 @@ import pytest
 from server.core import clock
 from server.core.clock import SHANGHAI
 
-from .test_ledger import basic
+from .test_ledger import basic, browser as logged_in, put_in_time_order
 
 PW = "demo-password"
 DISTRICT, T1, T2 = "610402", "610402001", "610402002"
@@ -82,28 +82,13 @@ def site(app):
                "created_at": at("2031-02-20").isoformat(), "subject": "请加快化解", "body": "限期办理", "deadline": deadline,
                "issued_by": "孙督查", "status": "issued", "kind": "routine", "priority": "general", "method": "online"}
         events.append((at("2031-02-20"), "sup", doc_id, doc))
-    original = clock.now
-    try:
-        for when, who, doc_id, doc in sorted(events, key=lambda e: e[0]):
-            clock.now = lambda when=when: when
-            r = client.put(f"/paicha/{doc_id}", json=doc, headers={**basic(who), "X-Paicha-Device": "phone-1"})
-            assert r.status_code == 201, (doc_id, r.text)
-    finally:
-        clock.now = original
+    put_in_time_order(client, events)
     return app
 
 
 @pytest.fixture
 def frozen(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: TODAY)
-
-
-def logged_in(app, name: str):
-    client = app.test_client()
-    token = CSRF.search(client.get("/ledger/login").text).group(1)
-    r = client.post("/ledger/login", data={"name": name, "password": PW, "csrf_token": token})
-    assert r.status_code == 302, r.text[:300]
-    return client
 
 
 # -- the test's own count, from the documents it wrote, by the definitions' words ---------------------------
